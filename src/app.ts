@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import { CredentialAdmin } from './admin/credentials.js';
+import { Authenticator, type AuthMode } from './auth/authenticator.js';
+import { IdentityCache } from './auth/identity-cache.js';
+import { IdentityService } from './auth/identity-service.js';
+import { PolicyAuthorizer } from './auth/policy-authorizer.js';
+import type { SecretBox } from './auth/secret-box.js';
+import type { TokenSigner } from './auth/tokens.js';
+import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
+import { registerAdminRoutes } from './http/admin-routes.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandler } from './http/error-handler.js';
+import { registerIamRoutes } from './http/iam-routes.js';
+import { openApiDocument } from './http/openapi.js';
+import { registerOpsRoutes } from './http/ops-routes.js';
+import { registerServiceRoutes } from './http/service-routes.js';
+import { registerTmsRoutes } from './http/tms-routes.js';
+import { PROFILES } from './services/index.js';
+import type { Store } from './store/database.js';
+import { CrossServiceTags } from './tags/cross-service.js';
+import { TagEngine } from './tags/tag-engine.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface AppOptions {
+  readonly auth: AuthMode;
+}
+
+export interface AppDeps {
+  readonly store: Store;
+  readonly secrets: SecretBox;
+  readonly tokens: TokenSigner;
+  /** SHA-256 (hex) of the admin token. */
+  readonly adminTokenHash: string;
+  readonly logger?: FastifyBaseLogger;
+  readonly now?: () => number;
+}
+
+const REQUEST_ID = /^[\x20-\x7e]{1,128}$/;
+
+/**
+ * Fresh request ids are 32 hex digits, as the clouds' are: 16 random per process, then a
+ * counter. Unique without reading the random source on every request.
+ */
+const ID_PREFIX = randomBytes(8).toString('hex');
+let idCounter = 0;
+
+/** A request id: the client's own when it sent a usable one, else a fresh one. */
+function requestId(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
+  idCounter = (idCounter + 1) % 0x1_0000_0000_0000;
+  return ID_PREFIX + idCounter.toString(16).padStart(16, '0');
+}
+
+function carriesBody(headers: Record<string, string | string[] | undefined>): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+const bodyTooLarge = () =>
+  Object.assign(new Error('Request body is too large'), {
+    code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+    statusCode: 413,
+  });
+
+/** A request's body, refused past `limit` bytes as Fastify refuses other bodies (413). */
+function readBody(stream: Readable, declared: string | undefined, limit: number): Promise<Buffer> {
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(bodyTooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        stop();
+        stream.pause();
+        reject(bodyTooLarge());
+      } else {
+        chunks.push(chunk);
+      }
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      stop();
+      reject(err);
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+  });
+}
+
+/** One compact line per request; never headers or bodies, which may carry secrets. */
+class CompactLogs extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    const line = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 100) / 100,
+    };
+    if (error) reply.log.error({ ...line, err: error }, 'request failed');
+    else reply.log.info(line, 'request');
+  }
+}
+
+/** Builds the server without listening: the CLI, the tests and the OpenAPI export share it. */
+export async function buildApp(options: AppOptions, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    logController: new CompactLogs(),
+    genReqId: requestId,
+    frameworkErrors,
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
+    clientErrorHandler,
+    // Wire bodies are validated by the engine with each service's own error codes.
+    ajv: { customOptions: { strict: false } },
+  }) as unknown as FastifyInstance;
+
+  app.setValidatorCompiler(() => () => true);
+  app.removeAllContentTypeParsers();
+  // Bodies stay raw bytes: signatures cover them exactly, and each API parses them itself so a
+  // malformed body gets that API's error.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  // The official Node SDK sends `{}` as the body of a GET and signs its hash. Fastify leaves GET
+  // bodies unread; read one when there is one, so the signature covers the bytes actually sent.
+  app.addHook('preValidation', async (request, reply) => {
+    if (request.method === 'GET' && carriesBody(request.headers)) {
+      try {
+        request.body = await readBody(request.raw, request.headers['content-length'], BODY_LIMIT);
+      } catch (err) {
+        // The rest of the body stays unread: the connection cannot carry another request.
+        reply.header('Connection', 'close');
+        throw err;
+      }
+    }
+  });
+
+  installErrorHandler(app);
+
+  await app.register(swagger, openApiDocument(PROFILES));
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const now = deps.now ?? Date.now;
+  const identities = new IdentityCache(deps.store, deps.secrets);
+  app.addHook('onClose', async () => identities.close());
+  const authenticator = new Authenticator({
+    identities,
+    tokens: deps.tokens,
+    mode: options.auth,
+    now,
+  });
+  const authorizer = new PolicyAuthorizer();
+  const engine = new TagEngine(deps.store, authorizer);
+
+  registerOpsRoutes(app, { store: deps.store });
+  registerIamRoutes(app, {
+    identity: new IdentityService(deps.store, deps.tokens, now),
+    authenticator,
+  });
+  registerAdminRoutes(app, {
+    store: deps.store,
+    secrets: deps.secrets,
+    adminTokenHash: deps.adminTokenHash,
+  });
+  registerAdminIdentityRoutes(app, {
+    credentials: new CredentialAdmin(deps.store, deps.secrets),
+    adminTokenHash: deps.adminTokenHash,
+  });
+  registerServiceRoutes(app, PROFILES, { engine, authenticator });
+  registerTmsRoutes(app, {
+    cross: new CrossServiceTags(deps.store, engine, authorizer),
+    authenticator,
+  });
+
+  await app.ready();
+  return app;
+}

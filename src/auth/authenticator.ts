@@ -1,0 +1,239 @@
+import {
+  ALGORITHM,
+  CLOCK_SKEW_MS,
+  CONTENT_SHA256_HEADER,
+  candidateCanonicalRequests,
+  constantTimeHexEqual,
+  DATE_HEADER,
+  DERIVED_ALGORITHM,
+  formatSdkDate,
+  hmacHex,
+  parseAuthorization,
+  parseSdkDate,
+  payloadHash,
+  type SignableRequest,
+  sha256Hex,
+  signingKey,
+  stringToSign,
+  UNSIGNED_PAYLOAD,
+} from './aksk-signature.js';
+import type { IdentityCache } from './identity-cache.js';
+import type { Principal } from './principal.js';
+import type { TokenSigner } from './tokens.js';
+
+/** Credentials missing or not acceptable: answered 401 in the gateway envelope. */
+export class AuthenticationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthenticationError';
+  }
+}
+
+export type AuthMode = 'strict' | 'open';
+
+export interface AuthenticatorDeps {
+  /** Users, projects and access keys, cached across requests. */
+  readonly identities: IdentityCache;
+  readonly tokens: TokenSigner;
+  readonly mode: AuthMode;
+  readonly now: () => number;
+}
+
+const OPEN_PRINCIPAL: Principal = {
+  userId: 'open',
+  userName: 'open',
+  domainId: '*',
+  root: true,
+  policies: [],
+  scope: { kind: 'open' },
+};
+
+function header(req: SignableRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : v?.[0];
+}
+
+/**
+ * X-Sdk-Content-Sha256 replaces the body's hash in the canonical request, so it counts only when
+ * it is itself signed, and a hash it states must be the body's: otherwise a body could be swapped
+ * under a valid signature. `UNSIGNED-PAYLOAD` (what the SDKs send for non-JSON bodies) leaves the
+ * body out of the signature, as the SDKs intend.
+ */
+function checkContentSha256(req: SignableRequest, signedHeaders: readonly string[]): void {
+  const given = header(req, CONTENT_SHA256_HEADER);
+  if (given === undefined) return;
+  if (!signedHeaders.includes(CONTENT_SHA256_HEADER)) {
+    throw new AuthenticationError('X-Sdk-Content-Sha256 is sent but not listed in SignedHeaders.');
+  }
+  if (given === UNSIGNED_PAYLOAD) return;
+  if (!/^[0-9a-fA-F]{64}$/.test(given)) {
+    throw new AuthenticationError(
+      `X-Sdk-Content-Sha256 must be ${UNSIGNED_PAYLOAD} or the hex SHA-256 of the body.`,
+    );
+  }
+  if (given.toLowerCase() !== sha256Hex(req.body)) {
+    throw new AuthenticationError('X-Sdk-Content-Sha256 is not the SHA-256 of the body sent.');
+  }
+}
+
+/** Verifies the credentials of a request: an X-Auth-Token or an AK/SK signature. */
+export class Authenticator {
+  constructor(private readonly deps: AuthenticatorDeps) {}
+
+  /**
+   * The caller, or an AuthenticationError saying what is wrong. `projectId` is the project the
+   * request addresses, when it addresses one.
+   */
+  async authenticate(req: SignableRequest, projectId?: string): Promise<Principal> {
+    const token = header(req, 'x-auth-token');
+    if (token !== undefined) return this.fromToken(token);
+    const authorization = header(req, 'authorization');
+    if (authorization !== undefined) return this.fromSignature(req, authorization, projectId);
+    throw new AuthenticationError(
+      `No credentials: send an X-Auth-Token header or sign the request with an access key (${ALGORITHM} or ${DERIVED_ALGORITHM}).`,
+    );
+  }
+
+  async fromToken(token: string): Promise<Principal> {
+    if (token.trim() === '') throw new AuthenticationError('The X-Auth-Token header is empty.');
+    if (this.deps.mode === 'open') return OPEN_PRINCIPAL;
+    const claims = this.deps.tokens.verify(token, this.deps.now());
+    if ('error' in claims) {
+      throw new AuthenticationError(
+        claims.error === 'expired'
+          ? 'The token has expired; request a new one from POST /v3/auth/tokens.'
+          : 'The token is invalid.',
+      );
+    }
+    const user = await this.deps.identities.user(claims.userId);
+    if (!user || user.domainId !== claims.domainId) {
+      throw new AuthenticationError('The token is invalid: its user no longer exists.');
+    }
+    return {
+      userId: user.id,
+      userName: user.name,
+      domainId: user.domainId,
+      root: user.root,
+      policies: user.policies,
+      scope:
+        claims.projectId !== undefined
+          ? { kind: 'project', projectId: claims.projectId }
+          : { kind: 'domain' },
+    };
+  }
+
+  private async fromSignature(
+    req: SignableRequest,
+    authorization: string,
+    projectId: string | undefined,
+  ): Promise<Principal> {
+    const parsed = parseAuthorization(authorization);
+    if (!parsed.ok) {
+      throw new AuthenticationError(`Malformed Authorization header: ${parsed.reason}.`);
+    }
+    const auth = parsed.auth;
+    if (this.deps.mode === 'open') return OPEN_PRINCIPAL;
+
+    const dateText = header(req, DATE_HEADER);
+    if (dateText === undefined) {
+      throw new AuthenticationError('The X-Sdk-Date header is missing.');
+    }
+    const date = parseSdkDate(dateText);
+    if (date === undefined) {
+      throw new AuthenticationError(
+        `The X-Sdk-Date header '${dateText.slice(0, 40)}' is malformed; expected YYYYMMDDTHHMMSSZ (UTC).`,
+      );
+    }
+    if (Math.abs(this.deps.now() - date) > CLOCK_SKEW_MS) {
+      throw new AuthenticationError(
+        `The request has expired: X-Sdk-Date ${dateText} is more than 15 minutes from the server time ${formatSdkDate(this.deps.now())}.`,
+      );
+    }
+    if (auth.scope && auth.scope.date !== dateText.slice(0, 8)) {
+      throw new AuthenticationError(
+        `The credential scope date ${auth.scope.date} is not the date of X-Sdk-Date ${dateText}.`,
+      );
+    }
+    if (!auth.signedHeaders.includes(DATE_HEADER)) {
+      throw new AuthenticationError('SignedHeaders must include x-sdk-date.');
+    }
+    for (const h of auth.signedHeaders) {
+      if (req.headers[h] === undefined) {
+        throw new AuthenticationError(`The signed header '${h}' is missing from the request.`);
+      }
+    }
+    checkContentSha256(req, auth.signedHeaders);
+
+    const key = await this.deps.identities.accessKey(auth.accessKey);
+    if (!key) {
+      throw new AuthenticationError(`The access key '${auth.accessKey}' does not exist.`);
+    }
+    const signWith = signingKey(auth, key.secretKey);
+
+    // Each comparison is constant-time. Stopping at the first match tells only which canonical
+    // form the client used, which the client knows.
+    let match = false;
+    for (const canonical of candidateCanonicalRequests(req, auth.signedHeaders)) {
+      const expected = hmacHex(signWith, stringToSign(dateText, canonical, auth.scope));
+      if (constantTimeHexEqual(expected, auth.signature)) {
+        match = true;
+        break;
+      }
+    }
+    if (!match) {
+      throw new AuthenticationError(
+        `The ${auth.algorithm} signature does not match: check the secret key, and that the method, path, query, the signed headers (${auth.signedHeaders.join(';')}) and the body (SHA-256 ${payloadHash(req)}) are sent exactly as signed.`,
+      );
+    }
+
+    const user = await this.deps.identities.user(key.userId);
+    if (!user) throw new AuthenticationError(`The access key '${auth.accessKey}' has no user.`);
+    const xProject = header(req, 'x-project-id');
+    if (xProject !== undefined && projectId !== undefined && xProject !== projectId) {
+      throw new AuthenticationError(
+        `X-Project-Id '${xProject}' does not match the project '${projectId}' in the path.`,
+      );
+    }
+    return {
+      userId: user.id,
+      userName: user.name,
+      domainId: user.domainId,
+      root: user.root,
+      policies: user.policies,
+      scope: { kind: 'signature' },
+    };
+  }
+
+  /**
+   * Why the caller may not act in a project, or undefined when it may. A project-scoped token
+   * acts in its own project only; a signed request in any project of the user's domain; a
+   * domain-scoped token only where `allowDomainScope` (the cross-service API).
+   */
+  async projectAccessDenial(
+    principal: Principal,
+    projectId: string,
+    allowDomainScope = false,
+  ): Promise<string | undefined> {
+    switch (principal.scope.kind) {
+      case 'open':
+        return undefined;
+      case 'project':
+        if (principal.scope.projectId !== projectId) {
+          return `The token is scoped to project '${principal.scope.projectId}'; it cannot act in project '${projectId}'.`;
+        }
+        // The project may have changed hands since the token was issued: still check its domain.
+        break;
+      case 'domain':
+        if (!allowDomainScope) {
+          return 'A domain-scoped token cannot call project APIs; request a token scoped to the project.';
+        }
+        break;
+      case 'signature':
+        break;
+    }
+    const project = await this.deps.identities.project(projectId);
+    return project !== undefined && project.domainId === principal.domainId
+      ? undefined
+      : `Project '${projectId}' does not belong to the caller's domain.`;
+  }
+}

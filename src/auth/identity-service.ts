@@ -1,0 +1,208 @@
+import type { Store } from '../store/database.js';
+import {
+  type DomainRecord,
+  findDomainById,
+  findDomainByName,
+  findProject,
+  findUserById,
+  findUserByName,
+  listDomains,
+  listProjects,
+  type ProjectRecord,
+  type UserRecord,
+} from '../store/identity-store.js';
+import { verifyPassword } from './passwords.js';
+import type { Principal } from './principal.js';
+import { TOKEN_LIFETIME_MS, type TokenClaims, type TokenSigner } from './tokens.js';
+
+/** An IAM request that fails, with the status IAM answers. */
+export class IdentityError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 404,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IdentityError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown): Obj | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+const WRONG_CREDENTIALS = 'The username or password is wrong.';
+
+/** `2020-01-04T09:05:22.701000Z`, as IAM writes times. */
+export function iamTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, '000Z');
+}
+
+export interface TokenDescription {
+  token: Record<string, unknown>;
+}
+
+/** IAM's password-token and discovery operations over the store. */
+export class IdentityService {
+  constructor(
+    private readonly store: Store,
+    private readonly tokens: TokenSigner,
+    private readonly now: () => number,
+  ) {}
+
+  private async domainOf(ref: unknown, where: string): Promise<DomainRecord> {
+    const d = obj(ref);
+    const id = str(d?.id);
+    const name = str(d?.name);
+    if (!id && !name) throw new IdentityError(400, `${where} needs an id or a name.`);
+    const domain = id
+      ? await findDomainById(this.store.db, id)
+      : await findDomainByName(this.store.db, name!);
+    if (!domain) throw new IdentityError(401, WRONG_CREDENTIALS);
+    return domain;
+  }
+
+  /** Checks a password-method request and issues a token: POST /v3/auth/tokens. */
+  async issue(body: unknown): Promise<{ token: string; description: TokenDescription }> {
+    const auth = obj(obj(body)?.auth);
+    const identity = obj(auth?.identity);
+    if (!identity)
+      throw new IdentityError(400, 'The request body is invalid: auth.identity is required.');
+    const methods = identity.methods;
+    if (!Array.isArray(methods) || !methods.includes('password')) {
+      throw new IdentityError(
+        400,
+        "The request body is invalid: auth.identity.methods must include 'password'.",
+      );
+    }
+    const userRef = obj(obj(identity.password)?.user);
+    const password = userRef?.password;
+    if (!userRef || typeof password !== 'string') {
+      throw new IdentityError(
+        400,
+        'The request body is invalid: auth.identity.password.user with a password is required.',
+      );
+    }
+
+    let user: UserRecord | undefined;
+    const userId = str(userRef.id);
+    if (userId) {
+      user = await findUserById(this.store.db, userId);
+    } else {
+      const name = str(userRef.name);
+      if (!name)
+        throw new IdentityError(
+          400,
+          'The request body is invalid: user.name or user.id is required.',
+        );
+      if (!userRef.domain) {
+        throw new IdentityError(
+          400,
+          'The request body is invalid: user.domain (id or name) is required with user.name.',
+        );
+      }
+      const domain = await this.domainOf(userRef.domain, 'user.domain');
+      user = await findUserByName(this.store.db, domain.id, name);
+    }
+    if (!user || !(await verifyPassword(password, user.passwordHash))) {
+      throw new IdentityError(401, WRONG_CREDENTIALS);
+    }
+
+    const scope = obj(auth?.scope);
+    let project: ProjectRecord | undefined;
+    if (scope?.project !== undefined) {
+      project = await this.scopeProject(scope.project, user);
+    } else if (scope?.domain !== undefined) {
+      const domain = await this.domainOf(scope.domain, 'scope.domain');
+      if (domain.id !== user.domainId) {
+        throw new IdentityError(401, 'The user has no access to the requested domain.');
+      }
+    }
+
+    const issuedAt = this.now();
+    const claims: TokenClaims = {
+      userId: user.id,
+      domainId: user.domainId,
+      ...(project ? { projectId: project.id } : {}),
+      issuedAt,
+      expiresAt: issuedAt + TOKEN_LIFETIME_MS,
+    };
+    return {
+      token: this.tokens.issue(claims),
+      description: await this.describeClaims(claims, user),
+    };
+  }
+
+  private async scopeProject(ref: unknown, user: UserRecord): Promise<ProjectRecord> {
+    const p = obj(ref);
+    const id = str(p?.id);
+    const name = str(p?.name);
+    if (!id && !name) throw new IdentityError(400, 'scope.project needs an id or a name.');
+    let project: ProjectRecord | undefined;
+    if (id) {
+      project = await findProject(this.store.db, id);
+    } else {
+      const domainId = p?.domain
+        ? (await this.domainOf(p.domain, 'scope.project.domain')).id
+        : user.domainId;
+      [project] = await listProjects(this.store.db, { domainId, name: name! });
+    }
+    if (!project || project.domainId !== user.domainId) {
+      throw new IdentityError(
+        401,
+        `The project ${id ?? name} does not exist or the user has no access to it.`,
+      );
+    }
+    return project;
+  }
+
+  private async describeClaims(claims: TokenClaims, user: UserRecord): Promise<TokenDescription> {
+    const domain = await findDomainById(this.store.db, user.domainId);
+    const domainRef = { id: user.domainId, name: domain?.name ?? '' };
+    const token: Record<string, unknown> = {
+      expires_at: iamTime(claims.expiresAt),
+      issued_at: iamTime(claims.issuedAt),
+      methods: ['password'],
+      user: { domain: domainRef, id: user.id, name: user.name, password_expires_at: '' },
+      catalog: [],
+      roles: user.root ? [{ id: '0', name: 'te_admin' }] : [],
+    };
+    if (claims.projectId !== undefined) {
+      const project = await findProject(this.store.db, claims.projectId);
+      token.project = { domain: domainRef, id: claims.projectId, name: project?.name ?? '' };
+    } else {
+      token.domain = domainRef;
+    }
+    return { token };
+  }
+
+  /** The description of a valid token, or undefined: GET /v3/auth/tokens. */
+  async describe(token: string): Promise<TokenDescription | undefined> {
+    const claims = this.tokens.verify(token, this.now());
+    if ('error' in claims) return undefined;
+    const user = await findUserById(this.store.db, claims.userId);
+    if (!user) return undefined;
+    return this.describeClaims(claims, user);
+  }
+
+  /** Projects the caller can see, optionally by name: GET /v3/projects. */
+  async projects(principal: Principal, name?: string): Promise<ProjectRecord[]> {
+    const domainId = principal.scope.kind === 'open' ? undefined : principal.domainId;
+    return listProjects(this.store.db, {
+      ...(domainId !== undefined ? { domainId } : {}),
+      ...(name !== undefined ? { name } : {}),
+    });
+  }
+
+  /** Domains the caller can access: GET /v3/auth/domains. */
+  async domains(principal: Principal): Promise<DomainRecord[]> {
+    if (principal.scope.kind === 'open') return listDomains(this.store.db);
+    const d = await findDomainById(this.store.db, principal.domainId);
+    return d ? [d] : [];
+  }
+}

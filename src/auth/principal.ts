@@ -1,0 +1,19 @@
+/** Who is calling, once their credentials have been verified. */
+export interface Principal {
+  readonly userId: string;
+  readonly userName: string;
+  readonly domainId: string;
+  readonly root: boolean;
+  /** Identity policy documents of an IAM user. */
+  readonly policies: readonly unknown[];
+  /**
+   * `project`: a project-scoped token, usable in that project only. `domain`: a domain-scoped
+   * token. `signature`: an AK/SK-signed request, usable in any project of the user's domain.
+   * `open`: `--auth open`, usable anywhere as the root user.
+   */
+  readonly scope:
+    | { readonly kind: 'project'; readonly projectId: string }
+    | { readonly kind: 'domain' }
+    | { readonly kind: 'signature' }
+    | { readonly kind: 'open' };
+}

@@ -1,0 +1,309 @@
+import cluster from 'node:cluster';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import { Command, CommanderError, Option } from 'commander';
+import { BackupError, exportDatabase, importDatabase } from './admin/backup.js';
+import { SeedError } from './admin/seed.js';
+import { existingMasterKey } from './auth/master-key.js';
+import { SecretBox } from './auth/secret-box.js';
+import { ProgressBar } from './cli-progress.js';
+import { startCluster, startWorker } from './cluster.js';
+import {
+  ConfigError,
+  DEFAULT_DATABASE_URL,
+  MAX_WORKERS,
+  parseServeConfig,
+  parseToolConfig,
+  type ServeConfig,
+  type ServeFlags,
+} from './config.js';
+import { startServer } from './server.js';
+import { parseDatabaseUrl, redactUrl, Store } from './store/database.js';
+
+function fail(message: string, status = 1): never {
+  process.stderr.write(`tagplane: ${message}\n`);
+  process.exit(status);
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const config = parseServeConfig(flags, process.env);
+  if (config.workers > 1) {
+    await (cluster.isPrimary ? servePrimary(config) : serveWorker(config));
+    return;
+  }
+  const server = await startServer(config, (line) => process.stdout.write(`${line}\n`));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`tagplane: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stderr.write(`tagplane: ${signal} received, finishing in-flight requests\n`);
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => fail(`shutdown failed: ${(err as Error).message}`),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** The primary of `serve --workers N`: it speaks for the workers and stops them. */
+async function servePrimary(config: ServeConfig): Promise<void> {
+  const running = await startCluster(config, (line) => process.stdout.write(`${line}\n`));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`tagplane: ${signal} again, exiting now\n`);
+      running.kill();
+      process.exit(1);
+    }
+    stopping = true;
+    process.stderr.write(
+      `tagplane: ${signal} received, ${config.workers} workers finishing in-flight requests\n`,
+    );
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => fail(`shutdown failed: ${(err as Error).message}`),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/**
+ * A worker drains on the first SIGTERM or SIGINT and lets later ones pass: Ctrl-C reaches the
+ * whole process group, and the primary, which decides when to give up waiting, sends its own.
+ */
+async function serveWorker(config: ServeConfig): Promise<void> {
+  const server = await startWorker(config);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => fail(`worker ${process.pid}: shutdown failed: ${(err as Error).message}`),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function migrate(opts: { database?: string }): Promise<void> {
+  const { databaseUrl } = parseToolConfig(opts, process.env);
+  const store = Store.open(parseDatabaseUrl(databaseUrl), { poolSize: 2 });
+  try {
+    const { applied } = await store.migrate();
+    const all = await store.executedMigrations();
+    process.stdout.write(
+      `${redactUrl(databaseUrl)}: ${applied} migration(s) applied; schema at ${all[all.length - 1] ?? '(none)'}\n`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+/** Where an export goes: a file (written aside and renamed when complete) or standard output. */
+async function openSink(output: string | undefined) {
+  if (output === undefined || output === '-') {
+    // A reader that goes away (`| head`) ends the export with an error, not a crash.
+    let failure: Error | undefined;
+    process.stdout.on('error', (err) => {
+      failure = err;
+    });
+    return {
+      write: async (text: string) => {
+        const closed = (err: Error) => new Error(`standard output closed: ${err.message}`);
+        if (failure) throw closed(failure);
+        if (!process.stdout.write(text)) {
+          await once(process.stdout, 'drain').catch((err: Error) => {
+            throw closed(err);
+          });
+        }
+      },
+      finish: async () => {},
+      abort: async () => {},
+    };
+  }
+  const partial = `${output}.partial`;
+  const head = output.endsWith('.gz') ? createGzip() : new PassThrough();
+  // The export holds password hashes and sealed secrets: readable by its owner only.
+  const done = pipeline(head, createWriteStream(partial, { mode: 0o600 }));
+  return {
+    write: async (text: string) => {
+      if (!head.write(text)) await Promise.race([once(head, 'drain'), done]);
+    },
+    finish: async () => {
+      head.end();
+      await done;
+      await rename(partial, output);
+    },
+    abort: async () => {
+      head.destroy();
+      await done.catch(() => {});
+      await unlink(partial).catch(() => {});
+    },
+  };
+}
+
+async function exportCommand(opts: {
+  database?: string;
+  output?: string;
+  progress: boolean;
+}): Promise<void> {
+  const { databaseUrl } = parseToolConfig(opts, process.env);
+  const store = Store.open(parseDatabaseUrl(databaseUrl), { poolSize: 2, mustExist: true });
+  const bar = opts.progress ? new ProgressBar('export') : undefined;
+  try {
+    const sink = await openSink(opts.output);
+    try {
+      const header = await exportDatabase(store, sink.write, bar);
+      await sink.finish();
+      const rows = Object.values(header.counts).reduce((a, b) => a + b, 0);
+      bar?.finish(
+        `${rows.toLocaleString('en-US')} rows at schema ${header.schema} to ${opts.output && opts.output !== '-' ? opts.output : 'standard output'}`,
+      );
+    } catch (err) {
+      await sink.abort();
+      throw err;
+    }
+  } finally {
+    await store.close();
+  }
+  process.stderr.write(
+    "export: the file holds password hashes and secrets sealed under this database's master key: keep it as safe as the database, and serve a restored copy with the same key.\n",
+  );
+}
+
+async function importCommand(opts: {
+  database?: string;
+  input?: string;
+  progress: boolean;
+}): Promise<void> {
+  const config = parseToolConfig(opts, process.env);
+  const location = parseDatabaseUrl(config.databaseUrl);
+  const key = existingMasterKey(location, config.masterKey);
+  const fromStdin = opts.input === undefined || opts.input === '-';
+  // A missing or unreadable file fails here, before anything touches the database.
+  let input: Readable = fromStdin
+    ? process.stdin
+    : (await open(opts.input!, 'r')).createReadStream();
+  if (opts.input?.endsWith('.gz')) {
+    const gunzip = createGunzip();
+    input.on('error', (err) => gunzip.destroy(err));
+    input = input.pipe(gunzip);
+  }
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  const store = Store.open(location, { poolSize: 2 });
+  const bar = opts.progress ? new ProgressBar('import') : undefined;
+  try {
+    const summary = await importDatabase(store, lines, {
+      ...(bar ? { progress: bar } : {}),
+      ...(key ? { secrets: new SecretBox(key.key) } : {}),
+    });
+    const rows = Object.values(summary.counts).reduce((a, b) => a + b, 0);
+    bar?.finish(
+      `${rows.toLocaleString('en-US')} rows from a ${summary.header.source} export of ${summary.header.exported_at} into ${redactUrl(config.databaseUrl)}`,
+    );
+    if (summary.masterKeyMatches === undefined) {
+      process.stderr.write(
+        'import: serve this database with the master key of the exported one (TAGPLANE_MASTER_KEY, or its master.key file beside a SQLite database): its secrets are sealed under that key.\n',
+      );
+    }
+  } finally {
+    lines.close();
+    await store.close();
+  }
+}
+
+export function program(): Command {
+  const cmd = new Command('tagplane')
+    .description(
+      'Resource-tag APIs of five Huawei Cloud / Open Telekom Cloud services over one tag store',
+    )
+    .showHelpAfterError()
+    // Usage errors are reported by commander and end in main() with status 2, like ConfigError.
+    .exitOverride();
+
+  cmd
+    .command('serve')
+    .description('run the API server')
+    .option('--host <host>', 'address to listen on (TAGPLANE_HOST)', undefined)
+    .option('--port <port>', 'port to listen on; 0 picks a free one (TAGPLANE_PORT)')
+    .option(
+      '--database <url>',
+      `sqlite:PATH, sqlite::memory: or postgres://… (TAGPLANE_DATABASE_URL; default ${DEFAULT_DATABASE_URL})`,
+    )
+    .option('--seed <file>', 'seed document to load at start-up (TAGPLANE_SEED)')
+    .addOption(
+      new Option(
+        '--auth <mode>',
+        'strict verifies credentials; open accepts any well-formed ones (TAGPLANE_AUTH)',
+      ).choices(['strict', 'open']),
+    )
+    .option(
+      '--admin-token <token>',
+      'token for the admin API (TAGPLANE_ADMIN_TOKEN); generated when absent',
+    )
+    .option('--no-demo', 'do not create demo data in a new database (TAGPLANE_DEMO=0)')
+    .option(
+      '--no-migrate',
+      'do not run migrations; refuse to start while any is pending (TAGPLANE_MIGRATE=0)',
+    )
+    .option('--log-level <level>', 'fatal, error, warn, info, debug (TAGPLANE_LOG_LEVEL)')
+    .option(
+      '--workers <n>',
+      `processes serving the port, 1–${MAX_WORKERS}; more than 1 needs PostgreSQL (TAGPLANE_WORKERS; default 1)`,
+    )
+    .action(async (opts: ServeFlags & { demo: boolean; migrate: boolean }) => {
+      // commander defaults --no-x options to true; only an explicit --no-x overrides the env.
+      const flags: ServeFlags = { ...opts };
+      if (opts.demo !== false) delete flags.demo;
+      if (opts.migrate !== false) delete flags.migrate;
+      await serve(flags);
+    });
+
+  cmd
+    .command('migrate')
+    .description('run the database migrations and exit (for rolling deploys)')
+    .option('--database <url>', 'database URL (TAGPLANE_DATABASE_URL)')
+    .action(migrate);
+
+  cmd
+    .command('export')
+    .description('write the whole database as JSON lines (a backup, or a move to another store)')
+    .option('--database <url>', 'database URL (TAGPLANE_DATABASE_URL)')
+    .option('-o, --output <file>', 'file to write (.gz: compressed); default standard output')
+    .option('--no-progress', 'no progress bar on standard error')
+    .action(exportCommand);
+
+  cmd
+    .command('import')
+    .description('load an export into a new, empty database, all or nothing')
+    .option('--database <url>', 'database URL (TAGPLANE_DATABASE_URL)')
+    .option('-i, --input <file>', 'export to read (.gz: compressed); default standard input')
+    .option('--no-progress', 'no progress bar on standard error')
+    .action(importCommand);
+
+  return cmd;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (err) {
+    // Commander has already printed its message (or the help that was asked for).
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    if (err instanceof ConfigError) fail(err.message, 2);
+    if (err instanceof SeedError) fail(`seed rejected: ${err.message}`, 1);
+    if (err instanceof BackupError) fail(err.message, 1);
+    fail((err as Error).message ?? String(err));
+  }
+}

@@ -1,0 +1,125 @@
+import type { AuthMode } from './auth/authenticator.js';
+import { parseDatabaseUrl } from './store/database.js';
+
+export interface ServeConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly seedFile?: string;
+  readonly auth: AuthMode;
+  readonly adminToken?: string;
+  /** Create the demo data on a new database. */
+  readonly demo: boolean;
+  readonly logLevel: string;
+  readonly pgPoolSize: number;
+  /** The master key from TAGPLANE_MASTER_KEY, unparsed. */
+  readonly masterKey?: string;
+  /** Run pending migrations at start-up; when false, refuse to start while any is pending. */
+  readonly migrate: boolean;
+  /** Processes serving the port (node:cluster); more than one only on PostgreSQL. */
+  readonly workers: number;
+}
+
+/** What the one-shot commands (migrate, export, import) need. */
+export interface ToolConfig {
+  readonly databaseUrl: string;
+  readonly masterKey?: string;
+}
+
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/tagplane.db';
+
+/** A problem with the command line or environment: printed, exit status 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ServeFlags {
+  host?: string;
+  port?: string;
+  database?: string;
+  seed?: string;
+  auth?: string;
+  adminToken?: string;
+  demo?: boolean;
+  migrate?: boolean;
+  logLevel?: string;
+  workers?: string;
+}
+
+/** More would only queue on the database's connections; a typo like 100 should not fork 100. */
+export const MAX_WORKERS = 64;
+
+function pick(flag: string | undefined, env: string | undefined): string | undefined {
+  return flag !== undefined ? flag : env !== undefined && env !== '' ? env : undefined;
+}
+
+/** Flags win over environment variables; both are read here once, at start-up. */
+export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): ServeConfig {
+  const portText = pick(flags.port, env.TAGPLANE_PORT) ?? '8080';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    throw new ConfigError(`invalid port '${portText}': use 0–65535 (0 picks a free port)`);
+  }
+  const auth = pick(flags.auth, env.TAGPLANE_AUTH) ?? 'strict';
+  if (auth !== 'strict' && auth !== 'open') {
+    throw new ConfigError(`invalid auth mode '${auth}': use strict or open`);
+  }
+  const databaseUrl = pick(flags.database, env.TAGPLANE_DATABASE_URL) ?? DEFAULT_DATABASE_URL;
+  try {
+    parseDatabaseUrl(databaseUrl);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const poolText = env.TAGPLANE_PG_POOL ?? '10';
+  const pgPoolSize = Number(poolText);
+  if (!Number.isInteger(pgPoolSize) || pgPoolSize < 1 || pgPoolSize > 1000) {
+    throw new ConfigError(`invalid TAGPLANE_PG_POOL '${poolText}': use 1–1000`);
+  }
+  const adminToken = pick(flags.adminToken, env.TAGPLANE_ADMIN_TOKEN);
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('the admin token must be at least 16 characters');
+  }
+  const workersText = pick(flags.workers, env.TAGPLANE_WORKERS) ?? '1';
+  const workers = Number(workersText);
+  if (!/^\d+$/.test(workersText) || workers < 1 || workers > MAX_WORKERS) {
+    throw new ConfigError(`invalid number of workers '${workersText}': use 1–${MAX_WORKERS}`);
+  }
+  if (workers > 1 && parseDatabaseUrl(databaseUrl).kind === 'sqlite') {
+    throw new ConfigError(
+      `--workers ${workers} needs the PostgreSQL store: a SQLite database has one writer at a time, so several processes on one file would take turns at its write lock instead of serving in parallel (and wait on each other's transactions); serve SQLite with one process, or use postgres://…`,
+    );
+  }
+  const seedFile = pick(flags.seed, env.TAGPLANE_SEED);
+  const demoEnv = env.TAGPLANE_DEMO;
+  const migrateEnv = env.TAGPLANE_MIGRATE;
+  return Object.freeze({
+    host: pick(flags.host, env.TAGPLANE_HOST) ?? '127.0.0.1',
+    port,
+    databaseUrl,
+    ...(seedFile !== undefined ? { seedFile } : {}),
+    auth,
+    ...(adminToken !== undefined ? { adminToken } : {}),
+    demo: flags.demo ?? !(demoEnv === '0' || demoEnv === 'false'),
+    logLevel: pick(flags.logLevel, env.TAGPLANE_LOG_LEVEL) ?? 'info',
+    pgPoolSize,
+    ...(env.TAGPLANE_MASTER_KEY ? { masterKey: env.TAGPLANE_MASTER_KEY } : {}),
+    migrate: flags.migrate ?? !(migrateEnv === '0' || migrateEnv === 'false'),
+    workers,
+  });
+}
+
+export function parseToolConfig(flags: { database?: string }, env: NodeJS.ProcessEnv): ToolConfig {
+  const databaseUrl = pick(flags.database, env.TAGPLANE_DATABASE_URL) ?? DEFAULT_DATABASE_URL;
+  try {
+    parseDatabaseUrl(databaseUrl);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return Object.freeze({
+    databaseUrl,
+    ...(env.TAGPLANE_MASTER_KEY ? { masterKey: env.TAGPLANE_MASTER_KEY } : {}),
+  });
+}

@@ -1,0 +1,160 @@
+import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import {
+  type Permission,
+  type PermissionName,
+  routePermissionNames,
+  type ServiceProfile,
+} from '../services/profile.js';
+import { tms } from '../services/tms.js';
+import { TMS_ROUTES } from './tms-routes.js';
+
+/** Identity-policy actions of every operation, by operation id. */
+export function actionTable(profiles: readonly ServiceProfile[]) {
+  const rows: { service: string; operationId: string; action: string; requires: string[] }[] = [];
+  for (const p of profiles) {
+    for (const r of p.routes) {
+      for (const n of routePermissionNames(r)) {
+        const perm = p.permissions[n];
+        if (perm) {
+          rows.push({
+            service: p.title,
+            operationId:
+              r.kind === 'batch-action' ? `${r.operationId} (action "${n}")` : r.operationId,
+            action: perm.action,
+            requires: [...(perm.requires ?? [])],
+          });
+        }
+      }
+    }
+  }
+  for (const r of TMS_ROUTES) {
+    const perm = tms.permissions[r.op];
+    rows.push({
+      service: tms.title,
+      operationId: r.operationId,
+      action: perm.action,
+      requires: [...(perm.requires ?? [])],
+    });
+  }
+  return rows;
+}
+
+function toOpenApiPath(path: string): string {
+  return path.replace(/:([A-Za-z_]+)/g, '{$1}');
+}
+
+const OPERATION_NAMES: Record<PermissionName, string> = {
+  create: 'add tags',
+  delete: 'delete tags',
+  list: "list a resource's tags",
+  setOne: 'set one tag',
+  addOne: 'add one tag',
+  deleteOne: 'delete one tag',
+  projectTags: "list the project's tag keys and values",
+  query: 'query resources by tag',
+};
+
+const TMS_OPERATION_NAMES: Record<(typeof TMS_ROUTES)[number]['op'], string> = {
+  batchCreate: "add tags to resources of any types (and each resource's own create action)",
+  batchDelete: "delete tags from resources of any types (and each resource's own delete action)",
+  filter: 'find resources of several types by tag',
+  tagKeys: "list the project's tag keys",
+  tagValues: "list a tag key's values",
+  providers: 'list the resource types',
+};
+
+/** Every identity-policy action of every service and of the cross-service API. */
+export function permissionTable(profiles: readonly ServiceProfile[]) {
+  return [
+    ...profiles.flatMap((p) =>
+      (Object.entries(p.permissions) as [PermissionName, Permission][]).map(([name, perm]) => ({
+        service: p.title,
+        operation: OPERATION_NAMES[name],
+        action: perm.action,
+        requires: [...(perm.requires ?? [])],
+        checked: p.authorization === 'policy',
+      })),
+    ),
+    ...TMS_ROUTES.map((r) => ({
+      service: tms.title,
+      operation: TMS_OPERATION_NAMES[r.op],
+      action: tms.permissions[r.op].action,
+      requires: [...(tms.permissions[r.op].requires ?? [])],
+      checked: true,
+    })),
+  ];
+}
+
+function actionsMarkdown(profiles: readonly ServiceProfile[]): string {
+  const rows = permissionTable(profiles).map(
+    (r) =>
+      `| ${r.service} | ${r.operation} | \`${r.action}\`${r.checked ? '' : ' (not checked)'} | ${r.requires.map((x) => `\`${x}\``).join(', ')} |`,
+  );
+  return ['| Service | Operation | Action | Also requires |', '|---|---|---|---|', ...rows].join(
+    '\n',
+  );
+}
+
+function description(profiles: readonly ServiceProfile[]): string {
+  return `Wire-compatible resource-tag APIs of five Huawei Cloud / Open Telekom Cloud services over one central tag store.
+
+## Authentication
+
+An \`X-Auth-Token\` from \`POST /v3/auth/tokens\`, or an AK/SK signature: \`SDK-HMAC-SHA256\` or \`V11-HMAC-SHA256\` (HKDF-derived key), with \`X-Sdk-Date\` within 15 minutes of the server clock, as the official SDKs compute them. Missing or bad credentials answer 401 \`APIG.0301\` in the gateway envelope \`{"error_code","error_msg","request_id"}\`, saying what is wrong. Every response carries \`X-Request-Id\`.
+
+## Authorisation
+
+A domain's root user may do everything in its domain. An IAM user needs its identity policies to allow the operation's action and every action it depends on: statements \`{"Effect":"Allow"|"Deny","Action":[…],"Resource":["*"],"Condition":{…}}\`; \`*\` wildcards in actions; an explicit Deny wins; default deny. Conditions: \`StringEquals\`, \`StringNotEquals\`, \`StringLike\`, \`StringNotLike\`, \`Null\`, with \`ForAllValues:\`/\`ForAnyValue:\`; keys \`g:ResourceTag/<key>\`, \`g:RequestTag/<key>\`, \`g:TagKeys\`, \`g:EnterpriseProjectId\`. A refusal is a 403 in the service's own envelope with its forbidden code, naming the action. Each operation lists its actions in \`x-iam-actions\`; operations of ModelArts Lite Server supernodes need no permission (\`x-iam-permission-required: false\`).
+
+## Finding resources, and the cross-service API
+
+AS and MRS find resources by tag (\`resource_instances/action\`, actions \`filter\` and \`count\`); AS, MRS and DDM list a project's tags. The cross-service API (\`/v1.0\`, TMS-style, errors \`{"error_code":"TMS.XXXX","error_msg"}\`) tags up to 50 resources of any types in one call — each under its own service's rules and permission, reporting that service's error code per resource — finds resources across types, and lists tag keys and values; it accepts domain-scoped tokens.
+
+${actionsMarkdown(profiles)}`;
+}
+
+export function openApiDocument(profiles: readonly ServiceProfile[]): FastifyDynamicSwaggerOptions {
+  const table = actionTable(profiles);
+  return {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'tagplane', version: '0.1.0', description: description(profiles) },
+      components: {
+        securitySchemes: {
+          token: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' },
+          aksk: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Authorization',
+            description:
+              'SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<names>, Signature=<hex>, or V11-HMAC-SHA256 Credential=<AK>/<YYYYMMDD>/<region>/<service>, SignedHeaders=<names>, Signature=<hex>; with X-Sdk-Date.',
+          },
+          admin: { type: 'http', scheme: 'bearer', description: 'The admin token.' },
+        },
+      },
+    },
+    hiddenTag: 'hidden',
+    transformObject: (doc) => {
+      const api = ('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject) as {
+        paths?: Record<string, Record<string, Record<string, unknown>>>;
+      };
+      const routes = [
+        ...profiles.flatMap((p) =>
+          p.routes.map((r) => ({ service: p.title, authorization: p.authorization, ...r })),
+        ),
+        ...TMS_ROUTES.map((r) => ({ service: tms.title, authorization: tms.authorization, ...r })),
+      ];
+      for (const r of routes) {
+        const op = api.paths?.[toOpenApiPath(r.path)]?.[r.method.toLowerCase()];
+        if (!op) continue;
+        op['x-iam-actions'] = table
+          .filter(
+            (row) => row.operationId.split(' ')[0] === r.operationId && row.service === r.service,
+          )
+          .map((row) => ({ action: row.action, requires: row.requires }));
+        if (r.authorization === 'none') op['x-iam-permission-required'] = false;
+      }
+      return api as ReturnType<NonNullable<FastifyDynamicSwaggerOptions['transformObject']>>;
+    },
+  };
+}

@@ -1,0 +1,494 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type TSchema, Type } from 'typebox';
+import { RESOURCE_ID_PATTERN } from '../admin/seed.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Principal } from '../auth/principal.js';
+import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../services/profile.js';
+import { type CrossServiceOperation, tms } from '../services/tms.js';
+import type { BatchTarget, CrossServiceTags } from '../tags/cross-service.js';
+import { TagError } from '../tags/tag-error.js';
+import { type JsonObject, parseJsonObject, readTagArray } from '../tags/tag-input.js';
+import {
+  MAX_CONDITION_KEY_LENGTH,
+  readBoolean,
+  readConditions,
+  readCount,
+  unstorable,
+} from '../tags/tag-query.js';
+import { codePointLength } from '../tags/text-rule.js';
+import { serviceRenderer } from './envelopes.js';
+import {
+  conditionList,
+  flatErrorSchema,
+  GatewayErrorSchema,
+  TagSchema,
+} from './service-schemas.js';
+import { signable } from './signable.js';
+
+export interface TmsRouteDeps {
+  readonly cross: CrossServiceTags;
+  readonly authenticator: Authenticator;
+}
+
+/** Every route of the cross-service API with the operation (and so the action) it performs. */
+export const TMS_ROUTES: readonly {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly operationId: string;
+  readonly op: CrossServiceOperation;
+}[] = [
+  {
+    method: 'POST',
+    path: '/v1.0/resource-tags/batch-create',
+    operationId: 'BatchCreateResourceTags',
+    op: 'batchCreate',
+  },
+  {
+    method: 'POST',
+    path: '/v1.0/resource-tags/batch-delete',
+    operationId: 'BatchDeleteResourceTags',
+    op: 'batchDelete',
+  },
+  {
+    method: 'POST',
+    path: '/v1.0/resource-instances/filter',
+    operationId: 'ListResourcesByTags',
+    op: 'filter',
+  },
+  { method: 'GET', path: '/v1.0/tag-keys', operationId: 'ListTagKeys', op: 'tagKeys' },
+  { method: 'GET', path: '/v1.0/tag-values', operationId: 'ListTagValues', op: 'tagValues' },
+  { method: 'GET', path: '/v1.0/tms/providers', operationId: 'ListProviders', op: 'providers' },
+];
+
+const PROJECT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const FILTER_KINDS = {
+  key: 'key_invalid',
+  value: 'value_invalid',
+  other: 'invalid_parameter',
+} as const;
+
+function invalid(message: string): TagError {
+  return new TagError('invalid_parameter', message);
+}
+
+function readProjectId(raw: unknown): string {
+  if (raw === undefined || raw === null || raw === '') throw invalid("'project_id' is required.");
+  if (typeof raw !== 'string' || !PROJECT_ID.test(raw)) {
+    throw invalid("'project_id' must be 1–64 characters from A-Z a-z 0-9 _ -.");
+  }
+  return raw;
+}
+
+function readType(raw: unknown, where: string): ResourceType {
+  if (!isResourceType(raw)) {
+    throw new TagError(
+      'resource_type_invalid',
+      `${where} ${JSON.stringify(raw ?? null)} is not a resource type; use one of ${RESOURCE_TYPES.join(', ')}.`,
+    );
+  }
+  return raw;
+}
+
+function readTargets(body: JsonObject, max: number): BatchTarget[] {
+  const list = body.resources;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw invalid('\'resources\' must be a non-empty array of {"resource_id","resource_type"}.');
+  }
+  if (list.length > max) {
+    throw invalid(`'resources' has ${list.length} items; at most ${max} are accepted in one call.`);
+  }
+  const seen = new Set<string>();
+  return list.map((item, i) => {
+    const where = `resources[${i}]`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+      throw invalid(`${where} must be an object with 'resource_id' and 'resource_type'.`);
+    }
+    const r = item as JsonObject;
+    const type = readType(r.resource_type, `${where}.resource_type`);
+    const id = r.resource_id;
+    if (typeof id !== 'string' || !RESOURCE_ID_PATTERN.test(id) || unstorable(id)) {
+      throw invalid(
+        `${where}.resource_id must be a string of 1–128 characters without '/' or control characters.`,
+      );
+    }
+    const ref = `${type}\u0000${id}`;
+    if (seen.has(ref)) throw invalid(`${where} names ${type} '${id}' a second time.`);
+    seen.add(ref);
+    return { resourceId: id, type };
+  });
+}
+
+function readTypes(body: JsonObject): ResourceType[] {
+  const list = body.resource_types;
+  if (list === undefined || list === null) return [...RESOURCE_TYPES];
+  if (!Array.isArray(list) || list.length === 0) {
+    throw invalid("'resource_types' must be a non-empty array of resource types.");
+  }
+  return [...new Set(list.map((t, i) => readType(t, `resource_types[${i}]`)))];
+}
+
+/** A page marker: the last item of the previous page, opaque to the client. */
+function encodeMarker(last: string): string {
+  return Buffer.from(last, 'utf8').toString('base64url');
+}
+
+function decodeMarker(raw: unknown): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw === 'string' && /^[A-Za-z0-9_-]+$/.test(raw)) {
+    const decoded = Buffer.from(raw, 'base64url').toString('utf8');
+    if (encodeMarker(decoded) === raw && !unstorable(decoded)) return decoded;
+  }
+  throw invalid("'marker' is not a marker this API returned.");
+}
+
+function queryString(request: FastifyRequest, name: string): unknown {
+  const v = (request.query as Record<string, unknown>)[name];
+  if (Array.isArray(v)) throw invalid(`'${name}' may be given once.`);
+  return v;
+}
+
+const errorResponses = {
+  400: flatErrorSchema(
+    tms.errors
+      .filter((r) => r.status === 400)
+      .map((r) => `${r.code}: ${r.when}`)
+      .join(' '),
+  ),
+  401: GatewayErrorSchema,
+  403: flatErrorSchema('TMS.2030: not allowed.'),
+  404: flatErrorSchema('TMS.0005: the project does not exist.'),
+  413: GatewayErrorSchema,
+  500: flatErrorSchema(`${tms.internalError.code}: unexpected failure.`),
+  503: GatewayErrorSchema,
+};
+
+const TagInput = Type.Object({
+  key: Type.String({ description: "Tag key, checked with the resource's own service rules." }),
+  value: Type.Optional(
+    Type.String({ description: "Tag value, checked with the resource's own service rules." }),
+  ),
+});
+
+function batchSchema(action: 'create' | 'delete'): Record<string, TSchema> {
+  return {
+    body: Type.Object({
+      project_id: Type.String({ description: 'Project of every resource.' }),
+      resources: Type.Array(
+        Type.Object({
+          resource_id: Type.String(),
+          resource_type: Type.Union(RESOURCE_TYPES.map((t) => Type.Literal(t))),
+        }),
+        { minItems: 1, maxItems: tms.maxBatchResources },
+      ),
+      tags: Type.Array(TagInput, {
+        minItems: 1,
+        description:
+          action === 'create'
+            ? "Tags to add to every resource, under each resource's service rules (key and value rules, tag limit, overwrite or refuse an existing key)."
+            : 'Tags to remove from every resource: by key, or by key and value when a value is given.',
+      }),
+    }),
+    200: Type.Object(
+      {
+        failed_resources: Type.Array(
+          Type.Object({
+            resource_id: Type.String(),
+            resource_type: Type.String(),
+            error_code: Type.String({ description: "The resource's own service's error code." }),
+            error_msg: Type.String(),
+          }),
+        ),
+      },
+      {
+        description:
+          'The resources not changed, each with why. Every other resource was changed; each resource changes completely or not at all.',
+      },
+    ),
+  };
+}
+
+/** The cross-service API (`/v1.0`, TMS-style) in its own error envelope. */
+export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): void {
+  const { cross, authenticator } = deps;
+  const config = { errors: serviceRenderer(tms) };
+  const tags = [tms.title];
+  const security: Record<string, string[]>[] = [{ token: [] }, { aksk: [] }];
+  const route = (op: CrossServiceOperation) => {
+    const r = TMS_ROUTES.find((x) => x.op === op)!;
+    return { url: r.path, method: r.method, operationId: r.operationId };
+  };
+
+  const authenticate = async (request: FastifyRequest, projectId?: string) => {
+    const principal = await authenticator.authenticate(signable(request), projectId);
+    request.principal = principal;
+    return principal;
+  };
+
+  /** Project-scoped tokens act in their project; domain tokens and signatures in their domain. */
+  const admitProject = async (principal: Principal, projectId: string) => {
+    const denial = await authenticator.projectAccessDenial(principal, projectId, true);
+    if (denial) throw new TagError('forbidden', denial);
+    await cross.requireProject(projectId);
+  };
+
+  for (const action of ['create', 'delete'] as const) {
+    const { url, method, operationId } = route(action === 'create' ? 'batchCreate' : 'batchDelete');
+    const { body, 200: ok } = batchSchema(action);
+    app.route({
+      url,
+      method,
+      config,
+      schema: {
+        operationId,
+        summary:
+          action === 'create'
+            ? 'Add tags to up to 50 resources of any types'
+            : 'Remove tags from up to 50 resources of any types',
+        description: `Each resource is handled with its own service's rules, limits, permission (the service's ${action} action, besides ${tms.permissions[action === 'create' ? 'batchCreate' : 'batchDelete'].action}) and error codes; the failures are listed in failed_resources and the rest are applied.`,
+        tags,
+        security,
+        body,
+        response: { 200: ok, ...errorResponses },
+      },
+      handler: async (request, reply) => {
+        const principal = await authenticate(request);
+        const input = parseJsonObject(request.body as Buffer | undefined);
+        const projectId = readProjectId(input.project_id);
+        await admitProject(principal, projectId);
+        const targets = readTargets(input, tms.maxBatchResources);
+        const items = readTagArray(input);
+        if (items.length === 0) throw invalid("'tags' must name at least one tag.");
+        const failed = await cross.batch(principal, action, projectId, targets, items);
+        return reply.code(200).send({ failed_resources: failed });
+      },
+    });
+  }
+
+  {
+    const { url, method, operationId } = route('filter');
+    app.route({
+      url,
+      method,
+      config,
+      schema: {
+        operationId,
+        summary: 'Find resources of several types by tag',
+        description:
+          'Resources of the listed types (all five when absent) having every listed tag condition, newest registration first.',
+        tags,
+        security,
+        body: Type.Object({
+          project_id: Type.String(),
+          resource_types: Type.Optional(
+            Type.Array(Type.Union(RESOURCE_TYPES.map((t) => Type.Literal(t))), { minItems: 1 }),
+          ),
+          tags: conditionList(
+            'Resources having every listed key, each with one of its values. Bad keys: TMS.0009; bad values: TMS.0010.',
+          ),
+          without_any_tag: Type.Optional(
+            Type.Boolean({
+              description: 'true: only resources without any tag; `tags` is ignored.',
+            }),
+          ),
+          offset: Type.Optional(Type.Integer({ minimum: 0, description: 'Default 0.' })),
+          limit: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: tms.filterLimit.max,
+              description: `Default ${tms.filterLimit.fallback}.`,
+            }),
+          ),
+        }),
+        response: {
+          200: Type.Object({
+            resources: Type.Array(
+              Type.Object({
+                project_id: Type.String(),
+                resource_id: Type.String(),
+                resource_name: Type.String(),
+                resource_type: Type.String(),
+                tags: Type.Array(TagSchema),
+              }),
+            ),
+            total_count: Type.Integer({ description: 'Every match, not just this page.' }),
+          }),
+          ...errorResponses,
+        },
+      },
+      handler: async (request, reply) => {
+        const principal = await authenticate(request);
+        const input = parseJsonObject(request.body as Buffer | undefined);
+        const projectId = readProjectId(input.project_id);
+        await admitProject(principal, projectId);
+        const types = readTypes(input);
+        const all = readConditions(input, 'tags', FILTER_KINDS);
+        const untagged = readBoolean(input, 'without_any_tag', 'invalid_parameter');
+        const offset = readCount(
+          input.offset,
+          'offset',
+          { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 },
+          'invalid_parameter',
+        );
+        const limit = readCount(
+          input.limit,
+          'limit',
+          { min: 1, ...tms.filterLimit },
+          'invalid_parameter',
+        );
+        const { total, resources } = await cross.filter(
+          principal,
+          projectId,
+          types,
+          { all, untagged },
+          { offset, limit },
+        );
+        return reply.code(200).send({
+          resources: resources.map((r) => ({
+            project_id: projectId,
+            resource_id: r.resourceId,
+            resource_name: r.name,
+            resource_type: r.type,
+            tags: r.tags,
+          })),
+          total_count: total,
+        });
+      },
+    });
+  }
+
+  const pageQuery = (extra: Record<string, TSchema>) =>
+    Type.Object({
+      project_id: Type.String(),
+      ...extra,
+      limit: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: tms.listLimit.max,
+          description: `Default ${tms.listLimit.fallback}.`,
+        }),
+      ),
+      marker: Type.Optional(
+        Type.String({ description: '`page_info.next_marker` of the previous page.' }),
+      ),
+    });
+  const pageInfo = Type.Object({
+    next_marker: Type.Union([Type.String(), Type.Null()], {
+      description: 'Marker of the next page; null on the last page.',
+    }),
+    current_count: Type.Integer(),
+  });
+
+  for (const which of ['keys', 'values'] as const) {
+    const { url, method, operationId } = route(which === 'keys' ? 'tagKeys' : 'tagValues');
+    app.route({
+      url,
+      method,
+      config,
+      schema: {
+        operationId,
+        summary:
+          which === 'keys'
+            ? 'List the distinct tag keys of a project'
+            : 'List the distinct values of one tag key in a project',
+        description: 'Over every resource type; ascending in code-point order, a page at a time.',
+        tags,
+        security,
+        querystring: pageQuery(
+          which === 'values'
+            ? { key: Type.String({ minLength: 1, maxLength: MAX_CONDITION_KEY_LENGTH }) }
+            : {},
+        ),
+        response: {
+          200: Type.Object({ [which]: Type.Array(Type.String()), page_info: pageInfo }),
+          ...errorResponses,
+        },
+      },
+      handler: async (request, reply) => {
+        const rawProject = queryString(request, 'project_id');
+        const principal = await authenticate(
+          request,
+          typeof rawProject === 'string' ? rawProject : undefined,
+        );
+        const projectId = readProjectId(rawProject);
+        await admitProject(principal, projectId);
+        const limit = readCount(
+          queryString(request, 'limit'),
+          'limit',
+          { min: 1, ...tms.listLimit },
+          'invalid_parameter',
+        );
+        const after = decodeMarker(queryString(request, 'marker'));
+        let page: { items: string[]; more: boolean };
+        if (which === 'keys') {
+          page = await cross.tagKeys(principal, projectId, after, limit);
+        } else {
+          const key = queryString(request, 'key');
+          if (typeof key !== 'string' || key === '') {
+            throw new TagError('key_invalid', "The 'key' query parameter is required.");
+          }
+          if (unstorable(key)) {
+            throw new TagError(
+              'key_invalid',
+              "'key' contains U+0000 or an unpaired surrogate, which no tag can hold.",
+            );
+          }
+          if (codePointLength(key) > MAX_CONDITION_KEY_LENGTH) {
+            throw new TagError(
+              'key_invalid',
+              `'key' must be at most ${MAX_CONDITION_KEY_LENGTH} characters.`,
+            );
+          }
+          page = await cross.tagValues(principal, projectId, key, after, limit);
+        }
+        const last = page.items[page.items.length - 1];
+        return reply.code(200).send({
+          [which]: page.items,
+          page_info: {
+            next_marker: page.more && last !== undefined ? encodeMarker(last) : null,
+            current_count: page.items.length,
+          },
+        });
+      },
+    });
+  }
+
+  {
+    const { url, method, operationId } = route('providers');
+    const provider = Type.Object({
+      provider: Type.String(),
+      provider_i18n_display_name: Type.String(),
+      resource_types: Type.Array(
+        Type.Object({
+          resource_type: Type.String(),
+          resource_type_i18n_display_name: Type.String(),
+          global: Type.Boolean(),
+        }),
+      ),
+    });
+    app.route({
+      url,
+      method,
+      config,
+      schema: {
+        operationId,
+        summary: 'List the services and resource types whose tags this API manages',
+        tags,
+        security,
+        querystring: Type.Object({
+          provider: Type.Optional(Type.String({ description: 'Only this service.' })),
+        }),
+        response: {
+          200: Type.Object({ providers: Type.Array(provider), total_count: Type.Integer() }),
+          ...errorResponses,
+        },
+      },
+      handler: async (request, reply) => {
+        const principal = await authenticate(request);
+        const only = queryString(request, 'provider');
+        if (only !== undefined && typeof only !== 'string') throw invalid("'provider' is invalid.");
+        const providers = cross.providers(principal, only);
+        return reply.code(200).send({ providers, total_count: providers.length });
+      },
+    });
+  }
+}

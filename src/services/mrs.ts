@@ -1,0 +1,137 @@
+import type { ServiceProfile, TagRules } from './profile.js';
+
+const FORBIDDEN = '=*<>\\,|/';
+
+const createRules: TagRules = {
+  key: { min: 1, max: 36, noControl: true, forbidden: FORBIDDEN, noOuterSpace: true },
+  value: { min: 0, max: 43, noControl: true, forbidden: FORBIDDEN, noOuterSpace: true },
+  valueRequired: true,
+};
+
+// On delete the character set is not checked; the lengths still are.
+const deleteRules: TagRules = {
+  key: { min: 1, max: 36 },
+  value: { min: 0, max: 43 },
+  valueRequired: false,
+};
+
+const clusters = '/v1.1/:project_id/clusters';
+const base = `${clusters}/:cluster_id/tags`;
+
+/** MRS clusters, API v1.1 (seed: mrs-batch-tags.txt). */
+export const mrs: ServiceProfile = {
+  id: 'mrs',
+  title: 'MapReduce Service',
+  resourceType: 'mrs_cluster',
+  resourceNoun: 'cluster',
+  resourceParam: 'cluster_id',
+  maxTags: 10,
+  envelope: 'flat',
+  errors: [
+    {
+      code: '12000002',
+      status: 400,
+      when: 'Malformed body, missing field or bad action.',
+      kinds: ['body_malformed'],
+    },
+    {
+      code: '12005001',
+      status: 400,
+      when: 'More than 10 tags would result.',
+      kinds: ['too_many_tags', 'too_many_in_request'],
+    },
+    {
+      code: '12005002',
+      status: 400,
+      when: 'Invalid characters or lengths, leading or trailing spaces, or a duplicate key.',
+      kinds: [
+        'key_empty',
+        'key_too_long',
+        'key_invalid',
+        'value_too_long',
+        'value_invalid',
+        'duplicate_key',
+      ],
+    },
+    {
+      code: '12000003',
+      status: 404,
+      when: 'The cluster does not exist.',
+      kinds: ['resource_not_found'],
+    },
+    {
+      code: '12005003',
+      status: 404,
+      when: 'Single delete of a key the cluster does not have.',
+      kinds: ['tag_absent'],
+    },
+    { code: '12000004', status: 403, when: 'Not allowed.', kinds: ['forbidden'] },
+  ],
+  internalError: { code: '12000001' },
+  create: { rules: createRules, onExisting: 'overwrite' },
+  delete: { rules: deleteRules, onAbsent: 'ignore' },
+  query: { resourceDetail: null, marker: false, matchValueMax: 64 },
+  projectTags: {},
+  authorization: 'policy',
+  permissions: {
+    create: { action: 'mrs:cluster:batchCreateTags' },
+    delete: { action: 'mrs:cluster:batchDeleteTags' },
+    addOne: { action: 'mrs:cluster:createTag' },
+    deleteOne: { action: 'mrs:cluster:deleteTag' },
+    list: { action: 'mrs:cluster:listTags' },
+    projectTags: { action: 'mrs:cluster:listProjectTags' },
+    query: { action: 'mrs:cluster:listResourceInstances' },
+  },
+  routes: [
+    {
+      operationId: 'BatchCreateOrDeleteClusterTags',
+      method: 'POST',
+      path: `${base}/action`,
+      kind: 'batch-action',
+      success: 'no-content',
+      summary: 'Add (action "create") or delete (action "delete") tags of a cluster in a batch',
+    },
+    {
+      operationId: 'CreateClusterTag',
+      method: 'POST',
+      path: base,
+      kind: 'add-one',
+      success: 'no-content',
+      summary: 'Add one tag to a cluster',
+      companion: true,
+    },
+    {
+      operationId: 'DeleteClusterTag',
+      method: 'DELETE',
+      path: `${base}/:key`,
+      kind: 'delete-one',
+      success: 'no-content',
+      summary: 'Delete one tag of a cluster; a key the cluster lacks is an error',
+      companion: true,
+    },
+    {
+      operationId: 'ListClusterTags',
+      method: 'GET',
+      path: base,
+      kind: 'list',
+      summary: 'List the tags of a cluster',
+      companion: true,
+    },
+    {
+      operationId: 'ListAllTags',
+      method: 'GET',
+      path: `${clusters}/tags`,
+      kind: 'project-tags',
+      summary: "List the tags of the project's clusters: each key once, with its values",
+      companion: true,
+    },
+    {
+      operationId: 'ListClustersByTags',
+      method: 'POST',
+      path: `${clusters}/resource_instances/action`,
+      kind: 'query',
+      summary: 'Find clusters by tag (action "filter"), or count them (action "count")',
+      companion: true,
+    },
+  ],
+};

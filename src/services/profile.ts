@@ -1,0 +1,180 @@
+import type { TagErrorKind } from '../tags/tag-error.js';
+import type { TextRule } from '../tags/text-rule.js';
+
+/** The canonical resource types of the central store. */
+export const RESOURCE_TYPES = [
+  'modelarts_hyperinstance',
+  'bms_server',
+  'ddm_instance',
+  'as_group',
+  'mrs_cluster',
+] as const;
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+
+export function isResourceType(s: unknown): s is ResourceType {
+  return typeof s === 'string' && (RESOURCE_TYPES as readonly string[]).includes(s);
+}
+
+/** Rules for the tags of one operation (create or delete). */
+export interface TagRules {
+  readonly key: TextRule;
+  readonly value: TextRule;
+  /** An absent `value` is an error (otherwise it means ""). A `null` value is always an error. */
+  readonly valueRequired: boolean;
+}
+
+/** One row of a service's error table: the code, its status, and when it is used. */
+export interface ErrorRow {
+  readonly code: string;
+  readonly status: number;
+  readonly when: string;
+  /** The error kinds rendered with this code. The first 400 row also takes every unlisted kind. */
+  readonly kinds: readonly TagErrorKind[];
+}
+
+/**
+ * The shape of error bodies: `flat` is `{"error_code","error_msg"}`, `nested` is
+ * `{"error":{"code","message"}}`.
+ */
+export type Envelope = 'flat' | 'nested';
+
+/** The operations a route can perform; the generic engine implements each once. */
+export type OperationKind =
+  | 'create'
+  | 'delete'
+  | 'batch-action'
+  | 'set-one'
+  | 'add-one'
+  | 'delete-one'
+  | 'list'
+  | 'project-tags'
+  | 'query';
+
+/** How a successful write answers. */
+export type SuccessShape =
+  /** 200 with `{"tags":[…the tags written…]}` */
+  | 'tags'
+  /** 204, no body */
+  | 'no-content'
+  /** 200 with an empty body */
+  | 'empty';
+
+/** Operations over a project's resources of the profile's type rather than over one resource. */
+export const PROJECT_OPERATIONS: readonly OperationKind[] = ['project-tags', 'query'];
+
+export interface RouteDef {
+  readonly operationId: string;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /**
+   * Fastify path; `:project_id` is always present, and so is the profile's resource parameter
+   * except on project operations (`project-tags`, `query`).
+   */
+  readonly path: string;
+  readonly kind: OperationKind;
+  readonly summary: string;
+  /** Success answer of write operations. */
+  readonly success?: SuccessShape;
+  /** Marked "[doc]" companions: documented outside the seed page. */
+  readonly companion?: boolean;
+}
+
+/** A permission an operation needs, with the actions it depends on. */
+export interface Permission {
+  readonly action: string;
+  readonly requires?: readonly string[];
+}
+
+export type PermissionName =
+  | 'create'
+  | 'delete'
+  | 'list'
+  | 'setOne'
+  | 'addOne'
+  | 'deleteOne'
+  | 'projectTags'
+  | 'query';
+
+/** The permissions a route's operation may need (a batch route: either of create and delete). */
+export function routePermissionNames(route: Pick<RouteDef, 'kind'>): PermissionName[] {
+  switch (route.kind) {
+    case 'batch-action':
+      return ['create', 'delete'];
+    case 'set-one':
+      return ['setOne'];
+    case 'add-one':
+      return ['addOne'];
+    case 'delete-one':
+      return ['deleteOne'];
+    case 'project-tags':
+      return ['projectTags'];
+    default:
+      return [route.kind];
+  }
+}
+
+/** What an authorization decision needs to know of the API an operation belongs to. */
+export interface ApiIdentity {
+  readonly id: string;
+  readonly title: string;
+  /** `policy`: IAM users need the permission; `none`: any user of the domain may call. */
+  readonly authorization: 'policy' | 'none';
+}
+
+/** An API's error table and envelope: what its error renderer needs. */
+export interface ErrorCatalogue {
+  readonly id: string;
+  readonly envelope: Envelope;
+  readonly errors: readonly ErrorRow[];
+  /** Code used for unexpected failures in this API's envelope (status 500). */
+  readonly internalError: { readonly code: string };
+}
+
+/** How `resource_instances/action` answers, where the services differ. */
+export interface QueryProfile {
+  /** `resource_detail` of every resource in a filter answer. */
+  readonly resourceDetail: string | null;
+  /**
+   * The answer carries `marker`, the index position of the next page, and a request's `marker`
+   * stands for its `offset` when `offset` is absent (AS).
+   */
+  readonly marker: boolean;
+  /** Longest `matches` value, in characters. */
+  readonly matchValueMax: number;
+}
+
+/** How the project tag listing pages. */
+export interface ProjectTagsProfile {
+  /** `offset`/`limit` query parameters and `offset`, `limit`, `total_count` in the answer (DDM). */
+  readonly paging?: { readonly defaultLimit: number; readonly maxLimit: number };
+}
+
+export interface ServiceProfile extends ApiIdentity, ErrorCatalogue {
+  readonly resourceType: ResourceType;
+  /** Noun used in messages, e.g. "BMS" or "scaling group". */
+  readonly resourceNoun: string;
+  /** Name of the resource id path parameter. */
+  readonly resourceParam: string;
+  /** Fixed path parameters and the one value each accepts (AS: resource_type=scaling_group_tag). */
+  readonly fixedParams?: Readonly<Record<string, string>>;
+  readonly maxTags: number;
+  readonly create: {
+    readonly rules: TagRules;
+    /** `overwrite`: an existing key takes the new value; `reject`: an existing key is an error. */
+    readonly onExisting: 'overwrite' | 'reject';
+  };
+  readonly delete: {
+    readonly rules: TagRules;
+    /** `ignore`: deleting an absent tag succeeds; `reject`: it is an error. */
+    readonly onAbsent: 'ignore' | 'reject';
+  };
+  /** Accepted request Content-Types for bodies; anything else is refused (415). */
+  readonly bodyContentTypes?: readonly string[];
+  /** Extra fields of the single-resource tag listing (AS: `sys_tags`). */
+  readonly listExtras?: Readonly<Record<string, unknown>>;
+  /** Set when the service has a `query` route. */
+  readonly query?: QueryProfile;
+  /** Set when the service has a `project-tags` route. */
+  readonly projectTags?: ProjectTagsProfile;
+  readonly permissions: Readonly<Partial<Record<PermissionName, Permission>>>;
+  readonly routes: readonly RouteDef[];
+}

@@ -1,0 +1,116 @@
+import { sql } from 'kysely';
+import type { Executor, StoreCapabilities } from './database.js';
+import { gatherStatistics } from './resources-store.js';
+
+/**
+ * Whole-database copies, table by table, in an order that satisfies every foreign key. The
+ * column lists are those of the schema at the latest migration; a migration that changes a
+ * table changes its entry here.
+ */
+export const DUMP_TABLES = [
+  'settings',
+  'domains',
+  'projects',
+  'users',
+  'access_keys',
+  'resources',
+  'tags',
+] as const;
+export type DumpTable = (typeof DUMP_TABLES)[number];
+
+export type ColumnType = 'text' | 'text?' | 'integer';
+export type DumpRow = Record<string, string | number | null>;
+
+export const DUMP_COLUMNS: Record<DumpTable, Readonly<Record<string, ColumnType>>> = {
+  settings: { name: 'text', value: 'text' },
+  domains: { id: 'text', name: 'text', created_at: 'text' },
+  projects: { id: 'text', domain_id: 'text', name: 'text', created_at: 'text' },
+  users: {
+    id: 'text',
+    domain_id: 'text',
+    name: 'text',
+    is_root: 'integer',
+    password_hash: 'text?',
+    policies: 'text',
+    created_at: 'text',
+  },
+  access_keys: {
+    access_key: 'text',
+    user_id: 'text',
+    secret_ciphertext: 'text',
+    created_at: 'text',
+  },
+  resources: {
+    rid: 'integer',
+    project_id: 'text',
+    resource_type: 'text',
+    resource_id: 'text',
+    name: 'text',
+    enterprise_project_id: 'text',
+    created_at: 'text',
+  },
+  tags: { project_id: 'text', rid: 'integer', resource_type: 'text', key: 'text', value: 'text' },
+};
+
+/** Each table's read order and the cursor between batches: a unique key with an index. */
+const KEYS: Record<DumpTable, readonly string[]> = {
+  settings: ['name'],
+  domains: ['id'],
+  projects: ['id'],
+  users: ['id'],
+  access_keys: ['access_key'],
+  // An index both stores have (rids travel as they are, so listings keep their order).
+  resources: ['project_id', 'resource_type', 'rid'],
+  tags: ['project_id', 'rid', 'key'],
+};
+
+const refs = (cols: readonly string[]) => sql.join(cols.map((c) => sql.ref(c)));
+
+export async function countRows(ex: Executor, table: DumpTable): Promise<number> {
+  const { rows } = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(
+    table,
+  )}`.execute(ex);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The next `limit` rows of `table` after the row `after` (in primary-key order). */
+export async function readRows(
+  ex: Executor,
+  table: DumpTable,
+  after: DumpRow | undefined,
+  limit: number,
+): Promise<DumpRow[]> {
+  const cols = Object.keys(DUMP_COLUMNS[table]);
+  const keys = KEYS[table];
+  const where = after
+    ? sql`where (${refs(keys)}) > (${sql.join(keys.map((k) => after[k]))})`
+    : sql``;
+  const { rows } = await sql<DumpRow>`select ${refs(cols)} from ${sql.table(table)} ${where}
+    order by ${refs(keys)} limit ${limit}`.execute(ex);
+  return rows;
+}
+
+/** Inserts rows as they are, explicit `rid`s included. */
+export async function insertRows(
+  ex: Executor,
+  table: DumpTable,
+  rows: readonly DumpRow[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const cols = Object.keys(DUMP_COLUMNS[table]);
+  const values = rows.map((r) => sql`(${sql.join(cols.map((c) => r[c]))})`);
+  await sql`insert into ${sql.table(table)} (${refs(cols)}) values ${sql.join(values)}`.execute(ex);
+}
+
+/**
+ * After a restore: the next registration gets a larger `rid` than any inserted explicitly, and the
+ * planner has statistics of the rows restored.
+ */
+export async function afterRestore(ex: Executor, caps: StoreCapabilities): Promise<void> {
+  if (caps.ridSequence) {
+    await sql`select setval(pg_get_serial_sequence('resources', 'rid'),
+      coalesce((select max(rid) from resources), 0) + 1, false)`.execute(ex);
+  }
+  // The restored rows are not to be queried with the statistics of empty tables.
+  await gatherStatistics(ex, caps);
+}

@@ -1,0 +1,285 @@
+import type { Executor } from './database.js';
+import { identityChanged } from './identity-version.js';
+
+export interface DomainRecord {
+  readonly id: string;
+  readonly name: string;
+}
+
+export interface ProjectRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly domainId: string;
+}
+
+export interface UserRecord {
+  readonly id: string;
+  readonly domainId: string;
+  readonly name: string;
+  readonly root: boolean;
+  readonly passwordHash: string | null;
+  /** Identity policy documents, as stored (validated when written). */
+  readonly policies: unknown[];
+}
+
+export interface AccessKeyRecord {
+  readonly accessKey: string;
+  readonly userId: string;
+  readonly secretCiphertext: string;
+  readonly createdAt: string;
+}
+
+type UserRow = {
+  id: string;
+  domain_id: string;
+  name: string;
+  is_root: number | boolean;
+  password_hash: string | null;
+  policies: string;
+};
+
+function toUser(row: UserRow): UserRecord {
+  return {
+    id: row.id,
+    domainId: row.domain_id,
+    name: row.name,
+    root: Boolean(row.is_root),
+    passwordHash: row.password_hash,
+    policies: JSON.parse(row.policies) as unknown[],
+  };
+}
+
+export async function upsertDomain(ex: Executor, d: DomainRecord, now: string): Promise<void> {
+  await ex
+    .insertInto('domains')
+    .values({ id: d.id, name: d.name, created_at: now })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ name: d.name }))
+    .execute();
+  await identityChanged(ex);
+}
+
+export async function upsertProject(ex: Executor, p: ProjectRecord, now: string): Promise<void> {
+  await ex
+    .insertInto('projects')
+    .values({ id: p.id, name: p.name, domain_id: p.domainId, created_at: now })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ name: p.name, domain_id: p.domainId }))
+    .execute();
+  await identityChanged(ex);
+}
+
+export async function upsertUser(ex: Executor, u: UserRecord, now: string): Promise<void> {
+  const values = {
+    domain_id: u.domainId,
+    name: u.name,
+    is_root: u.root ? 1 : 0,
+    password_hash: u.passwordHash,
+    policies: JSON.stringify(u.policies),
+  };
+  await ex
+    .insertInto('users')
+    .values({ id: u.id, created_at: now, ...values })
+    .onConflict((oc) => oc.column('id').doUpdateSet(values))
+    .execute();
+  await identityChanged(ex);
+}
+
+export async function upsertAccessKey(ex: Executor, k: AccessKeyRecord): Promise<void> {
+  await ex
+    .insertInto('access_keys')
+    .values({
+      access_key: k.accessKey,
+      user_id: k.userId,
+      secret_ciphertext: k.secretCiphertext,
+      created_at: k.createdAt,
+    })
+    .onConflict((oc) =>
+      oc
+        .column('access_key')
+        .doUpdateSet({ user_id: k.userId, secret_ciphertext: k.secretCiphertext }),
+    )
+    .execute();
+  await identityChanged(ex);
+}
+
+export async function findDomainById(ex: Executor, id: string): Promise<DomainRecord | undefined> {
+  return ex.selectFrom('domains').select(['id', 'name']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function findDomainByName(
+  ex: Executor,
+  name: string,
+): Promise<DomainRecord | undefined> {
+  return ex
+    .selectFrom('domains')
+    .select(['id', 'name'])
+    .where('name', '=', name)
+    .executeTakeFirst();
+}
+
+export async function listDomains(ex: Executor): Promise<DomainRecord[]> {
+  return ex.selectFrom('domains').select(['id', 'name']).orderBy('id').execute();
+}
+
+export async function findProject(ex: Executor, id: string): Promise<ProjectRecord | undefined> {
+  const row = await ex
+    .selectFrom('projects')
+    .select(['id', 'name', 'domain_id'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row ? { id: row.id, name: row.name, domainId: row.domain_id } : undefined;
+}
+
+/** Projects of a domain, optionally only those with a given name, by id. */
+export async function listProjects(
+  ex: Executor,
+  filter: { domainId?: string; name?: string },
+): Promise<ProjectRecord[]> {
+  let q = ex.selectFrom('projects').select(['id', 'name', 'domain_id']);
+  if (filter.domainId !== undefined) q = q.where('domain_id', '=', filter.domainId);
+  if (filter.name !== undefined) q = q.where('name', '=', filter.name);
+  const rows = await q.orderBy('id').execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, domainId: r.domain_id }));
+}
+
+export async function findUserById(ex: Executor, id: string): Promise<UserRecord | undefined> {
+  const row = await ex.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toUser(row) : undefined;
+}
+
+export async function findUserByName(
+  ex: Executor,
+  domainId: string,
+  name: string,
+): Promise<UserRecord | undefined> {
+  const row = await ex
+    .selectFrom('users')
+    .selectAll()
+    .where('domain_id', '=', domainId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return row ? toUser(row) : undefined;
+}
+
+/** The root user of a domain, if it has one. */
+export async function findRootUser(
+  ex: Executor,
+  domainId: string,
+): Promise<UserRecord | undefined> {
+  const row = await ex
+    .selectFrom('users')
+    .selectAll()
+    .where('domain_id', '=', domainId)
+    .where('is_root', '=', 1)
+    .orderBy('id')
+    .executeTakeFirst();
+  return row ? toUser(row) : undefined;
+}
+
+export async function findAccessKey(
+  ex: Executor,
+  accessKey: string,
+): Promise<AccessKeyRecord | undefined> {
+  const row = await ex
+    .selectFrom('access_keys')
+    .selectAll()
+    .where('access_key', '=', accessKey)
+    .executeTakeFirst();
+  return row
+    ? {
+        accessKey: row.access_key,
+        userId: row.user_id,
+        secretCiphertext: row.secret_ciphertext,
+        createdAt: row.created_at,
+      }
+    : undefined;
+}
+
+/** Empties every table of tenant data. Server settings (admin token, keys) stay. */
+export async function resetAll(ex: Executor): Promise<void> {
+  for (const t of ['tags', 'resources', 'access_keys', 'users', 'projects', 'domains'] as const) {
+    await ex.deleteFrom(t).execute();
+  }
+  await identityChanged(ex);
+}
+
+export interface UserListing extends UserRecord {
+  readonly createdAt: string;
+}
+
+/** Users, optionally only those of one domain or the one with an id, by id. */
+export async function listUsers(
+  ex: Executor,
+  filter: { domainId?: string; id?: string } = {},
+): Promise<UserListing[]> {
+  let q = ex.selectFrom('users').selectAll();
+  if (filter.domainId !== undefined) q = q.where('domain_id', '=', filter.domainId);
+  if (filter.id !== undefined) q = q.where('id', '=', filter.id);
+  const rows = await q.orderBy('id').execute();
+  return rows.map((r) => ({ ...toUser(r), createdAt: r.created_at }));
+}
+
+/** Deletes a user and its access keys; false when there was no such user. */
+export async function deleteUser(ex: Executor, id: string): Promise<boolean> {
+  await ex.deleteFrom('access_keys').where('user_id', '=', id).execute();
+  const r = await ex.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+  await identityChanged(ex);
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function setUserPolicies(
+  ex: Executor,
+  id: string,
+  policies: readonly unknown[],
+): Promise<void> {
+  await ex
+    .updateTable('users')
+    .set({ policies: JSON.stringify(policies) })
+    .where('id', '=', id)
+    .execute();
+  await identityChanged(ex);
+}
+
+export async function setUserPasswordHash(
+  ex: Executor,
+  id: string,
+  passwordHash: string | null,
+): Promise<void> {
+  await ex.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+  await identityChanged(ex);
+}
+
+/** The access keys of users (secrets stay sealed; callers must not list them), oldest first. */
+export async function listAccessKeys(
+  ex: Executor,
+  userIds: readonly string[],
+): Promise<AccessKeyRecord[]> {
+  if (userIds.length === 0) return [];
+  const rows = await ex
+    .selectFrom('access_keys')
+    .selectAll()
+    .where('user_id', 'in', userIds)
+    .orderBy('created_at')
+    .orderBy('access_key')
+    .execute();
+  return rows.map((row) => ({
+    accessKey: row.access_key,
+    userId: row.user_id,
+    secretCiphertext: row.secret_ciphertext,
+    createdAt: row.created_at,
+  }));
+}
+
+/** Deletes one access key of a user; false when the user has no such key. */
+export async function deleteAccessKey(
+  ex: Executor,
+  userId: string,
+  accessKey: string,
+): Promise<boolean> {
+  const r = await ex
+    .deleteFrom('access_keys')
+    .where('user_id', '=', userId)
+    .where('access_key', '=', accessKey)
+    .executeTakeFirst();
+  await identityChanged(ex);
+  return Number(r.numDeletedRows) > 0;
+}

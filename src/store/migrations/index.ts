@@ -1,0 +1,19 @@
+import type { Migration } from 'kysely';
+import { initial } from './0001-initial.js';
+import { nameSearch } from './0002-name-search.js';
+import { resourcesKeyByProject } from './0003-resources-key-by-project.js';
+import { tagCountIndex } from './0004-tag-count-index.js';
+import { identityNotify } from './0005-identity-notify.js';
+
+export type MigrationDialect = 'sqlite' | 'postgres';
+
+/** Every migration, by name; names sort in the order they run. */
+export function migrations(dialect: MigrationDialect): Record<string, Migration> {
+  return {
+    '0001-initial': initial(dialect),
+    '0002-name-search': nameSearch(dialect),
+    '0003-resources-key-by-project': resourcesKeyByProject(dialect),
+    '0004-tag-count-index': tagCountIndex(dialect),
+    '0005-identity-notify': identityNotify(dialect),
+  };
+}

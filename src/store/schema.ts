@@ -1,0 +1,69 @@
+import type { Generated } from 'kysely';
+
+/** Table shapes as the store sees them. Booleans are integers 0/1 on both databases. */
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface DomainsTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface ProjectsTable {
+  id: string;
+  domain_id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface UsersTable {
+  id: string;
+  domain_id: string;
+  name: string;
+  is_root: number;
+  /** scrypt hash in the form `scrypt$N$r$p$salt$hash`; null when the user has no password. */
+  password_hash: string | null;
+  /** JSON array of identity policy documents. */
+  policies: string;
+  created_at: string;
+}
+
+export interface AccessKeysTable {
+  access_key: string;
+  user_id: string;
+  /** The secret key, encrypted under the master key. */
+  secret_ciphertext: string;
+  created_at: string;
+}
+
+export interface ResourcesTable {
+  /** Surrogate id; allocation order is registration order (see resources-store.ts). */
+  rid: Generated<number>;
+  project_id: string;
+  resource_type: string;
+  resource_id: string;
+  name: string;
+  enterprise_project_id: string;
+  created_at: string;
+}
+
+export interface TagsTable {
+  project_id: string;
+  rid: number;
+  resource_type: string;
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  domains: DomainsTable;
+  projects: ProjectsTable;
+  users: UsersTable;
+  access_keys: AccessKeysTable;
+  resources: ResourcesTable;
+  tags: TagsTable;
+}

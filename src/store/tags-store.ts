@@ -1,0 +1,171 @@
+import type { Executor } from './database.js';
+import { prepared } from './prepared.js';
+
+export interface Tag {
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface ResourceRecord {
+  readonly rid: number;
+  readonly projectId: string;
+  readonly type: string;
+  readonly resourceId: string;
+  readonly name: string;
+  readonly enterpriseProjectId: string;
+  readonly createdAt: string;
+}
+
+type ResourceRow = {
+  rid: number | string;
+  project_id: string;
+  resource_type: string;
+  resource_id: string;
+  name: string;
+  enterprise_project_id: string;
+  created_at: string;
+};
+
+export function toResourceRecord(row: ResourceRow): ResourceRecord {
+  return {
+    rid: Number(row.rid),
+    projectId: row.project_id,
+    type: row.resource_type,
+    resourceId: row.resource_id,
+    name: row.name,
+    enterpriseProjectId: row.enterprise_project_id,
+    createdAt: row.created_at,
+  };
+}
+
+/** One row of a resource joined with one of its tags (none: key and value null). */
+type ResourceTagRow = ResourceRow & { key: string | null; value: string | null };
+
+const resourceWithTags = prepared(
+  (ex: Executor, projectId: string, type: string, resourceId: string) =>
+    ex
+      .selectFrom('resources as r')
+      .leftJoin('tags as t', (j) =>
+        j.onRef('t.project_id', '=', 'r.project_id').onRef('t.rid', '=', 'r.rid'),
+      )
+      .select([
+        'r.rid',
+        'r.project_id',
+        'r.resource_type',
+        'r.resource_id',
+        'r.name',
+        'r.enterprise_project_id',
+        'r.created_at',
+        't.key',
+        't.value',
+      ])
+      .where('r.project_id', '=', projectId)
+      .where('r.resource_type', '=', type)
+      .where('r.resource_id', '=', resourceId)
+      .orderBy('t.key'),
+);
+
+const lockedResource = prepared(
+  (ex: Executor, projectId: string, type: string, resourceId: string) =>
+    ex
+      .selectFrom('resources')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('resource_type', '=', type)
+      .where('resource_id', '=', resourceId)
+      .forUpdate(),
+);
+
+const tagsOf = prepared((ex: Executor, projectId: string, rid: number) =>
+  ex
+    .selectFrom('tags')
+    .select(['key', 'value'])
+    .where('project_id', '=', projectId)
+    .where('rid', '=', rid)
+    .orderBy('key'),
+);
+
+/**
+ * The resource with its tags (keys in code-point order), or undefined.
+ *
+ * With `lock` (databases with row locks), the resource row is locked until the transaction ends,
+ * so concurrent writers to one resource take turns and a tag limit checked after the merge holds
+ * across processes; its tags are then read by a statement of their own, which sees what the
+ * writer before committed (a statement that waited for the lock would still see the tags of its
+ * own, older snapshot). Without, one statement reads both.
+ */
+export async function findResourceWithTags(
+  ex: Executor,
+  projectId: string,
+  type: string,
+  resourceId: string,
+  lock = false,
+): Promise<{ resource: ResourceRecord; tags: Tag[] } | undefined> {
+  if (lock) {
+    const [row] = await lockedResource(ex, projectId, type, resourceId);
+    if (!row) return undefined;
+    const resource = toResourceRecord(row);
+    return { resource, tags: await tagsOf(ex, projectId, resource.rid) };
+  }
+  const rows = (await resourceWithTags(ex, projectId, type, resourceId)) as ResourceTagRow[];
+  const first = rows[0];
+  if (!first) return undefined;
+  const tags: Tag[] = [];
+  for (const row of rows) if (row.key !== null) tags.push({ key: row.key, value: row.value ?? '' });
+  return { resource: toResourceRecord(first), tags };
+}
+
+/** Tags of one resource, keys in code-point order. */
+export function listTags(ex: Executor, projectId: string, rid: number): Promise<Tag[]> {
+  return tagsOf(ex, projectId, rid);
+}
+
+/** Sets each key to its value, adding the keys that are new. */
+export async function putTags(
+  ex: Executor,
+  resource: ResourceRecord,
+  tags: readonly Tag[],
+): Promise<void> {
+  if (tags.length === 0) return;
+  await insertTags(ex, resource.projectId, resource.rid, resource.type, tags);
+}
+
+const insertTags = prepared(
+  (ex: Executor, projectId: string, rid: number, type: string, tags: readonly Tag[]) =>
+    ex
+      .insertInto('tags')
+      .values(
+        tags.map((t) => ({
+          project_id: projectId,
+          rid,
+          resource_type: type,
+          key: t.key,
+          value: t.value,
+        })),
+      )
+      .onConflict((oc) =>
+        oc
+          .columns(['project_id', 'rid', 'key'])
+          .doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
+      ),
+  (_p, _r, _t, tags) => tags.length,
+);
+
+export async function deleteTags(
+  ex: Executor,
+  resource: ResourceRecord,
+  keys: readonly string[],
+): Promise<void> {
+  if (keys.length === 0) return;
+  await removeTags(ex, resource.projectId, resource.rid, keys);
+}
+
+const removeTags = prepared(
+  (ex: Executor, projectId: string, rid: number, keys: readonly string[]) =>
+    ex
+      .deleteFrom('tags')
+      .where('project_id', '=', projectId)
+      .where('rid', '=', rid)
+      .where('key', 'in', keys),
+  (_p, _r, keys) => keys.length,
+);

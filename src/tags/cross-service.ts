@@ -1,0 +1,198 @@
+import type { Authorizer } from '../auth/authorizer.js';
+import type { Principal } from '../auth/principal.js';
+import { errorRowFor } from '../services/error-table.js';
+import { PROFILES, profileForType } from '../services/index.js';
+import type { ResourceType, ServiceProfile } from '../services/profile.js';
+import { type CrossServiceOperation, tms } from '../services/tms.js';
+import type { Store } from '../store/database.js';
+import { findProject } from '../store/identity-store.js';
+import { type FoundResource, findResources, type TagPredicate } from '../store/query-store.js';
+import {
+  compareCodePoints,
+  distinctKeys,
+  distinctValuesOfKey,
+} from '../store/tag-listing-store.js';
+import type { TagEngine } from './tag-engine.js';
+import { TagError } from './tag-error.js';
+import { readTagsToCreate, readTagsToDelete } from './tag-input.js';
+
+export interface BatchTarget {
+  readonly resourceId: string;
+  readonly type: ResourceType;
+}
+
+export interface FailedResource {
+  readonly resource_id: string;
+  readonly resource_type: string;
+  readonly error_code: string;
+  readonly error_msg: string;
+}
+
+export interface Provider {
+  readonly provider: string;
+  readonly provider_i18n_display_name: string;
+  readonly resource_types: {
+    readonly resource_type: ResourceType;
+    readonly resource_type_i18n_display_name: string;
+    readonly global: boolean;
+  }[];
+}
+
+/**
+ * The cross-service API over the same engine: batches apply each resource's own service rules,
+ * limits, permissions and error codes, one resource at a time, so one resource's failure leaves
+ * the others applied and itself unchanged.
+ */
+export class CrossServiceTags {
+  constructor(
+    private readonly store: Store,
+    private readonly engine: TagEngine,
+    private readonly authorizer: Authorizer,
+  ) {}
+
+  private authorize(principal: Principal, op: CrossServiceOperation): void {
+    this.authorizer.authorize({ principal, profile: tms, permission: tms.permissions[op] });
+  }
+
+  /** A project the caller may otherwise act in but that does not exist (open mode). */
+  async requireProject(projectId: string): Promise<void> {
+    if (!(await findProject(this.store.db, projectId))) {
+      throw new TagError('resource_not_found', `Project '${projectId}' does not exist.`);
+    }
+  }
+
+  /**
+   * Adds (`create`) or removes (`delete`) the tags on each resource. Returns the resources that
+   * failed, each with its own service's error code and message.
+   */
+  async batch(
+    principal: Principal,
+    action: 'create' | 'delete',
+    projectId: string,
+    targets: readonly BatchTarget[],
+    tagItems: readonly unknown[],
+  ): Promise<FailedResource[]> {
+    this.authorize(principal, action === 'create' ? 'batchCreate' : 'batchDelete');
+    const failed: FailedResource[] = [];
+    for (const target of targets) {
+      const profile = profileForType(target.type);
+      const ref = { projectId, resourceId: target.resourceId };
+      try {
+        if (action === 'create') {
+          const tags = readTagsToCreate(tagItems, profile.create.rules);
+          await this.engine.create(principal, profile, ref, tags);
+        } else {
+          const selectors = readTagsToDelete(tagItems, profile.delete.rules);
+          await this.engine.delete(principal, profile, ref, selectors);
+        }
+      } catch (err) {
+        if (!(err instanceof TagError)) throw err;
+        failed.push(failure(profile, target, err));
+      }
+    }
+    return failed;
+  }
+
+  /** One page of the project's resources of the given types matching every tag condition. */
+  async filter(
+    principal: Principal,
+    projectId: string,
+    types: readonly ResourceType[],
+    conditions: { all: TagPredicate[]; untagged: boolean },
+    page: { offset: number; limit: number },
+  ): Promise<{ total: number; resources: FoundResource[] }> {
+    this.authorize(principal, 'filter');
+    return this.store.readTransaction((tx) =>
+      findResources(
+        tx,
+        this.store.caps,
+        {
+          projectId,
+          types,
+          all: conditions.all,
+          any: [],
+          notAll: [],
+          notAny: [],
+          untagged: conditions.untagged,
+        },
+        page,
+      ),
+    );
+  }
+
+  /** Distinct tag keys of the project over every type, ascending, after `after`. */
+  async tagKeys(
+    principal: Principal,
+    projectId: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ items: string[]; more: boolean }> {
+    this.authorize(principal, 'tagKeys');
+    return this.store.readTransaction(async (tx) => {
+      const lists: string[][] = [];
+      for (const p of PROFILES) {
+        lists.push(
+          await distinctKeys(tx, projectId, p.resourceType, {
+            ...(after !== undefined ? { after } : {}),
+            limit: limit + 1,
+          }),
+        );
+      }
+      return firstDistinct(lists, limit);
+    });
+  }
+
+  /** Distinct values of one tag key in the project over every type, ascending, after `after`. */
+  async tagValues(
+    principal: Principal,
+    projectId: string,
+    key: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ items: string[]; more: boolean }> {
+    this.authorize(principal, 'tagValues');
+    return this.store.readTransaction(async (tx) => {
+      const lists: string[][] = [];
+      for (const p of PROFILES) {
+        lists.push(
+          await distinctValuesOfKey(tx, projectId, p.resourceType, key, {
+            ...(after !== undefined ? { after } : {}),
+            limit: limit + 1,
+          }),
+        );
+      }
+      return firstDistinct(lists, limit);
+    });
+  }
+
+  /** The services and resource types whose tags this API manages. */
+  providers(principal: Principal, provider?: string): Provider[] {
+    this.authorize(principal, 'providers');
+    return PROFILES.filter((p) => provider === undefined || p.id === provider).map((p) => ({
+      provider: p.id,
+      provider_i18n_display_name: p.title,
+      resource_types: [
+        {
+          resource_type: p.resourceType,
+          resource_type_i18n_display_name: p.resourceNoun,
+          global: false,
+        },
+      ],
+    }));
+  }
+}
+
+function failure(profile: ServiceProfile, target: BatchTarget, err: TagError): FailedResource {
+  return {
+    resource_id: target.resourceId,
+    resource_type: target.type,
+    error_code: errorRowFor(profile, err.kind).code,
+    error_msg: err.message,
+  };
+}
+
+/** The first `limit` distinct strings of several ascending lists, and whether more remain. */
+function firstDistinct(lists: string[][], limit: number): { items: string[]; more: boolean } {
+  const all = [...new Set(lists.flat())].sort(compareCodePoints);
+  return { items: all.slice(0, limit), more: all.length > limit };
+}

@@ -1,0 +1,273 @@
+import type { Authorizer } from '../auth/authorizer.js';
+import type { Principal } from '../auth/principal.js';
+import type { Permission, PermissionName, ServiceProfile } from '../services/profile.js';
+import type { Executor, Store } from '../store/database.js';
+import {
+  countResources,
+  type FoundResource,
+  findResources,
+  type ResourceFilter,
+} from '../store/query-store.js';
+import { distinctKeys, distinctValues } from '../store/tag-listing-store.js';
+import {
+  deleteTags,
+  findResourceWithTags,
+  putTags,
+  type ResourceRecord,
+  type Tag,
+} from '../store/tags-store.js';
+import { TagError } from './tag-error.js';
+import type { TagSelector } from './tag-input.js';
+import type { ServiceQuery } from './tag-query.js';
+
+/** A key of a project's tags with all its values, ascending. */
+export interface KeyValues {
+  readonly key: string;
+  readonly values: string[];
+}
+
+/** Which resource a call addresses. */
+export interface ResourceRef {
+  readonly projectId: string;
+  readonly resourceId: string;
+}
+
+/** What a change does, given the resource's current tags; computed before anything is written. */
+interface Plan {
+  readonly put: Tag[];
+  readonly remove: string[];
+  /** What the call answers with: the tags created or deleted. */
+  readonly result: Tag[];
+}
+
+/**
+ * The one tag engine behind every service: applies any profile's rules to the central store.
+ * Every change is planned in full against the current tags and then written in the same
+ * transaction, so a request either happens completely or not at all, and a limit checked after
+ * the merge holds however many writers there are.
+ */
+export class TagEngine {
+  constructor(
+    private readonly store: Store,
+    private readonly authorizer: Authorizer,
+  ) {}
+
+  private permission(profile: ServiceProfile, name: PermissionName): Permission {
+    const p = profile.permissions[name];
+    if (!p) throw new Error(`profile ${profile.id} has no permission for ${name}`);
+    return p;
+  }
+
+  /**
+   * Refuses, before any body is read, a caller whom no request could allow any of the given
+   * permissions (see Authorizer.precheck).
+   */
+  precheck(principal: Principal, profile: ServiceProfile, names: readonly PermissionName[]): void {
+    this.authorizer.precheck?.({
+      principal,
+      profile,
+      permissions: names.map((n) => this.permission(profile, n)),
+    });
+  }
+
+  /** The resource and its tags, or the profile's not-found error. */
+  private async loadResource(
+    ex: Executor,
+    profile: ServiceProfile,
+    ref: ResourceRef,
+    lock: boolean,
+  ): Promise<{ resource: ResourceRecord; tags: Tag[] }> {
+    const found = await findResourceWithTags(
+      ex,
+      ref.projectId,
+      profile.resourceType,
+      ref.resourceId,
+      lock && this.store.caps.rowLocks,
+    );
+    if (!found) {
+      throw new TagError(
+        'resource_not_found',
+        `The ${profile.resourceNoun} '${ref.resourceId}' does not exist in project '${ref.projectId}'.`,
+      );
+    }
+    return found;
+  }
+
+  private async change(
+    principal: Principal,
+    profile: ServiceProfile,
+    ref: ResourceRef,
+    permission: PermissionName,
+    requestTags: readonly TagSelector[],
+    plan: (current: Map<string, string>) => Plan,
+  ): Promise<Tag[]> {
+    return this.store.transaction(async (tx) => {
+      const { resource, tags: currentTags } = await this.loadResource(tx, profile, ref, true);
+      this.authorizer.authorize({
+        principal,
+        profile,
+        permission: this.permission(profile, permission),
+        resource,
+        resourceTags: currentTags,
+        requestTags,
+      });
+      const current = new Map(currentTags.map((t) => [t.key, t.value]));
+      const { put, remove, result } = plan(current);
+      await deleteTags(tx, resource, remove);
+      await putTags(tx, resource, put);
+      return result;
+    });
+  }
+
+  /**
+   * Adds tags. An existing key is overwritten or refused, as the profile says; the tag count
+   * after the merge may not exceed the profile's limit.
+   */
+  create(
+    principal: Principal,
+    profile: ServiceProfile,
+    ref: ResourceRef,
+    tags: readonly Tag[],
+    permission: PermissionName = 'create',
+  ): Promise<Tag[]> {
+    return this.change(principal, profile, ref, permission, tags, (current) => {
+      let added = 0;
+      for (const t of tags) {
+        const existing = current.get(t.key);
+        if (existing === undefined) {
+          added++;
+        } else if (profile.create.onExisting === 'reject') {
+          throw new TagError(
+            'tag_exists',
+            `The tag key '${t.key}' already exists on ${profile.resourceNoun} '${ref.resourceId}'.`,
+          );
+        }
+      }
+      const total = current.size + added;
+      if (total > profile.maxTags) {
+        throw new TagError(
+          'too_many_tags',
+          `A ${profile.resourceNoun} can have at most ${profile.maxTags} tags; this request would leave ${total}.`,
+        );
+      }
+      return {
+        put: tags.filter((t) => current.get(t.key) !== t.value),
+        remove: [],
+        result: [...tags],
+      };
+    });
+  }
+
+  /**
+   * Deletes tags by key, or by key and value when a value is given. A tag that is not there is
+   * skipped or refused, as `onAbsent` (by default the profile) says.
+   */
+  delete(
+    principal: Principal,
+    profile: ServiceProfile,
+    ref: ResourceRef,
+    selectors: readonly TagSelector[],
+    options: { permission?: PermissionName; onAbsent?: 'ignore' | 'reject' } = {},
+  ): Promise<Tag[]> {
+    const onAbsent = options.onAbsent ?? profile.delete.onAbsent;
+    return this.change(
+      principal,
+      profile,
+      ref,
+      options.permission ?? 'delete',
+      selectors,
+      (current) => {
+        const remaining = new Map(current);
+        const removed: Tag[] = [];
+        for (const s of selectors) {
+          const value = remaining.get(s.key);
+          if (value === undefined || (s.value !== undefined && s.value !== value)) {
+            if (onAbsent === 'reject') {
+              const what =
+                s.value === undefined ? `'${s.key}'` : `'${s.key}' with value '${s.value}'`;
+              throw new TagError(
+                'tag_absent',
+                `The tag ${what} does not exist on ${profile.resourceNoun} '${ref.resourceId}'.`,
+              );
+            }
+            continue;
+          }
+          remaining.delete(s.key);
+          removed.push({ key: s.key, value });
+        }
+        return { put: [], remove: removed.map((t) => t.key), result: removed };
+      },
+    );
+  }
+
+  /** The tags of one resource, keys in code-point order. */
+  async list(principal: Principal, profile: ServiceProfile, ref: ResourceRef): Promise<Tag[]> {
+    const { resource, tags } = await this.loadResource(this.store.db, profile, ref, false);
+    this.authorizer.authorize({
+      principal,
+      profile,
+      permission: this.permission(profile, 'list'),
+      resource,
+      resourceTags: tags,
+    });
+    return tags;
+  }
+
+  /**
+   * The tags of a project's resources of the profile's type: each key once, ascending, with its
+   * distinct values ascending. With `page`, only that slice of the keys, and how many keys there
+   * are in all.
+   */
+  async projectTags(
+    principal: Principal,
+    profile: ServiceProfile,
+    projectId: string,
+    page?: { offset: number; limit: number },
+  ): Promise<{ tags: KeyValues[]; total: number }> {
+    this.authorizer.authorize({
+      principal,
+      profile,
+      permission: this.permission(profile, 'projectTags'),
+    });
+    return this.store.readTransaction(async (tx) => {
+      const keys = await distinctKeys(tx, projectId, profile.resourceType);
+      const shown = page ? keys.slice(page.offset, page.offset + page.limit) : keys;
+      const values = await distinctValues(tx, projectId, profile.resourceType, shown);
+      return {
+        tags: shown.map((key) => ({ key, values: values.get(key) ?? [] })),
+        total: keys.length,
+      };
+    });
+  }
+
+  /**
+   * Resources of the profile's type matching a query: how many, and for `filter` one page of
+   * them, newest registration first, each with its tags.
+   */
+  async query(
+    principal: Principal,
+    profile: ServiceProfile,
+    projectId: string,
+    q: ServiceQuery,
+  ): Promise<{ total: number; resources?: FoundResource[] }> {
+    this.authorizer.authorize({
+      principal,
+      profile,
+      permission: this.permission(profile, 'query'),
+    });
+    const filter: ResourceFilter = {
+      projectId,
+      types: [profile.resourceType],
+      all: q.all,
+      any: q.any,
+      notAll: q.notAll,
+      notAny: q.notAny,
+      untagged: q.untagged,
+      ...(q.name ? { name: q.name } : {}),
+    };
+    return this.store.readTransaction(async (tx) => {
+      if (q.action === 'count') return { total: await countResources(tx, this.store.caps, filter) };
+      return findResources(tx, this.store.caps, filter, { offset: q.offset, limit: q.limit });
+    });
+  }
+}
