@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseDatabaseUrl, Store } from '../../src/store/database.js';
+import { migrations } from '../../src/store/migrations/index.js';
+import { newMasterKey, runCli, startServer } from '../support/processes.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-store.js';
+
+/** Migrations run on their own (`tagplane migrate`) for rolling deploys, on either store. */
+const known = Object.keys(migrations('sqlite')).sort();
+const latest = known[known.length - 1]!;
+
+describe('tagplane migrate', () => {
+  const env = { TAGPLANE_MASTER_KEY: newMasterKey() };
+  const dbs: TestDatabase[] = [];
+  const newDb = async () => {
+    const db = await createTestDatabase();
+    dbs.push(db);
+    return db;
+  };
+  afterEach(async () => {
+    for (const db of dbs.splice(0)) await db.drop();
+  });
+
+  it('brings a new database to the current schema, and then has nothing to do', async () => {
+    const db = await newDb();
+    const first = await runCli(['migrate', '--database', db.url], env);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(
+      new RegExp(`: ${known.length} migration\\(s\\) applied; schema at ${latest}\n$`),
+    );
+    const again = await runCli(['migrate', '--database', db.url], env);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(
+      new RegExp(`: 0 migration\\(s\\) applied; schema at ${latest}\n$`),
+    );
+  });
+
+  it('serve --no-migrate (TAGPLANE_MIGRATE=0) refuses a database with migrations pending, and starts once they ran', async () => {
+    const db = await newDb();
+    await expect(startServer(['--database', db.url, '--no-migrate'], env)).rejects.toThrow(
+      `the database schema is behind this version of tagplane (pending: ${known.join(', ')}); run \`tagplane migrate\` first`,
+    );
+    await expect(
+      startServer(['--database', db.url], { ...env, TAGPLANE_MIGRATE: '0' }),
+    ).rejects.toThrow('run `tagplane migrate` first');
+    expect((await runCli(['migrate', '--database', db.url], env)).status).toBe(0);
+    const node = await startServer(['--database', db.url, '--no-migrate'], env);
+    await node.stop();
+  });
+
+  it('every command refuses a schema newer than this version knows', async () => {
+    const db = await newDb();
+    expect((await runCli(['migrate', '--database', db.url], env)).status).toBe(0);
+    // What a newer tagplane leaves behind: a migration this version has never heard of.
+    const store = Store.open(parseDatabaseUrl(db.url));
+    try {
+      await store.db
+        .insertInto('kysely_migration' as never)
+        .values({ name: '9999-from-the-future', timestamp: new Date().toISOString() } as never)
+        .execute();
+    } finally {
+      await store.close();
+    }
+    const newer =
+      /the database schema is newer than this version of tagplane knows \(unknown migrations: 9999-from-the-future\); upgrade tagplane/;
+
+    const migrate = await runCli(['migrate', '--database', db.url], env);
+    expect(migrate.status).toBe(1);
+    expect(migrate.stderr).toMatch(newer);
+    await expect(startServer(['--database', db.url], env)).rejects.toThrow(newer);
+    await expect(startServer(['--database', db.url, '--no-migrate'], env)).rejects.toThrow(newer);
+    const exported = await runCli(['export', '--database', db.url], env);
+    expect(exported.status).toBe(1);
+    expect(exported.stderr).toMatch(/schema is newer than this version of tagplane knows/);
+    expect(exported.stdout).toBe('');
+  });
+});

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROFILES } from '../../src/services/index.js';
+import { routePermissionNames } from '../../src/services/profile.js';
+import { createHarness, type Harness, json } from '../support/harness.js';
+
+/** The action table is documented where the brief says: the README and the OpenAPI document. */
+describe('identity-policy actions in the documentation', () => {
+  let h: Harness;
+  let doc: {
+    info: { description: string };
+    paths: Record<string, Record<string, Record<string, unknown>>>;
+  };
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+  beforeAll(async () => {
+    h = await createHarness();
+    doc = json(await h.inject({ method: 'GET', url: '/openapi.json' })) as typeof doc;
+  });
+  afterAll(() => h.close());
+
+  it('every action of every service is in the README and the OpenAPI description', () => {
+    for (const p of PROFILES) {
+      for (const perm of Object.values(p.permissions)) {
+        const short = perm!.action.replace(/^[^:]+:[^:]+:/, '…:');
+        expect(
+          readme.includes(`\`${perm!.action}\``) || readme.includes(`\`${short}\``),
+          perm!.action,
+        ).toBe(true);
+        expect(doc.info.description).toContain(`\`${perm!.action}\``);
+        for (const r of perm!.requires ?? []) expect(readme).toContain(`\`${r}\``);
+      }
+    }
+  });
+
+  it('every tag operation lists its actions in x-iam-actions', () => {
+    for (const p of PROFILES) {
+      for (const r of p.routes) {
+        const path = r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+        const op = doc.paths[path]?.[r.method.toLowerCase()];
+        expect(op, `${r.method} ${path}`).toBeDefined();
+        const expected = routePermissionNames(r)
+          .map((n) => p.permissions[n])
+          .filter((x) => x !== undefined)
+          .map((x) => ({ action: x.action, requires: [...(x.requires ?? [])] }));
+        expect(op!['x-iam-actions'], `${r.method} ${path}`).toEqual(expected);
+        if (p.authorization === 'none') expect(op!['x-iam-permission-required']).toBe(false);
+      }
+    }
+  });
+
+  it('the credential admin routes are documented with schemas', () => {
+    for (const [path, method] of [
+      ['/admin/v1/users', 'post'],
+      ['/admin/v1/users', 'get'],
+      ['/admin/v1/users/{user_id}', 'get'],
+      ['/admin/v1/users/{user_id}', 'delete'],
+      ['/admin/v1/users/{user_id}/policies', 'post'],
+      ['/admin/v1/users/{user_id}/policies', 'put'],
+      ['/admin/v1/users/{user_id}/password', 'put'],
+      ['/admin/v1/users/{user_id}/access-keys', 'post'],
+      ['/admin/v1/users/{user_id}/access-keys', 'get'],
+      ['/admin/v1/users/{user_id}/access-keys/{access_key}', 'delete'],
+    ] as const) {
+      const op = doc.paths[path]?.[method];
+      expect(op?.operationId, `${method} ${path}`).toBeTruthy();
+      expect(op?.responses, `${method} ${path}`).toBeTruthy();
+      expect(readme).toContain(`${method.toUpperCase()} ${path}`);
+    }
+  });
+});

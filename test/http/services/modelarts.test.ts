@@ -1,0 +1,336 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness, type Tenant } from '../../support/harness.js';
+import { MODELARTS, sortTags, tagsN } from '../../support/service-spec.js';
+import { TagApi } from '../../support/tag-api.js';
+import { astral, CONTROL_CHARS, chars, cjk } from '../../support/text-samples.js';
+
+/** SPEC §3.1: ModelArts Lite Server supernode tags. */
+
+const INVALID = 'ModelArts.0101';
+const EXISTS = 'ModelArts.7001';
+const ABSENT = 'ModelArts.7002';
+const TOO_MANY = 'ModelArts.7003';
+const NOT_FOUND = 'ModelArts.7004';
+
+let h: Harness;
+let t: Tenant;
+let api: TagApi;
+
+beforeAll(async () => {
+  h = await createHarness();
+  t = await h.tenant();
+  api = new TagApi(h, t, MODELARTS);
+});
+afterAll(() => h.close());
+
+const url = (id: string) => `/v1/${t.projectId}/dev-servers/hyperinstance/${id}/tags`;
+
+describe('create', () => {
+  it('answers 200 with the tags created, in request order', async () => {
+    const id = await api.resource([{ key: 'old', value: 'o' }]);
+    const tags = [
+      { key: 'zeta', value: 'z' },
+      { key: 'alpha', value: '' },
+    ];
+    const res = await api.send('POST', `${url(id)}/create`, { tags });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(res.body)).toEqual({ tags });
+    expect(await api.list(id)).toEqual(sortTags([...tags, { key: 'old', value: 'o' }]));
+  });
+
+  describe('key length: 1–128 code points', () => {
+    it.each([
+      ['128 ASCII letters', 'k'.repeat(128)],
+      ['128 astral letters (256 UTF-16 units)', astral(128)],
+      ['128 CJK characters', cjk(128)],
+      ['127 letters and one astral letter', `${'a'.repeat(127)}${astral(1)}`],
+      ['one letter', 'k'],
+    ])('%s → accepted', async (_label, key) => {
+      await api.acceptsCreate([{ key, value: 'v' }]);
+    });
+
+    it.each([
+      ['129 ASCII letters', 'k'.repeat(129)],
+      ['129 astral letters', astral(129)],
+      ['empty', ''],
+    ])('%s → 400', async (_label, key) => {
+      await api.refusesCreate([{ key, value: 'v' }], INVALID);
+    });
+  });
+
+  describe('value length: 0–255 code points', () => {
+    it.each([
+      ['255 ASCII letters', 'v'.repeat(255)],
+      ['255 astral letters (510 UTF-16 units)', astral(255)],
+      ['empty', ''],
+    ])('%s → accepted', async (_label, value) => {
+      await api.acceptsCreate([{ key: 'k', value }]);
+    });
+
+    it.each([
+      ['256 ASCII letters', 'v'.repeat(256)],
+      ['256 astral letters', astral(256)],
+    ])('%s → 400', async (_label, value) => {
+      await api.refusesCreate([{ key: 'k', value }], INVALID);
+    });
+  });
+
+  describe('key characters: letters of any script, digits, space and _ . : = + - @', () => {
+    it.each([
+      ['Latin with diacritics', 'Straße-Größe'],
+      ['Greek', 'Ωμέγα'],
+      ['Cyrillic', 'Данные'],
+      ['CJK', '数据中心'],
+      ['Japanese kana', 'データ'],
+      ['Arabic', 'بيانات'],
+      ['astral letters', astral(3)],
+      ['digits', '0123456789'],
+      ['an inner space', 'cost center'],
+      ['every allowed symbol', 'a_b.c:d=e+f-g@h'],
+      ['symbols at both ends', '@team.'],
+    ])('%s → accepted', async (_label, key) => {
+      await api.acceptsCreate([{ key, value: 'v' }]);
+    });
+
+    it.each(chars('/*<>\\,|#!?&%$()[]{}\'";~`^'))('%s → 400', async (_label, ch) => {
+      await api.refusesCreate([{ key: `a${ch}b`, value: 'v' }], INVALID);
+    });
+
+    it.each([
+      ['an emoji', '😀'],
+      ['a currency sign', '€'],
+      ['DEL', '\x7f'],
+    ])('%s → 400', async (_label, ch) => {
+      await api.refusesCreate([{ key: `a${ch}b`, value: 'v' }], INVALID);
+    });
+
+    it.each(CONTROL_CHARS)('control character %s → 400', async (_label, ch) => {
+      await api.refusesCreate([{ key: `a${ch}b`, value: 'v' }], INVALID);
+    });
+  });
+
+  describe('key spaces: not at the start or the end', () => {
+    it.each([
+      ['a leading space', ' key'],
+      ['a trailing space', 'key '],
+      ['only a space', ' '],
+    ])('%s → 400', async (_label, key) => {
+      await api.refusesCreate([{ key, value: 'v' }], INVALID);
+    });
+  });
+
+  describe("key: must not start or end with 'sys' (case-sensitive), nor start with '_sys_'", () => {
+    it.each([
+      ['sys', 'sys'],
+      ['starts with sys', 'system'],
+      ['ends with sys', 'filesys'],
+      ['starts with _sys_', '_sys_tag'],
+      ['is _sys_', '_sys_'],
+      ['ends with _sys', 'a_sys'],
+    ])('%s (%s) → 400', async (_label, key) => {
+      const message = await api.refusesCreate([{ key, value: 'v' }], INVALID);
+      expect(message).toContain('sys');
+    });
+
+    it.each([
+      ['Sys', 'Sys'],
+      ['SYSTEM', 'SYSTEM'],
+      ['ends with Sys', 'fileSys'],
+      ['sys inside', 'mysystem1'],
+      ['ends with _sys_', 'a_sys_'],
+      ['_sys without the second underscore', '_sysx'],
+      ['_SYS_ upper-case', '_SYS_x'],
+    ])('%s (%s) → accepted', async (_label, key) => {
+      await api.acceptsCreate([{ key, value: 'v' }]);
+    });
+
+    it('the value may be sys', async () => {
+      await api.acceptsCreate([{ key: 'k', value: 'sys' }]);
+    });
+  });
+
+  describe('value characters: as the key, plus /', () => {
+    it.each([
+      ['a slash', 'a/b/c'],
+      ['every allowed symbol', 'a_b.c:d/e=f+g-h@i'],
+      ['outer spaces', ' padded '],
+      ['letters of other scripts', `Ωμέγα数据${astral(2)}`],
+    ])('%s → accepted', async (_label, value) => {
+      await api.acceptsCreate([{ key: 'k', value }]);
+    });
+
+    it.each(chars('*<>\\,|#!?&%$()[]{}\'";~`^'))('%s → 400', async (_label, ch) => {
+      await api.refusesCreate([{ key: 'k', value: `a${ch}b` }], INVALID);
+    });
+
+    it.each(CONTROL_CHARS)('control character %s → 400', async (_label, ch) => {
+      await api.refusesCreate([{ key: 'k', value: `a${ch}b` }], INVALID);
+    });
+  });
+
+  describe('the value is mandatory', () => {
+    it.each([
+      ['absent', { key: 'k' }],
+      ['null', { key: 'k', value: null }],
+      ['a number', { key: 'k', value: 1 }],
+    ])('%s → 400', async (_label, tag) => {
+      await api.refusesCreate([{ key: 'ok', value: 'v' }, tag], INVALID);
+    });
+  });
+
+  describe('existing and duplicate keys', () => {
+    it('a key the supernode already has → 400 ModelArts.7001, even with the same value', async () => {
+      const id = await api.resource([{ key: 'env', value: 'dev' }]);
+      for (const value of ['dev', 'prod']) {
+        const message = await api.expectRefused(
+          id,
+          () =>
+            api.create(id, [
+              { key: 'new', value: 'x' },
+              { key: 'env', value },
+            ]),
+          EXISTS,
+        );
+        expect(message).toContain('env');
+      }
+    });
+
+    it('creating the same tags twice: the second call → 7001 (not idempotent)', async () => {
+      const id = await api.resource();
+      api.expectWritten(await api.create(id, tagsN(2)), tagsN(2));
+      await api.expectRefused(id, () => api.create(id, tagsN(2)), EXISTS);
+    });
+
+    it('keys differing only in case are different keys', async () => {
+      const id = await api.resource([{ key: 'env', value: 'dev' }]);
+      api.expectWritten(await api.create(id, [{ key: 'Env', value: 'x' }]), [
+        { key: 'Env', value: 'x' },
+      ]);
+    });
+
+    it('a key twice in the request → 400', async () => {
+      await api.refusesCreate(
+        [
+          { key: 'a', value: '1' },
+          { key: 'a', value: '2' },
+        ],
+        INVALID,
+      );
+    });
+  });
+
+  describe('at most 20 tags after the merge', () => {
+    it('10 existing + 10 new → 200; 10 existing + 11 new → 7003', async () => {
+      const id = await api.resource(tagsN(10));
+      await api.expectRefused(id, () => api.create(id, tagsN(11, 'n')), TOO_MANY);
+      api.expectWritten(await api.create(id, tagsN(10, 'n')), tagsN(10, 'n'));
+      expect(await api.list(id)).toHaveLength(20);
+    });
+
+    it('20 existing + 1 → 7003', async () => {
+      const id = await api.resource(tagsN(20));
+      await api.expectRefused(id, () => api.create(id, [{ key: 'n', value: '' }]), TOO_MANY);
+    });
+  });
+
+  it('an unknown supernode → 400 ModelArts.7004 on create, delete and list', async () => {
+    const other = await t.resource('bms_server');
+    for (const id of ['no-such-node', other]) {
+      api.expectError(await api.create(id, tagsN(1)), NOT_FOUND, 400);
+      api.expectError(await api.remove(id, [{ key: 'k0' }]), NOT_FOUND, 400);
+      api.expectError(await api.listRaw(id), NOT_FOUND, 400);
+    }
+  });
+});
+
+describe('delete', () => {
+  it('by key: answers 200 with the tags deleted (with their values)', async () => {
+    const id = await api.resource(tagsN(3));
+    const res = await api.send('POST', `${url(id)}/delete`, {
+      tags: [{ key: 'k2' }, { key: 'k0' }],
+    });
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({
+      tags: [
+        { key: 'k2', value: 'v2' },
+        { key: 'k0', value: 'v0' },
+      ],
+    });
+    expect(await api.list(id)).toEqual([{ key: 'k1', value: 'v1' }]);
+  });
+
+  it('by key and value: removed when both match', async () => {
+    const id = await api.resource(tagsN(2));
+    api.expectWritten(await api.remove(id, [{ key: 'k1', value: 'v1' }]), [
+      { key: 'k1', value: 'v1' },
+    ]);
+    expect(await api.list(id)).toEqual([{ key: 'k0', value: 'v0' }]);
+  });
+
+  it('an empty value matches only an empty value', async () => {
+    const id = await api.resource([
+      { key: 'blank', value: '' },
+      { key: 'full', value: 'x' },
+    ]);
+    await api.expectRefused(id, () => api.remove(id, [{ key: 'full', value: '' }]), ABSENT);
+    api.expectWritten(await api.remove(id, [{ key: 'blank', value: '' }]), [
+      { key: 'blank', value: '' },
+    ]);
+  });
+
+  it('a value that does not match → 400 ModelArts.7002, nothing deleted', async () => {
+    const id = await api.resource(tagsN(2));
+    const message = await api.expectRefused(
+      id,
+      () => api.remove(id, [{ key: 'k0' }, { key: 'k1', value: 'other' }]),
+      ABSENT,
+    );
+    expect(message).toContain('k1');
+  });
+
+  it('a key the supernode lacks → 400 ModelArts.7002, nothing deleted', async () => {
+    const id = await api.resource(tagsN(2));
+    await api.expectRefused(id, () => api.remove(id, [{ key: 'k0' }, { key: 'nope' }]), ABSENT);
+  });
+
+  it('deleting the same tag twice: the second call → 7002 (not idempotent)', async () => {
+    const id = await api.resource(tagsN(1));
+    api.expectWritten(await api.remove(id, [{ key: 'k0' }]), [{ key: 'k0', value: 'v0' }]);
+    await api.expectRefused(id, () => api.remove(id, [{ key: 'k0' }]), ABSENT);
+  });
+
+  it.each([
+    ['empty key', { key: '' }],
+    ['key too long', { key: 'k'.repeat(129) }],
+    ['value too long', { key: 'k0', value: 'v'.repeat(256) }],
+    ['null value', { key: 'k0', value: null }],
+  ])('%s → 400 ModelArts.0101', async (_label, tag) => {
+    const id = await api.resource(tagsN(1));
+    await api.expectRefused(id, () => api.remove(id, [tag]), INVALID);
+  });
+
+  it('keys are matched by code point: an astral key of 128 characters', async () => {
+    const id = await api.resource([{ key: astral(128), value: 'v' }]);
+    api.expectWritten(await api.remove(id, [{ key: astral(128) }]), [
+      { key: astral(128), value: 'v' },
+    ]);
+    expect(await api.list(id)).toEqual([]);
+  });
+});
+
+describe('list', () => {
+  it('answers 200 with exactly {"tags":[…]}', async () => {
+    const id = await api.resource(tagsN(2));
+    const res = await api.listRaw(id);
+    expect(res.statusCode).toBe(200);
+    const body = JSON.parse(res.body);
+    expect(Object.keys(body)).toEqual(['tags']);
+    expect(sortTags(body.tags)).toEqual(tagsN(2));
+  });
+
+  it('an untagged supernode → {"tags":[]}', async () => {
+    const id = await api.resource();
+    expect(JSON.parse((await api.listRaw(id)).body)).toEqual({ tags: [] });
+  });
+});

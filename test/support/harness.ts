@@ -1,0 +1,257 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import type { AuthMode } from '../../src/auth/authenticator.js';
+import { SecretBox } from '../../src/auth/secret-box.js';
+import { TOKEN_LIFETIME_MS, type TokenClaims, TokenSigner } from '../../src/auth/tokens.js';
+import { sha256Hex } from '../../src/http/admin-routes.js';
+import { createLogger } from '../../src/logging.js';
+import type { ResourceType } from '../../src/services/profile.js';
+import type { Store } from '../../src/store/database.js';
+import { openTestStore } from './test-store.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface Harness {
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly tokens: TokenSigner;
+  /** Sends a request through the app without a socket. */
+  inject: FastifyInstance['inject'];
+  /** Loads a seed document through the admin API; fails the test on a non-200 answer. */
+  seed(doc: unknown): Promise<void>;
+  /** A new domain with one project, a root user and an IAM user without policies. */
+  tenant(): Promise<Tenant>;
+  /** Everything the server logged so far (its own logger configuration, level trace). */
+  logs(): string;
+  /** Closes the app and fails if any secret the harness has seen appears in the log. */
+  close(): Promise<void>;
+}
+
+export interface TestUser {
+  readonly id: string;
+  readonly name: string;
+  readonly password: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  /** A token scoped to the tenant's project. */
+  readonly token: string;
+  /** A token scoped to the tenant's domain. */
+  readonly domainToken: string;
+}
+
+export interface Tenant {
+  readonly domainId: string;
+  readonly domainName: string;
+  readonly projectId: string;
+  readonly projectName: string;
+  readonly root: TestUser;
+  readonly iamUser: TestUser;
+  /** Registers a resource (with optional tags) and returns its id. */
+  resource(
+    type: ResourceType,
+    tags?: { key: string; value: string }[],
+    id?: string,
+  ): Promise<string>;
+}
+
+const unique = () => randomBytes(6).toString('hex');
+
+export interface HarnessOptions {
+  readonly auth?: AuthMode;
+}
+
+/**
+ * A freshly migrated database of its own, and the app over it. The database is the one this run
+ * tests (see test-store.ts): a temporary SQLite file, or a new PostgreSQL database dropped on close.
+ */
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const testStore = await openTestStore();
+  const { store } = testStore;
+  const secrets = new SecretBox(randomBytes(32));
+  const known = new KnownSecrets();
+  const tokens = new RecordingTokenSigner(randomBytes(32), known);
+  const logLines: string[] = [];
+  // The server's own logger configuration, at its most verbose, into memory.
+  const logger = createLogger('trace', { write: (line: string) => void logLines.push(line) });
+  const app = await buildApp(
+    { auth: options.auth ?? 'strict' },
+    { store, secrets, tokens, adminTokenHash: sha256Hex(ADMIN_TOKEN), logger },
+  );
+
+  const inject = ((opts?: InjectOptions | string) => {
+    if (opts === undefined) return app.inject();
+    if (typeof opts === 'object') known.fromRequest(opts);
+    return app.inject(opts).then((res) => {
+      known.fromResponse(res);
+      return res;
+    });
+  }) as FastifyInstance['inject'];
+
+  const seed = async (doc: unknown) => {
+    const res = await inject({
+      method: 'POST',
+      url: '/admin/v1/seed',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      payload: JSON.stringify(doc),
+    });
+    if (res.statusCode !== 200) throw new Error(`seed failed: ${res.statusCode} ${res.body}`);
+  };
+
+  const tenant = async (): Promise<Tenant> => {
+    const u = unique();
+    const domainId = `d-${u}`;
+    const projectId = `p-${u}`;
+    const now = Date.now();
+    const user = (name: string, root: boolean) => {
+      const id = `u-${name}-${u}`;
+      const claims = { userId: id, domainId, issuedAt: now, expiresAt: now + TOKEN_LIFETIME_MS };
+      return {
+        id,
+        name,
+        root,
+        password: `pw-${name}-${u}`,
+        accessKey: `AK${name.toUpperCase()}${u}`.replace(/[^A-Za-z0-9]/g, ''),
+        secretKey: `SK-${name}-${u}-secret`,
+        token: tokens.issue({ ...claims, projectId }),
+        domainToken: tokens.issue(claims),
+      };
+    };
+    const root = user('root', true);
+    const iamUser = user('dev', false);
+    for (const x of [root, iamUser]) {
+      known.add(x.password, x.secretKey, x.token, x.domainToken);
+    }
+    await seed({
+      domains: [{ id: domainId, name: `domain-${u}` }],
+      projects: [{ id: projectId, name: 'eu-de', domain_id: domainId }],
+      users: [root, iamUser].map((x) => ({
+        id: x.id,
+        name: x.name,
+        domain_id: domainId,
+        root: x.root,
+        password: x.password,
+        access_keys: [{ access_key: x.accessKey, secret_key: x.secretKey }],
+      })),
+    });
+    return {
+      domainId,
+      domainName: `domain-${u}`,
+      projectId,
+      projectName: 'eu-de',
+      root,
+      iamUser,
+      async resource(type, tags, id = randomUUID()) {
+        await seed({
+          resources: [
+            {
+              project_id: projectId,
+              type,
+              id,
+              name: `res-${id.slice(0, 8)}`,
+              ...(tags ? { tags } : {}),
+            },
+          ],
+        });
+        return id;
+      },
+    };
+  };
+
+  return {
+    app,
+    store,
+    tokens,
+    inject,
+    seed,
+    tenant,
+    logs: () => logLines.join(''),
+    async close() {
+      await app.close();
+      await testStore.close();
+      // Every test file's logs are scanned for every secret the harness saw go by.
+      const leaked = known.foundIn(logLines.join(''));
+      if (leaked.length > 0) {
+        throw new Error(
+          `secrets appeared in the server log: ${leaked.map((x) => `${x.slice(0, 4)}… (${x.length} characters)`).join(', ')}`,
+        );
+      }
+    },
+  };
+}
+
+/**
+ * The secrets that went by: the admin token, seeded passwords and secret keys, issued tokens,
+ * and any password, secret key or token in a request or an answer.
+ */
+class KnownSecrets {
+  private readonly values = new Set<string>([ADMIN_TOKEN]);
+
+  add(...values: unknown[]): void {
+    for (const v of values) if (typeof v === 'string' && v.length >= 6) this.values.add(v);
+  }
+
+  private walk(v: unknown): void {
+    if (Array.isArray(v)) {
+      for (const x of v) this.walk(x);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (['password', 'secret_key', 'secretKey', 'token'].includes(k)) this.add(x);
+        else this.walk(x);
+      }
+    }
+  }
+
+  private body(text: unknown): void {
+    if (typeof text !== 'string' || text === '') {
+      if (text !== null && typeof text === 'object' && !Buffer.isBuffer(text)) this.walk(text);
+      return;
+    }
+    try {
+      this.walk(JSON.parse(text));
+    } catch {
+      // not JSON: nothing to learn
+    }
+  }
+
+  fromRequest(opts: InjectOptions): void {
+    const headers = (opts.headers ?? {}) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(headers)) {
+      const name = k.toLowerCase();
+      if (name === 'x-auth-token' || name === 'x-subject-token') this.add(v);
+      if (name === 'authorization' && typeof v === 'string' && /^bearer /i.test(v)) {
+        this.add(v.slice(7).trim());
+      }
+    }
+    this.body(opts.payload);
+  }
+
+  fromResponse(res: LightMyRequestResponse): void {
+    this.add(res.headers['x-subject-token']);
+    if (String(res.headers['content-type'] ?? '').includes('json')) this.body(res.body);
+  }
+
+  foundIn(text: string): string[] {
+    return [...this.values].filter((v) => text.includes(v));
+  }
+}
+
+class RecordingTokenSigner extends TokenSigner {
+  constructor(
+    key: Buffer,
+    private readonly known: KnownSecrets,
+  ) {
+    super(key);
+  }
+
+  override issue(claims: TokenClaims): string {
+    const token = super.issue(claims);
+    this.known.add(token);
+    return token;
+  }
+}
+
+/** The JSON body of a response. */
+export function json(res: LightMyRequestResponse): unknown {
+  return res.body === '' ? undefined : JSON.parse(res.body);
+}

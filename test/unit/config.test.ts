@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_DATABASE_URL, parseServeConfig } from '../../src/config.js';
+
+describe('parseServeConfig', () => {
+  it('has the documented defaults', () => {
+    const c = parseServeConfig({}, {});
+    expect(c).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      databaseUrl: DEFAULT_DATABASE_URL,
+      auth: 'strict',
+      demo: true,
+      logLevel: 'info',
+    });
+    expect(c.seedFile).toBeUndefined();
+    expect(c.adminToken).toBeUndefined();
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reads every TAGPLANE_* variable', () => {
+    const c = parseServeConfig(
+      {},
+      {
+        TAGPLANE_HOST: '0.0.0.0',
+        TAGPLANE_PORT: '9090',
+        TAGPLANE_DATABASE_URL: 'sqlite::memory:',
+        TAGPLANE_SEED: '/tmp/seed.json',
+        TAGPLANE_AUTH: 'open',
+        TAGPLANE_ADMIN_TOKEN: 'a-long-enough-admin-token',
+        TAGPLANE_DEMO: '0',
+        TAGPLANE_LOG_LEVEL: 'debug',
+      },
+    );
+    expect(c).toMatchObject({
+      host: '0.0.0.0',
+      port: 9090,
+      databaseUrl: 'sqlite::memory:',
+      seedFile: '/tmp/seed.json',
+      auth: 'open',
+      adminToken: 'a-long-enough-admin-token',
+      demo: false,
+      logLevel: 'debug',
+    });
+  });
+
+  it('flags win over the environment', () => {
+    const c = parseServeConfig(
+      {
+        host: '127.0.0.2',
+        port: '0',
+        database: 'sqlite:/tmp/a.db',
+        seed: '/tmp/flag.json',
+        auth: 'strict',
+        adminToken: 'flag-admin-token-123456',
+      },
+      {
+        TAGPLANE_HOST: '0.0.0.0',
+        TAGPLANE_PORT: '9090',
+        TAGPLANE_DATABASE_URL: 'sqlite::memory:',
+        TAGPLANE_SEED: '/tmp/env.json',
+        TAGPLANE_AUTH: 'open',
+        TAGPLANE_ADMIN_TOKEN: 'env-admin-token-1234567',
+      },
+    );
+    expect(c).toMatchObject({
+      host: '127.0.0.2',
+      port: 0,
+      databaseUrl: 'sqlite:/tmp/a.db',
+      seedFile: '/tmp/flag.json',
+      auth: 'strict',
+      adminToken: 'flag-admin-token-123456',
+    });
+  });
+
+  it('several workers only with PostgreSQL; one by default', () => {
+    expect(parseServeConfig({}, {}).workers).toBe(1);
+    expect(parseServeConfig({ workers: '1' }, {}).workers).toBe(1);
+    const pg = 'postgres://db/tagplane';
+    expect(parseServeConfig({ workers: '4', database: pg }, {}).workers).toBe(4);
+    expect(parseServeConfig({}, { TAGPLANE_WORKERS: '2', TAGPLANE_DATABASE_URL: pg }).workers).toBe(
+      2,
+    );
+    expect(() => parseServeConfig({ workers: '2', database: 'sqlite::memory:' }, {})).toThrow(
+      /needs the PostgreSQL store/,
+    );
+  });
+
+  it('an empty variable counts as unset', () => {
+    expect(parseServeConfig({}, { TAGPLANE_PORT: '', TAGPLANE_AUTH: '' })).toMatchObject({
+      port: 8080,
+      auth: 'strict',
+    });
+  });
+
+  it.each([
+    [{ port: 'abc' }, {}],
+    [{ port: '65536' }, {}],
+    [{ port: '-1' }, {}],
+    [{ port: '8080x' }, {}],
+    [{}, { TAGPLANE_PORT: '1e3' }],
+    [{ auth: 'maybe' }, {}],
+    [{}, { TAGPLANE_AUTH: 'OPEN' }],
+    [{ database: 'mysql://x' }, {}],
+    [{ database: 'sqlite:' }, {}],
+    [{ adminToken: 'short' }, {}],
+    [{}, { TAGPLANE_PG_POOL: '0' }],
+    [{ workers: '0' }, {}],
+    [{ workers: '1.5' }, {}],
+    [{ workers: '65' }, {}],
+    [{ workers: '2' }, {}],
+    [{}, { TAGPLANE_WORKERS: '2', TAGPLANE_DATABASE_URL: 'sqlite:/tmp/x.db' }],
+  ])('refuses %j %j with a ConfigError', (flags, env) => {
+    expect(() => parseServeConfig(flags, env)).toThrow(ConfigError);
+  });
+
+  it('a refused database URL is not echoed with its password', () => {
+    let message = '';
+    try {
+      parseServeConfig({ database: 'mysql://user:s3cret-pw@db/x' }, {});
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).not.toBe('');
+    expect(message).not.toContain('s3cret-pw');
+  });
+});
