@@ -265,9 +265,12 @@ function driverArms(caps: StoreCapabilities, p: Planned, streamed: boolean): Raw
       const rest = checks(caps, p, true);
       const candidates = p.driver.candidates;
       if (candidates.length === 0) return [sql`select d.rid from resources d where 1 = 0`];
+      // On SQLite each candidate is found by its rowid; `+` keeps the planner from walking the
+      // project's index for the project and type instead (four times slower at 1,000 candidates).
+      const alias = caps.ridKeyedByProject ? 'd' : '+d';
       return typeGroups.map(
         (types) =>
-          sql`select d.rid from resources d where ${and([sql`d.rid in (${sql.join([...candidates])})`, sql`d.project_id = ${f.projectId}`, typeCondition('d', types), ...rest])}`,
+          sql`select d.rid from resources d where ${and([sql`d.rid in (${sql.join([...candidates])})`, sql`${q(alias)}.project_id = ${f.projectId}`, typeCondition(alias, types), ...rest])}`,
       );
     }
     case 'resources': {
