@@ -31,6 +31,9 @@ export class AuthenticationError extends Error {
 
 export type AuthMode = 'strict' | 'open';
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f]/;
+
 export interface AuthenticatorDeps {
   /** Users, projects and access keys, cached across requests. */
   readonly identities: IdentityCache;
@@ -214,6 +217,8 @@ export class Authenticator {
     projectId: string,
     allowDomainScope = false,
   ): Promise<string | undefined> {
+    // No project id holds a control character, and PostgreSQL text cannot even carry NUL.
+    if (CONTROL_CHARACTER.test(projectId)) return `'${projectId}' is not a project id.`;
     switch (principal.scope.kind) {
       case 'open':
         return undefined;

@@ -101,6 +101,9 @@ export async function findResourceWithTags(
   resourceId: string,
   lock = false,
 ): Promise<{ resource: ResourceRecord; tags: Tag[] } | undefined> {
+  // No resource id holds a control character (registration refuses them), and PostgreSQL text
+  // cannot carry NUL at all: such an id names no resource on either store.
+  if (resourceId.includes('\u0000')) return undefined;
   if (lock) {
     const [row] = await lockedResource(ex, projectId, type, resourceId);
     if (!row) return undefined;

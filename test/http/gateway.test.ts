@@ -1,7 +1,7 @@
 import { type AddressInfo, connect } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminTags, expectGatewayError } from '../support/envelopes.js';
+import { adminTags, expectGatewayError, expectServiceError } from '../support/envelopes.js';
 import { createHarness, type Harness, type Tenant } from '../support/harness.js';
 import { ROUTES, type RouteRequest } from '../support/routes.js';
 import { signed, withToken } from '../support/signing.js';
@@ -245,6 +245,44 @@ describe('requests the router cannot take', () => {
     });
     expectGatewayError(res, 414, 'APIG.0201');
     expect(res.headers['x-request-id']).toBe('long-param');
+  });
+});
+
+describe('a NUL in a path parameter (PostgreSQL text cannot hold one)', () => {
+  const notFound = (rc: (typeof ROUTES)[number]) =>
+    rc.profile.errors.find((row) => row.kinds.includes('resource_not_found'))!;
+
+  it.each(ROUTES)(
+    '$name on a resource id holding NUL: the service answers not found',
+    async (rc) => {
+      const res = await h.inject(withToken(rc.request(t.projectId, 'ab\u0000cd'), t.root.token));
+      const row = notFound(rc);
+      expectServiceError(rc.profile, res, row.status, row.code);
+    },
+  );
+
+  it.each(ROUTES)(
+    '$name signed, in a project id holding NUL: 403 in the service envelope',
+    async (rc) => {
+      const id = await rc.prepare(t);
+      const res = await h.inject(signed(rc.request(`${t.projectId}\u0000`, id), t.root));
+      expectServiceError(rc.profile, res, 403, rc.forbiddenCode);
+      expect(await adminTags(h, t.projectId, rc.profile.resourceType, id)).toEqual([
+        { key: 'k0', value: 'v0' },
+      ]);
+    },
+  );
+
+  it('with --auth open, a project id holding NUL is refused with 403, not an internal error', async () => {
+    const open = await createHarness({ auth: 'open' });
+    try {
+      for (const rc of ROUTES) {
+        const res = await open.inject(withToken(rc.request('p\u0000', 'r1'), 'any-token'));
+        expectServiceError(rc.profile, res, 403, rc.forbiddenCode);
+      }
+    } finally {
+      await open.close();
+    }
   });
 });
 
