@@ -379,10 +379,27 @@ export function parseAuthorization(header: string): ParsedAuthorization {
 export function parseSdkDate(s: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
-  const t = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!);
-  // Reject dates that roll over (20240231T…) rather than reading them as another day.
-  return Number.isNaN(t) || formatSdkDate(t) !== s ? undefined : t;
+  const [, y, mo, d, h, mi, se] = m.map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const t = Date.UTC(y, mo - 1, d, h, mi, se);
+  // Reject dates that roll over (20240231T…, 25:00) rather than reading them as another time;
+  // years below 100 would be read as 19xx.
+  const back = new Date(t);
+  return back.getUTCFullYear() === y &&
+    back.getUTCMonth() === mo - 1 &&
+    back.getUTCDate() === d &&
+    back.getUTCHours() === h &&
+    back.getUTCMinutes() === mi &&
+    back.getUTCSeconds() === se
+    ? t
+    : undefined;
 }
 
 export function formatSdkDate(ms: number): string {

@@ -147,7 +147,19 @@ describe('Authorization header parsing', () => {
 describe('X-Sdk-Date', () => {
   it('parses YYYYMMDDTHHMMSSZ and refuses anything else, including impossible dates', () => {
     expect(parseSdkDate('20240301T084422Z')).toBe(Date.UTC(2024, 2, 1, 8, 44, 22));
-    for (const bad of ['20240230T000000Z', '20240301T250000Z', '2024-03-01T08:44:22Z', '']) {
+    expect(parseSdkDate('20240229T235959Z')).toBe(Date.UTC(2024, 1, 29, 23, 59, 59));
+    for (const bad of [
+      '20240230T000000Z',
+      '20230229T000000Z',
+      '20240301T250000Z',
+      '20240301T086000Z',
+      '20240301T084460Z',
+      '20241301T000000Z',
+      '20240001T000000Z',
+      '00990301T000000Z',
+      '2024-03-01T08:44:22Z',
+      '',
+    ]) {
       expect(parseSdkDate(bad), bad).toBeUndefined();
     }
   });
