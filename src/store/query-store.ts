@@ -498,6 +498,29 @@ async function plan(
   tuning: PlannerTuning,
 ): Promise<Planned> {
   const preds = [...new Set([...f.all, ...f.any, ...f.notAll, ...f.notAny])];
+  if (preds.length === 0 && nameIndexable(f)) {
+    // A name and no tag condition: a few candidates drive, read once (materializeMax), and
+    // nothing needs estimating; resourceCount is then never read.
+    const found = await nameCandidates(ex, caps, f, tuning.nameCandidateCap);
+    if (found && found.rids.length <= tuning.materializeMax) {
+      return {
+        tuning,
+        filter: f,
+        estimates: new Map(),
+        resourceCount: Number.NaN,
+        driver: { kind: 'name', candidates: found.rids, exact: found.exact },
+        driverSize: found.rids.length,
+      };
+    }
+    const p = choose(f, await estimate(ex, f, preds, tuning), tuning);
+    return found && found.rids.length < p.driverSize
+      ? {
+          ...p,
+          driver: { kind: 'name', candidates: found.rids, exact: found.exact },
+          driverSize: found.rids.length,
+        }
+      : p;
+  }
   const p = choose(f, await estimate(ex, f, preds, tuning), tuning);
   if (nameIndexable(f) && p.driverSize > 0) {
     const found = await nameCandidates(ex, caps, f, tuning.nameCandidateCap);
