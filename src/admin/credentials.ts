@@ -11,13 +11,13 @@ import {
   findDomainById,
   findUserById,
   findUserByName,
+  insertUser,
   listAccessKeys,
   listUsers,
   setUserPasswordHash,
   setUserPolicies,
   type UserListing,
   upsertAccessKey,
-  upsertUser,
 } from '../store/identity-store.js';
 import { TagError } from '../tags/tag-error.js';
 import type { JsonObject } from '../tags/tag-input.js';
@@ -183,7 +183,9 @@ export class CredentialAdmin {
       if (await findUserByName(tx, domainId, name)) {
         throw new TagError('conflict', `Domain '${domainId}' already has a user named '${name}'.`);
       }
-      await upsertUser(tx, { id, domainId, name, root, passwordHash, policies }, this.now());
+      // Another creation of this id may have committed since the look-up above.
+      if (!(await insertUser(tx, { id, domainId, name, root, passwordHash, policies }, this.now())))
+        throw new TagError('conflict', `User '${id}' already exists.`);
     });
     return this.view(id);
   }

@@ -355,4 +355,30 @@ describe('admin API: credentials', () => {
     );
     expect((await req('GET', '/admin/v1/users/u-seeded-bad')).statusCode).toBe(404);
   });
+
+  it('racing creations of one user name or one id: exactly one 201, the others 409, one user stored', async () => {
+    for (const race of ['name', 'id'] as const) {
+      const tag = randomUUID().slice(0, 8);
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          req('POST', '/admin/v1/users', {
+            id: race === 'id' ? `u-race-${tag}` : `u-race-${tag}-${i}`,
+            name: race === 'name' ? `racer-${tag}` : `racer-${tag}-${i}`,
+            domain_id: t.domainId,
+          }),
+        ),
+      );
+      const statuses = answers.map((res) => res.statusCode).sort();
+      expect(statuses, `${race}: ${answers.map((res) => res.body).join('\n')}`).toEqual([
+        201, 409, 409, 409, 409, 409, 409, 409,
+      ]);
+      const listed = (
+        json(await req('GET', `/admin/v1/users?domain_id=${t.domainId}`)) as { users: UserView[] }
+      ).users.filter((u) => u.name.startsWith(`racer-${tag}`));
+      expect(listed).toHaveLength(1);
+      const winner = json(answers.find((res) => res.statusCode === 201)!) as UserView;
+      expect(listed[0]!.id).toBe(winner.id);
+      expect(listed[0]!.name).toBe(winner.name);
+    }
+  });
 });
