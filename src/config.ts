@@ -12,6 +12,8 @@ export interface ServeConfig {
   readonly demo: boolean;
   readonly logLevel: string;
   readonly pgPoolSize: number;
+  /** How long a SQLite write waits for another process's write lock before answering 503. */
+  readonly sqliteBusyTimeoutMs: number;
   /** The master key from TAGPLANE_MASTER_KEY, unparsed. */
   readonly masterKey?: string;
   /** Run pending migrations at start-up; when false, refuse to start while any is pending. */
@@ -78,6 +80,13 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
   if (!Number.isInteger(pgPoolSize) || pgPoolSize < 1 || pgPoolSize > 1000) {
     throw new ConfigError(`invalid TAGPLANE_PG_POOL '${poolText}': use 1–1000`);
   }
+  const busyText = env.TAGPLANE_SQLITE_BUSY_TIMEOUT ?? '10000';
+  const sqliteBusyTimeoutMs = Number(busyText);
+  if (!/^\d+$/.test(busyText) || sqliteBusyTimeoutMs > 600_000) {
+    throw new ConfigError(
+      `invalid TAGPLANE_SQLITE_BUSY_TIMEOUT '${busyText}': use 0–600000 (milliseconds)`,
+    );
+  }
   const adminToken = pick(flags.adminToken, env.TAGPLANE_ADMIN_TOKEN);
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('the admin token must be at least 16 characters');
@@ -105,6 +114,7 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     demo: flags.demo ?? !(demoEnv === '0' || demoEnv === 'false'),
     logLevel: pick(flags.logLevel, env.TAGPLANE_LOG_LEVEL) ?? 'info',
     pgPoolSize,
+    sqliteBusyTimeoutMs,
     ...(env.TAGPLANE_MASTER_KEY ? { masterKey: env.TAGPLANE_MASTER_KEY } : {}),
     migrate: flags.migrate ?? !(migrateEnv === '0' || migrateEnv === 'false'),
     workers,

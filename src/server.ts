@@ -238,7 +238,10 @@ export async function startServer(
   const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: false }));
 
   const location = parseDatabaseUrl(config.databaseUrl);
-  const store = Store.open(location, { poolSize: config.pgPoolSize });
+  const store = Store.open(location, {
+    poolSize: config.pgPoolSize,
+    busyTimeoutMs: config.sqliteBusyTimeoutMs,
+  });
   try {
     const prepared = await prepareDatabase(store, config, location);
     const app = await buildApp(

@@ -61,7 +61,9 @@ export function installErrorHandler(app: FastifyInstance): void {
         .send(
           gatewayBody(
             'APIG.0503',
-            'The service is temporarily unavailable: the database cannot be reached. Retry later.',
+            String(code).startsWith('SQLITE_')
+              ? 'The service is temporarily unavailable: the database is busy or cannot be written. Retry later.'
+              : 'The service is temporarily unavailable: the database cannot be reached. Retry later.',
             id,
           ),
         );

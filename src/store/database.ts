@@ -124,6 +124,8 @@ export function redactUrl(url: string): string {
 export interface StoreOptions {
   /** PostgreSQL pool size. */
   readonly poolSize?: number;
+  /** SQLite: how long a writer waits for another process's write lock (default 10 s). */
+  readonly busyTimeoutMs?: number;
   /** Fail rather than create a new SQLite database file. */
   readonly mustExist?: boolean;
 }
@@ -137,7 +139,6 @@ const NETWORK_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EPIPE',
-  'SQLITE_BUSY',
 ]);
 
 /**
@@ -147,7 +148,15 @@ const NETWORK_CODES = new Set([
 const PG_CLIENT_CONNECTION_ERROR =
   /^(Connection terminated|Client has encountered a connection error|Client was closed|timeout exceeded when trying to connect|Query read timeout)/;
 
+/**
+ * SQLite: the write lock held by another process past the busy timeout, a full disk, an I/O
+ * error, a file that cannot be opened or written. Nothing was applied, and a later attempt may
+ * succeed.
+ */
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY)/;
+
 /** Errors meaning the database cannot be reached, as opposed to a bad query. */
+
 export function isStoreUnavailable(err: unknown): boolean {
   // Connecting to a name with several addresses fails with one error per address.
   if (err instanceof AggregateError && err.errors.some(isStoreUnavailable)) return true;
@@ -159,7 +168,8 @@ export function isStoreUnavailable(err: unknown): boolean {
       // too many connections (53300).
       /^08/.test(code) ||
       /^57P0[123]$/.test(code) ||
-      code === '53300'
+      code === '53300' ||
+      SQLITE_UNAVAILABLE.test(code)
     );
   }
   return err instanceof Error && PG_CLIENT_CONNECTION_ERROR.test(err.message);
@@ -178,7 +188,15 @@ function retryDelay(err: unknown, attempt: number, began: boolean): number | und
   // A pooled connection the server dropped (a restart) fails before anything ran: a fresh
   // connection may succeed at once. (Not after waiting the pool's whole timeout already.)
   const waitedForPool = err instanceof Error && err.message.startsWith('timeout exceeded');
-  if (!began && attempt < 2 && !waitedForPool && isStoreUnavailable(err)) return 0;
+  // (SQLite has no connection to lose: its errors have waited out the busy timeout already.)
+  if (
+    !began &&
+    attempt < 2 &&
+    !waitedForPool &&
+    isStoreUnavailable(err) &&
+    !(typeof code === 'string' && code.startsWith('SQLITE_'))
+  )
+    return 0;
   return undefined;
 }
 
@@ -335,7 +353,7 @@ export class Store {
       // FULL: a commit is on disk before the response that acknowledges it is sent.
       raw.pragma('synchronous = FULL');
       raw.pragma('foreign_keys = ON');
-      raw.pragma('busy_timeout = 10000');
+      raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
       raw.pragma('cache_size = -65536');
       // Pages are read through a memory map rather than a read call each: large databases are
       // probed at random (one posting list against another) far faster this way.
