@@ -11,6 +11,8 @@ describe('parseServeConfig', () => {
       auth: 'strict',
       demo: true,
       logLevel: 'info',
+      pgPoolSize: 10,
+      sqliteBusyTimeoutMs: 10_000,
     });
     expect(c.seedFile).toBeUndefined();
     expect(c.adminToken).toBeUndefined();
@@ -29,6 +31,8 @@ describe('parseServeConfig', () => {
         TAGPLANE_ADMIN_TOKEN: 'a-long-enough-admin-token',
         TAGPLANE_DEMO: '0',
         TAGPLANE_LOG_LEVEL: 'debug',
+        TAGPLANE_PG_POOL: '25',
+        TAGPLANE_SQLITE_BUSY_TIMEOUT: '0',
       },
     );
     expect(c).toMatchObject({
@@ -40,6 +44,8 @@ describe('parseServeConfig', () => {
       adminToken: 'a-long-enough-admin-token',
       demo: false,
       logLevel: 'debug',
+      pgPoolSize: 25,
+      sqliteBusyTimeoutMs: 0,
     });
   });
 
@@ -104,6 +110,9 @@ describe('parseServeConfig', () => {
     [{ database: 'sqlite:' }, {}],
     [{ adminToken: 'short' }, {}],
     [{}, { TAGPLANE_PG_POOL: '0' }],
+    [{}, { TAGPLANE_SQLITE_BUSY_TIMEOUT: '-1' }],
+    [{}, { TAGPLANE_SQLITE_BUSY_TIMEOUT: '600001' }],
+    [{}, { TAGPLANE_SQLITE_BUSY_TIMEOUT: '1s' }],
     [{ workers: '0' }, {}],
     [{ workers: '1.5' }, {}],
     [{ workers: '65' }, {}],
