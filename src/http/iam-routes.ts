@@ -92,7 +92,8 @@ export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): voi
   };
 
   app.get('/v3/auth/tokens', {
-    config,
+    // The HEAD route Fastify adds for it is listed in the OpenAPI document too (as …-head).
+    config: { ...config, swagger: { exposeHeadRoute: true } },
     schema: {
       operationId: 'KeystoneValidateToken',
       summary: 'Describe the token in X-Subject-Token (the caller authenticates with X-Auth-Token)',

@@ -154,6 +154,12 @@ export function openApiDocument(profiles: readonly ServiceProfile[]): FastifyDyn
           .map((row) => ({ action: row.action, requires: row.requires }));
         if (r.authorization === 'none') op['x-iam-permission-required'] = false;
       }
+      // The swagger plugin names a HEAD twin `<GET operationId>-head`; Keystone calls it so.
+      const check = api.paths?.['/v3/auth/tokens']?.head;
+      if (check) {
+        check.operationId = 'KeystoneCheckToken';
+        check.summary = 'Check the token in X-Subject-Token: 200 without a body, or 404';
+      }
       return api as ReturnType<NonNullable<FastifyDynamicSwaggerOptions['transformObject']>>;
     },
   };
