@@ -44,7 +44,7 @@ import {
   Store,
 } from '../src/store/database.js';
 import { countResources, findResources } from '../src/store/query-store.js';
-import { readServiceQuery } from '../src/tags/tag-query.js';
+import { filterOf, readServiceQuery } from '../src/tags/tag-query.js';
 import { formatDuration, progress } from './progress.js';
 import { DATASET } from './query-dataset.js';
 import { loadDataset } from './query-load.js';
@@ -253,16 +253,7 @@ async function explain(store: Store, queries: { n: number; query: BenchQuery }[]
   const out: string[] = [];
   for (const { n, query } of queries) {
     const q = readServiceQuery(query.body, { matchValueMax: 64, markerAsOffset: false });
-    const filter = {
-      projectId: PROJECT,
-      types: [TYPE],
-      all: q.all,
-      any: q.any,
-      notAll: q.notAll,
-      notAny: q.notAny,
-      untagged: q.untagged,
-      ...(q.name ? { name: q.name } : {}),
-    };
+    const filter = filterOf(PROJECT, [TYPE], q);
     // Warm, then capture one run.
     for (let i = 0; i < 3; i++) {
       if (q.action === 'count') await countResources(store.db, store.caps, filter);

@@ -18,7 +18,7 @@ import {
   UNSIGNED_PAYLOAD,
 } from './aksk-signature.js';
 import type { IdentityCache } from './identity-cache.js';
-import type { Principal } from './principal.js';
+import { type Principal, principalOf } from './principal.js';
 import type { TokenSigner } from './tokens.js';
 
 /** Credentials missing or not acceptable: answered 401 in the gateway envelope. */
@@ -112,17 +112,12 @@ export class Authenticator {
     if (!user || user.domainId !== claims.domainId) {
       throw new AuthenticationError('The token is invalid: its user no longer exists.');
     }
-    return {
-      userId: user.id,
-      userName: user.name,
-      domainId: user.domainId,
-      root: user.root,
-      policies: user.policies,
-      scope:
-        claims.projectId !== undefined
-          ? { kind: 'project', projectId: claims.projectId }
-          : { kind: 'domain' },
-    };
+    return principalOf(
+      user,
+      claims.projectId !== undefined
+        ? { kind: 'project', projectId: claims.projectId }
+        : { kind: 'domain' },
+    );
   }
 
   private async fromSignature(
@@ -197,14 +192,7 @@ export class Authenticator {
         `X-Project-Id '${xProject}' does not match the project '${projectId}' in the path.`,
       );
     }
-    return {
-      userId: user.id,
-      userName: user.name,
-      domainId: user.domainId,
-      root: user.root,
-      policies: user.policies,
-      scope: { kind: 'signature' },
-    };
+    return principalOf(user, { kind: 'signature' });
   }
 
   /**

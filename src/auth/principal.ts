@@ -1,3 +1,5 @@
+import type { UserRecord } from '../store/identity-store.js';
+
 /** Who is calling, once their credentials have been verified. */
 export interface Principal {
   readonly userId: string;
@@ -16,4 +18,16 @@ export interface Principal {
     | { readonly kind: 'domain' }
     | { readonly kind: 'signature' }
     | { readonly kind: 'open' };
+}
+
+/** The principal of a verified user, acting under `scope`. */
+export function principalOf(user: UserRecord, scope: Principal['scope']): Principal {
+  return {
+    userId: user.id,
+    userName: user.name,
+    domainId: user.domainId,
+    root: user.root,
+    policies: user.policies,
+    scope,
+  };
 }

@@ -67,6 +67,17 @@ export async function upsertProject(ex: Executor, p: ProjectRecord, now: string)
   await identityChanged(ex);
 }
 
+/** A user's columns but its id and creation time. */
+function userColumns(u: UserRecord) {
+  return {
+    domain_id: u.domainId,
+    name: u.name,
+    is_root: u.root ? 1 : 0,
+    password_hash: u.passwordHash,
+    policies: JSON.stringify(u.policies),
+  };
+}
+
 /**
  * Creates a user; false when one with this id already exists, which is left as it was (a plain
  * insert that is skipped, not an upsert: two creations racing for one id must not both succeed).
@@ -74,15 +85,7 @@ export async function upsertProject(ex: Executor, p: ProjectRecord, now: string)
 export async function insertUser(ex: Executor, u: UserRecord, now: string): Promise<boolean> {
   const inserted = await ex
     .insertInto('users')
-    .values({
-      id: u.id,
-      created_at: now,
-      domain_id: u.domainId,
-      name: u.name,
-      is_root: u.root ? 1 : 0,
-      password_hash: u.passwordHash,
-      policies: JSON.stringify(u.policies),
-    })
+    .values({ id: u.id, created_at: now, ...userColumns(u) })
     .onConflict((oc) => oc.column('id').doNothing())
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return false;
@@ -91,13 +94,7 @@ export async function insertUser(ex: Executor, u: UserRecord, now: string): Prom
 }
 
 export async function upsertUser(ex: Executor, u: UserRecord, now: string): Promise<void> {
-  const values = {
-    domain_id: u.domainId,
-    name: u.name,
-    is_root: u.root ? 1 : 0,
-    password_hash: u.passwordHash,
-    policies: JSON.stringify(u.policies),
-  };
+  const values = userColumns(u);
   await ex
     .insertInto('users')
     .values({ id: u.id, created_at: now, ...values })

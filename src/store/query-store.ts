@@ -491,6 +491,15 @@ function choose(f: ResourceFilter, sizes: Sizes, tuning: PlannerTuning): Planned
   return { tuning, filter: f, estimates, resourceCount, driver, driverSize };
 }
 
+/** The plan driven by name candidates instead. */
+function nameDriven(p: Planned, found: { rids: number[]; exact: boolean }): Planned {
+  return {
+    ...p,
+    driver: { kind: 'name', candidates: found.rids, exact: found.exact },
+    driverSize: found.rids.length,
+  };
+}
+
 async function plan(
   ex: Executor,
   caps: StoreCapabilities,
@@ -498,41 +507,26 @@ async function plan(
   tuning: PlannerTuning,
 ): Promise<Planned> {
   const preds = [...new Set([...f.all, ...f.any, ...f.notAll, ...f.notAny])];
-  if (preds.length === 0 && nameIndexable(f)) {
-    // A name and no tag condition: a few candidates drive, read once (materializeMax), and
-    // nothing needs estimating; resourceCount is then never read.
-    const found = await nameCandidates(ex, caps, f, tuning.nameCandidateCap);
-    if (found && found.rids.length <= tuning.materializeMax) {
-      return {
-        tuning,
-        filter: f,
-        estimates: new Map(),
-        resourceCount: Number.NaN,
-        driver: { kind: 'name', candidates: found.rids, exact: found.exact },
-        driverSize: found.rids.length,
-      };
-    }
-    const p = choose(f, await estimate(ex, f, preds, tuning), tuning);
-    return found && found.rids.length < p.driverSize
-      ? {
-          ...p,
-          driver: { kind: 'name', candidates: found.rids, exact: found.exact },
-          driverSize: found.rids.length,
-        }
-      : p;
+  // A name and no tag condition: its candidates come first, and a few of them (read once, see
+  // materializeMax) drive without any estimate; resourceCount is then never read.
+  const nameOnly = preds.length === 0 && nameIndexable(f);
+  let found = nameOnly ? await nameCandidates(ex, caps, f, tuning.nameCandidateCap) : undefined;
+  if (found && found.rids.length <= tuning.materializeMax) {
+    const unestimated: Planned = {
+      tuning,
+      filter: f,
+      estimates: new Map(),
+      resourceCount: Number.NaN,
+      driver: { kind: 'resources' },
+      driverSize: Number.NaN,
+    };
+    return nameDriven(unestimated, found);
   }
   const p = choose(f, await estimate(ex, f, preds, tuning), tuning);
-  if (nameIndexable(f) && p.driverSize > 0) {
-    const found = await nameCandidates(ex, caps, f, tuning.nameCandidateCap);
-    if (found && found.rids.length < p.driverSize) {
-      return {
-        ...p,
-        driver: { kind: 'name', candidates: found.rids, exact: found.exact },
-        driverSize: found.rids.length,
-      };
-    }
+  if (!nameOnly && nameIndexable(f) && p.driverSize > 0) {
+    found = await nameCandidates(ex, caps, f, tuning.nameCandidateCap);
   }
-  return p;
+  return found && found.rids.length < p.driverSize ? nameDriven(p, found) : p;
 }
 
 function normalise(f: ResourceFilter): ResourceFilter {

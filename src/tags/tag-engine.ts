@@ -2,12 +2,7 @@ import type { Authorizer } from '../auth/authorizer.js';
 import type { Principal } from '../auth/principal.js';
 import type { Permission, PermissionName, ServiceProfile } from '../services/profile.js';
 import type { Executor, Store } from '../store/database.js';
-import {
-  countResources,
-  type FoundResource,
-  findResources,
-  type ResourceFilter,
-} from '../store/query-store.js';
+import { countResources, type FoundResource, findResources } from '../store/query-store.js';
 import { distinctKeys, distinctValues } from '../store/tag-listing-store.js';
 import {
   deleteTags,
@@ -18,7 +13,7 @@ import {
 } from '../store/tags-store.js';
 import { TagError } from './tag-error.js';
 import type { TagSelector } from './tag-input.js';
-import type { ServiceQuery } from './tag-query.js';
+import { filterOf, type ServiceQuery } from './tag-query.js';
 
 /** A key of a project's tags with all its values, ascending. */
 export interface KeyValues {
@@ -255,16 +250,7 @@ export class TagEngine {
       profile,
       permission: this.permission(profile, 'query'),
     });
-    const filter: ResourceFilter = {
-      projectId,
-      types: [profile.resourceType],
-      all: q.all,
-      any: q.any,
-      notAll: q.notAll,
-      notAny: q.notAny,
-      untagged: q.untagged,
-      ...(q.name ? { name: q.name } : {}),
-    };
+    const filter = filterOf(projectId, [profile.resourceType], q);
     return this.store.readTransaction(async (tx) => {
       if (q.action === 'count') return { total: await countResources(tx, this.store.caps, filter) };
       return findResources(tx, this.store.caps, filter, { offset: q.offset, limit: q.limit });

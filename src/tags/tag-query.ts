@@ -1,4 +1,4 @@
-import type { TagPredicate } from '../store/query-store.js';
+import type { ResourceFilter, TagPredicate } from '../store/query-store.js';
 import { TagError, type TagErrorKind } from './tag-error.js';
 import type { JsonObject } from './tag-input.js';
 import { codePointLength } from './text-rule.js';
@@ -197,6 +197,24 @@ export interface ServiceQuery {
   readonly name?: { readonly match: 'equals' | 'contains'; readonly value: string };
   readonly offset: number;
   readonly limit: number;
+}
+
+/** The store filter a service query asks for, over the resources of `types` in one project. */
+export function filterOf(
+  projectId: string,
+  types: readonly string[],
+  q: ServiceQuery,
+): ResourceFilter {
+  return {
+    projectId,
+    types,
+    all: q.all,
+    any: q.any,
+    notAll: q.notAll,
+    notAny: q.notAny,
+    untagged: q.untagged,
+    ...(q.name ? { name: q.name } : {}),
+  };
 }
 
 export interface ServiceQueryRules {
