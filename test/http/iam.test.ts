@@ -226,6 +226,35 @@ describe('POST /v3/auth/tokens', () => {
     });
   });
 
+  it('an unknown user takes about as long as a wrong password: the time tells no user names', async () => {
+    const x = await h.tenant();
+    const wrongPassword = { ...byName(x), password: 'nope' };
+    const unknownUser = { ...byName(x), name: 'nobody' };
+    const timed = async (user: User) => {
+      const started = performance.now();
+      const res = await tokenRequest(user, undefined);
+      const ms = performance.now() - started;
+      expect(JSON.parse(res.body)).toEqual({
+        error: { code: 401, message: 'The username or password is wrong.', title: 'Unauthorized' },
+      });
+      return ms;
+    };
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 1; i <= 12; i++) {
+      // Interleaved, so that a busy moment of the machine weighs on both alike.
+      known.push(await timed(wrongPassword));
+      unknown.push(await timed(unknownUser));
+      // A good login now and then keeps the user short of its lockout.
+      if (i % 4 === 0) expect((await tokenRequest(byName(x), undefined)).statusCode).toBe(201);
+    }
+    // Hashing takes tens of milliseconds; skipping it for unknown users would take ~1 ms.
+    const ratio = median(unknown) / median(known);
+    expect(ratio, `medians ${median(unknown)} vs ${median(known)} ms`).toBeGreaterThan(0.5);
+    expect(ratio, `medians ${median(unknown)} vs ${median(known)} ms`).toBeLessThan(2);
+  });
+
   it("a scope the user cannot access (another domain's project or domain): 401", async () => {
     for (const scope of [
       { project: { id: other.projectId } },
