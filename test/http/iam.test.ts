@@ -535,6 +535,73 @@ describe('GET /v3/projects', () => {
   });
 });
 
+describe('GET /v3/regions', () => {
+  type RegionList = { regions: Record<string, unknown>[]; links: Record<string, unknown> };
+
+  it("lists each region of the caller's projects once, in IAM's shape (R and R_suffix are in R)", async () => {
+    const x = await h.tenant();
+    await h.seed({
+      projects: [
+        { id: `${x.projectId}-sub`, name: 'eu-de_analytics', domain_id: x.domainId },
+        { id: `${x.projectId}-nl`, name: 'eu-nl', domain_id: x.domainId },
+        { id: `${x.projectId}-nl2`, name: 'eu-nl_a_b', domain_id: x.domainId },
+      ],
+    });
+    // Another domain's regions are not the caller's.
+    await h.seed({
+      projects: [
+        { id: `${other.projectId}-ap`, name: 'ap-southeast-1', domain_id: other.domainId },
+      ],
+    });
+    const res = await h.inject({
+      method: 'GET',
+      url: '/v3/regions',
+      headers: { 'x-auth-token': x.root.domainToken },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = JSON.parse(res.body) as RegionList;
+    expect(Object.keys(body)).toEqual(['regions', 'links']);
+    expect(body.links).toEqual({
+      self: expect.stringMatching(/^http:\/\/[^/]+\/v3\/regions$/),
+      previous: null,
+      next: null,
+    });
+    expect(body.regions).toEqual(
+      ['eu-de', 'eu-nl'].map((id) => ({
+        parent_region_id: null,
+        description: '',
+        links: { self: expect.stringMatching(new RegExp(`^http://[^/]+/v3/regions/${id}$`)) },
+        type: 'public',
+        id,
+        locales: { 'en-us': id },
+      })),
+    );
+  });
+
+  it('any token of the domain or a signed request may call it (IAM requires no permission)', async () => {
+    const ids = (res: LightMyRequestResponse) => {
+      expect(res.statusCode, res.body).toBe(200);
+      return (JSON.parse(res.body) as RegionList).regions.map((r) => r.id);
+    };
+    for (const token of [t.iamUser.token, t.iamUser.domainToken]) {
+      expect(
+        ids(
+          await h.inject({ method: 'GET', url: '/v3/regions', headers: { 'x-auth-token': token } }),
+        ),
+      ).toContain('eu-de');
+    }
+    const req = signed(
+      { method: 'GET', url: '/v3/regions', headers: { 'content-type': 'application/json' } },
+      t.iamUser,
+    );
+    expect(ids(await h.inject(req))).toContain('eu-de');
+  });
+
+  it('without credentials: 401 in the gateway envelope', async () => {
+    expectGatewayError(await h.inject({ method: 'GET', url: '/v3/regions' }), 401, 'APIG.0301');
+  });
+});
+
 describe('GET /v3/auth/domains', () => {
   it("lists the caller's own domain, in IAM's shape", async () => {
     for (const headers of [
