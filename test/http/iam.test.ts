@@ -600,6 +600,18 @@ describe('GET /v3/regions', () => {
   it('without credentials: 401 in the gateway envelope', async () => {
     expectGatewayError(await h.inject({ method: 'GET', url: '/v3/regions' }), 401, 'APIG.0301');
   });
+
+  it('is in the OpenAPI document as KeystoneListRegions, beside the lockouts of the token route', async () => {
+    const doc = JSON.parse((await h.inject({ method: 'GET', url: '/openapi.json' })).body) as {
+      info: { description: string };
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+    };
+    const op = doc.paths['/v3/regions']?.get;
+    expect(op?.operationId).toBe('KeystoneListRegions');
+    expect(Object.keys(op?.responses as object).sort()).toEqual(['200', '401']);
+    expect(doc.paths['/v3/auth/tokens']?.post?.description).toMatch(/The account is locked\./);
+    expect(doc.info.description).toMatch(/AK access failed to reach the limit,forbidden\./);
+  });
 });
 
 describe('GET /v3/auth/domains', () => {
