@@ -52,6 +52,9 @@ const OPERATION_NAMES: Record<PermissionName, string> = {
   deleteOne: 'delete one tag',
   projectTags: "list the project's tag keys and values",
   query: 'query resources by tag',
+  quota: "show a resource's tag quota",
+  switchStatus: "show whether a resource's default tags are on",
+  switch: "switch a resource's default tags on or off",
 };
 
 const TMS_OPERATION_NAMES: Record<(typeof TMS_ROUTES)[number]['op'], string> = {

@@ -58,6 +58,14 @@ export interface TagsTable {
   value: string;
 }
 
+/** Named values of a resource besides its tags (migration 0006); they go with the resource. */
+export interface ResourceAttributesTable {
+  project_id: string;
+  rid: number;
+  name: string;
+  value: string;
+}
+
 /** A user's recent failed logins and lock (migration 0007). */
 export interface LoginFailuresTable {
   user_id: string;
@@ -83,6 +91,7 @@ export interface Database {
   access_keys: AccessKeysTable;
   resources: ResourcesTable;
   tags: TagsTable;
+  resource_attributes: ResourceAttributesTable;
   login_failures: LoginFailuresTable;
   access_key_failures: AccessKeyFailuresTable;
 }
