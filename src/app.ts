@@ -10,9 +10,19 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { CredentialAdmin } from './admin/credentials.js';
+import {
+  AccessKeyLockout,
+  type AccessKeyLockoutPolicy,
+  DEFAULT_AKSK_LOCKOUT,
+} from './auth/access-key-lockout.js';
 import { Authenticator, type AuthMode } from './auth/authenticator.js';
 import { IdentityCache } from './auth/identity-cache.js';
 import { IdentityService } from './auth/identity-service.js';
+import {
+  DEFAULT_LOGIN_LOCKOUT,
+  LoginLockout,
+  type LoginLockoutPolicy,
+} from './auth/login-lockout.js';
 import { PolicyAuthorizer } from './auth/policy-authorizer.js';
 import type { SecretBox } from './auth/secret-box.js';
 import type { TokenSigner } from './auth/tokens.js';
@@ -33,6 +43,10 @@ export const BODY_LIMIT = 1024 * 1024;
 
 export interface AppOptions {
   readonly auth: AuthMode;
+  /** Login lockout; null: off; absent: IAM's (5 failures in 15 minutes lock for 15). */
+  readonly loginLockout?: LoginLockoutPolicy | null;
+  /** Access-key lockout; null: off; absent: the gateway's (more than 5 lock for 5 minutes). */
+  readonly akskLockout?: AccessKeyLockoutPolicy | null;
 }
 
 export interface AppDeps {
@@ -171,9 +185,18 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
 
   const now = deps.now ?? Date.now;
   const identities = new IdentityCache(deps.store, deps.secrets);
-  app.addHook('onClose', async () => identities.close());
+  const keyLockout = new AccessKeyLockout(
+    deps.store,
+    options.akskLockout === undefined ? DEFAULT_AKSK_LOCKOUT : options.akskLockout,
+    now,
+  );
+  app.addHook('onClose', async () => {
+    identities.close();
+    keyLockout.close();
+  });
   const authenticator = new Authenticator({
     identities,
+    lockout: keyLockout,
     tokens: deps.tokens,
     mode: options.auth,
     now,
@@ -183,7 +206,16 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
 
   registerOpsRoutes(app, { store: deps.store });
   registerIamRoutes(app, {
-    identity: new IdentityService(deps.store, deps.tokens, now),
+    identity: new IdentityService(
+      deps.store,
+      deps.tokens,
+      now,
+      new LoginLockout(
+        deps.store,
+        options.loginLockout === undefined ? DEFAULT_LOGIN_LOCKOUT : options.loginLockout,
+        now,
+      ),
+    ),
     authenticator,
   });
   registerAdminRoutes(app, {

@@ -262,6 +262,14 @@ export function program(): Command {
       '--workers <n>',
       `processes serving the port, 1–${MAX_WORKERS}; more than 1 needs PostgreSQL (TAGPLANE_WORKERS; default 1)`,
     )
+    .option(
+      '--login-lockout <spec>',
+      'ATTEMPTS/WINDOW_MIN/LOCK_MIN: that many failed logins of a user within WINDOW_MIN minutes lock it for LOCK_MIN minutes (fractions allowed: 0.05 is 3 s), or off (TAGPLANE_LOGIN_LOCKOUT; default 5/15/15)',
+    )
+    .option(
+      '--aksk-lockout <spec>',
+      'FAILURES/LOCK_MIN: more than FAILURES consecutive signature failures of an access key lock it for LOCK_MIN minutes, or off (TAGPLANE_AKSK_LOCKOUT; default 5/5)',
+    )
     .action(async (opts: ServeFlags & { demo: boolean; migrate: boolean }) => {
       // commander defaults --no-x options to true; only an explicit --no-x overrides the env.
       const flags: ServeFlags = { ...opts };

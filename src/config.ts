@@ -1,4 +1,6 @@
+import { type AccessKeyLockoutPolicy, DEFAULT_AKSK_LOCKOUT } from './auth/access-key-lockout.js';
 import type { AuthMode } from './auth/authenticator.js';
+import { DEFAULT_LOGIN_LOCKOUT, type LoginLockoutPolicy } from './auth/login-lockout.js';
 import { parseDatabaseUrl } from './store/database.js';
 
 export interface ServeConfig {
@@ -20,6 +22,10 @@ export interface ServeConfig {
   readonly migrate: boolean;
   /** Processes serving the port (node:cluster); more than one only on PostgreSQL. */
   readonly workers: number;
+  /** Login lockout; null: off. */
+  readonly loginLockout: LoginLockoutPolicy | null;
+  /** Access-key lockout; null: off. */
+  readonly akskLockout: AccessKeyLockoutPolicy | null;
 }
 
 /** What the one-shot commands (migrate, export, import) need. */
@@ -49,6 +55,8 @@ export interface ServeFlags {
   migrate?: boolean;
   logLevel?: string;
   workers?: string;
+  loginLockout?: string;
+  akskLockout?: string;
 }
 
 /** More would only queue on the database's connections; a typo like 100 should not fork 100. */
@@ -56,6 +64,68 @@ export const MAX_WORKERS = 64;
 
 function pick(flag: string | undefined, env: string | undefined): string | undefined {
   return flag !== undefined ? flag : env !== undefined && env !== '' ? env : undefined;
+}
+
+/** Lockout counts go up to this; lockout windows and locks up to a day. */
+export const MAX_LOCKOUT_ATTEMPTS = 1000;
+export const MAX_LOCKOUT_MINUTES = 1440;
+
+/** A whole number of attempts, 1–1000; or why not. */
+function lockoutCount(text: string, name: string): number | string {
+  const n = Number(text);
+  return /^\d+$/.test(text) && n >= 1 && n <= MAX_LOCKOUT_ATTEMPTS
+    ? n
+    : `${name} '${text}' is not a whole number 1–${MAX_LOCKOUT_ATTEMPTS}`;
+}
+
+/**
+ * Minutes, as milliseconds: a decimal number above 0 and at most a day; a fraction expresses
+ * shorter times (0.05 is 3 seconds). Or why not.
+ */
+function lockoutMinutes(text: string, name: string): number | string {
+  const minutes = Number(text);
+  const ms = Math.round(minutes * 60_000);
+  return /^\d+(\.\d+)?$/.test(text) && ms >= 1 && minutes <= MAX_LOCKOUT_MINUTES
+    ? ms
+    : `${name} '${text}' is not a number of minutes above 0 and at most ${MAX_LOCKOUT_MINUTES}`;
+}
+
+function lockoutError(what: string, text: string, form: string, example: string, why: string) {
+  return new ConfigError(
+    `invalid ${what} '${text}': ${why}; use ${form} (e.g. ${example}; minutes may have a fraction: 0.05 is 3 seconds) or off`,
+  );
+}
+
+/** `ATTEMPTS/WINDOW_MIN/LOCK_MIN` or `off` (--login-lockout, TAGPLANE_LOGIN_LOCKOUT). */
+export function parseLoginLockout(text: string): LoginLockoutPolicy | null {
+  if (text === 'off') return null;
+  const what = 'login lockout (--login-lockout, TAGPLANE_LOGIN_LOCKOUT)';
+  const fail = (why: string) =>
+    lockoutError(what, text, 'ATTEMPTS/WINDOW_MIN/LOCK_MIN', '5/15/15', why);
+  const parts = text.split('/');
+  if (parts.length !== 3) throw fail('it needs three parts');
+  const attempts = lockoutCount(parts[0]!, 'ATTEMPTS');
+  const windowMs = lockoutMinutes(parts[1]!, 'WINDOW_MIN');
+  const lockMs = lockoutMinutes(parts[2]!, 'LOCK_MIN');
+  for (const v of [attempts, windowMs, lockMs]) if (typeof v === 'string') throw fail(v);
+  return Object.freeze({
+    attempts: attempts as number,
+    windowMs: windowMs as number,
+    lockMs: lockMs as number,
+  });
+}
+
+/** `FAILURES/LOCK_MIN` or `off` (--aksk-lockout, TAGPLANE_AKSK_LOCKOUT). */
+export function parseAkskLockout(text: string): AccessKeyLockoutPolicy | null {
+  if (text === 'off') return null;
+  const what = 'access-key lockout (--aksk-lockout, TAGPLANE_AKSK_LOCKOUT)';
+  const fail = (why: string) => lockoutError(what, text, 'FAILURES/LOCK_MIN', '5/5', why);
+  const parts = text.split('/');
+  if (parts.length !== 2) throw fail('it needs two parts');
+  const failures = lockoutCount(parts[0]!, 'FAILURES');
+  const lockMs = lockoutMinutes(parts[1]!, 'LOCK_MIN');
+  for (const v of [failures, lockMs]) if (typeof v === 'string') throw fail(v);
+  return Object.freeze({ failures: failures as number, lockMs: lockMs as number });
 }
 
 /** Flags win over environment variables; both are read here once, at start-up. */
@@ -101,6 +171,12 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
       `--workers ${workers} needs the PostgreSQL store: a SQLite database has one writer at a time, so several processes on one file would take turns at its write lock instead of serving in parallel (and wait on each other's transactions); serve SQLite with one process, or use postgres://…`,
     );
   }
+  const loginLockoutText = pick(flags.loginLockout, env.TAGPLANE_LOGIN_LOCKOUT);
+  const loginLockout =
+    loginLockoutText === undefined ? DEFAULT_LOGIN_LOCKOUT : parseLoginLockout(loginLockoutText);
+  const akskLockoutText = pick(flags.akskLockout, env.TAGPLANE_AKSK_LOCKOUT);
+  const akskLockout =
+    akskLockoutText === undefined ? DEFAULT_AKSK_LOCKOUT : parseAkskLockout(akskLockoutText);
   const seedFile = pick(flags.seed, env.TAGPLANE_SEED);
   const demoEnv = env.TAGPLANE_DEMO;
   const migrateEnv = env.TAGPLANE_MIGRATE;
@@ -118,6 +194,8 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     ...(env.TAGPLANE_MASTER_KEY ? { masterKey: env.TAGPLANE_MASTER_KEY } : {}),
     migrate: flags.migrate ?? !(migrateEnv === '0' || migrateEnv === 'false'),
     workers,
+    loginLockout,
+    akskLockout,
   });
 }
 

@@ -245,7 +245,7 @@ export async function startServer(
   try {
     const prepared = await prepareDatabase(store, config, location);
     const app = await buildApp(
-      { auth: config.auth },
+      { auth: config.auth, loginLockout: config.loginLockout, akskLockout: config.akskLockout },
       {
         store,
         secrets: prepared.secrets,

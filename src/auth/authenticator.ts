@@ -1,3 +1,4 @@
+import type { AccessKeyLockout } from './access-key-lockout.js';
 import {
   ALGORITHM,
   CLOCK_SKEW_MS,
@@ -31,12 +32,17 @@ export class AuthenticationError extends Error {
 
 export type AuthMode = 'strict' | 'open';
 
+/** The gateway's words for a locked access key (after the common prefix of APIG.0301). */
+export const ACCESS_KEY_LOCKED = 'AK access failed to reach the limit,forbidden.';
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f]/;
 
 export interface AuthenticatorDeps {
   /** Users, projects and access keys, cached across requests. */
   readonly identities: IdentityCache;
+  /** Signature failures and locks of access keys. */
+  readonly lockout: AccessKeyLockout;
   readonly tokens: TokenSigner;
   readonly mode: AuthMode;
   readonly now: () => number;
@@ -166,6 +172,9 @@ export class Authenticator {
     if (!key) {
       throw new AuthenticationError(`The access key '${auth.accessKey}' does not exist.`);
     }
+    // A locked key is refused before its signature is checked, however it is signed.
+    const standing = await this.deps.lockout.standing(auth.accessKey);
+    if (standing === 'locked') throw new AuthenticationError(ACCESS_KEY_LOCKED);
     const signWith = signingKey(auth, key.secretKey);
 
     // Each comparison is constant-time. Stopping at the first match tells only which canonical
@@ -179,10 +188,15 @@ export class Authenticator {
       }
     }
     if (!match) {
+      // The failure that reaches the limit answers as the lock it starts.
+      if (await this.deps.lockout.failed(auth.accessKey)) {
+        throw new AuthenticationError(ACCESS_KEY_LOCKED);
+      }
       throw new AuthenticationError(
         `The ${auth.algorithm} signature does not match: check the secret key, and that the method, path, query, the signed headers (${auth.signedHeaders.join(';')}) and the body (SHA-256 ${payloadHash(req)}) are sent exactly as signed.`,
       );
     }
+    if (standing === 'failing') await this.deps.lockout.succeeded(auth.accessKey);
 
     const user = await this.deps.identities.user(key.userId);
     if (!user) throw new AuthenticationError(`The access key '${auth.accessKey}' has no user.`);

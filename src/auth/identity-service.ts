@@ -11,6 +11,7 @@ import {
   type ProjectRecord,
   type UserRecord,
 } from '../store/identity-store.js';
+import type { LoginLockout } from './login-lockout.js';
 import { verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
 import { TOKEN_LIFETIME_MS, type TokenClaims, type TokenSigner } from './tokens.js';
@@ -36,7 +37,9 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-const WRONG_CREDENTIALS = 'The username or password is wrong.';
+/** IAM's answers to a wrong user name or password, and to a locked user (both 401). */
+export const WRONG_CREDENTIALS = 'The username or password is wrong.';
+export const ACCOUNT_LOCKED = 'The account is locked.';
 
 /** `2020-01-04T09:05:22.701000Z`, as IAM writes times. */
 export function iamTime(ms: number): string {
@@ -53,16 +56,20 @@ export class IdentityService {
     private readonly store: Store,
     private readonly tokens: TokenSigner,
     private readonly now: () => number,
+    private readonly lockout: LoginLockout,
   ) {}
 
-  private async domainOf(ref: unknown, where: string): Promise<DomainRecord> {
+  /** The domain a reference names, or undefined when there is none. */
+  private async findDomain(ref: unknown, where: string): Promise<DomainRecord | undefined> {
     const d = obj(ref);
     const id = str(d?.id);
     const name = str(d?.name);
     if (!id && !name) throw new IdentityError(400, `${where} needs an id or a name.`);
-    const domain = id
-      ? await findDomainById(this.store.db, id)
-      : await findDomainByName(this.store.db, name!);
+    return id ? findDomainById(this.store.db, id) : findDomainByName(this.store.db, name!);
+  }
+
+  private async domainOf(ref: unknown, where: string): Promise<DomainRecord> {
+    const domain = await this.findDomain(ref, where);
     if (!domain) throw new IdentityError(401, WRONG_CREDENTIALS);
     return domain;
   }
@@ -106,12 +113,20 @@ export class IdentityService {
           'The request body is invalid: user.domain (id or name) is required with user.name.',
         );
       }
-      const domain = await this.domainOf(userRef.domain, 'user.domain');
-      user = await findUserByName(this.store.db, domain.id, name);
+      const domain = await this.findDomain(userRef.domain, 'user.domain');
+      user = domain ? await findUserByName(this.store.db, domain.id, name) : undefined;
     }
-    if (!user || !(await verifyPassword(password, user.passwordHash))) {
+    const failures = user ? await this.lockout.state(user.id) : undefined;
+    // A locked user is refused whatever the password; its hash is not even computed.
+    if (this.lockout.locked(failures)) throw new IdentityError(401, ACCOUNT_LOCKED);
+    // The hash is computed whether or not the user exists (verifyPassword), and the answer is
+    // the same: neither tells an unknown user name from a wrong password.
+    const right = await verifyPassword(password, user?.passwordHash);
+    if (!user || !right) {
+      if (user) await this.lockout.failed(user.id);
       throw new IdentityError(401, WRONG_CREDENTIALS);
     }
+    await this.lockout.succeeded(user.id, failures);
 
     const scope = obj(auth?.scope);
     let project: ProjectRecord | undefined;
@@ -197,6 +212,15 @@ export class IdentityService {
       ...(domainId !== undefined ? { domainId } : {}),
       ...(name !== undefined ? { name } : {}),
     });
+  }
+
+  /**
+   * The regions of the caller's projects, each once, in order: GET /v3/regions. A project named
+   * `R`, or `R_suffix` (a sub-project, as the clouds name them), is in region `R`.
+   */
+  async regions(principal: Principal): Promise<string[]> {
+    const names = (await this.projects(principal)).map((p) => p.name.split('_')[0] ?? '');
+    return [...new Set(names.filter((n) => n !== ''))].sort();
   }
 
   /** Domains the caller can access: GET /v3/auth/domains. */

@@ -18,10 +18,23 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
-export async function verifyPassword(password: string, stored: string | null): Promise<boolean> {
-  if (!stored) return false;
-  const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+/** Stands in for the hash of a user that does not exist or has no password. */
+const DUMMY_SALT = Buffer.alloc(16, 0x5a);
+
+/**
+ * Whether `password` is the one `stored` hashes. The hash is computed in every case, against a
+ * fixed dummy salt when there is no usable stored hash (no such user, no password), so that the
+ * answer takes as long whether or not the user exists: the time tells nothing of the user name.
+ */
+export async function verifyPassword(
+  password: string,
+  stored: string | null | undefined,
+): Promise<boolean> {
+  const parts = stored?.split('$');
+  if (parts?.length !== 6 || parts[0] !== 'scrypt') {
+    await derive(password, DUMMY_SALT, { N, r: R, p: P });
+    return false;
+  }
   const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
   const expected = Buffer.from(hash, 'base64');
   const key = await derive(password, Buffer.from(salt, 'base64'), {

@@ -46,7 +46,10 @@ function baseUrl(request: FastifyRequest): string {
   return `${request.protocol}://${request.headers.host ?? request.hostname}`;
 }
 
-/** The IAM subset SDKs and scripts need: password tokens, token checks, project discovery. */
+/**
+ * The IAM subset SDKs and scripts need: password tokens, token checks, project and region
+ * discovery.
+ */
 export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): void {
   const { identity, authenticator } = deps;
   const config = { errors: keystoneRenderer };
@@ -58,7 +61,7 @@ export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): voi
       operationId: 'KeystoneCreateUserTokenByPassword',
       summary: 'Obtain a token with a password (project or domain scope, valid 24 h)',
       description:
-        "The token is returned in the X-Subject-Token header. User by name with domain (id or name), or by id. Scope: project by id, or by name (in the user's domain unless given); or domain.",
+        "The token is returned in the X-Subject-Token header. User by name with domain (id or name), or by id. Scope: project by id, or by name (in the user's domain unless given); or domain. A wrong user name, domain or password answers 401 'The username or password is wrong.', the same answer in about the same time whether or not the user exists. After 5 failed logins of a user within 15 minutes (the 5th still answers 'wrong'), the user is locked for 15 minutes: every login then answers 401 'The account is locked.', even with the right password; a successful login before that resets the count (server flag --login-lockout).",
       tags,
       body: Type.Object({ auth: Type.Object({}) }),
       response: { 201: TokenBody, 400: KeystoneError, 401: KeystoneError },
@@ -157,6 +160,53 @@ export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): voi
           domain_id: p.domainId,
           name: p.name,
         })),
+      };
+    },
+  });
+
+  app.get('/v3/regions', {
+    config,
+    schema: {
+      operationId: 'KeystoneListRegions',
+      summary: "List the regions of the caller's projects (SDK project discovery)",
+      description:
+        "Each region once, in IAM's shape: a project named R, or R_suffix (a sub-project), is in region R. Any token or signature of the domain may call it (IAM requires no permission for it). The official SDKs call it when no project of a region's name exists, and then refuse a region that is not listed.",
+      tags,
+      response: {
+        200: Type.Object({
+          regions: Type.Array(
+            Type.Object({
+              parent_region_id: Type.Null(),
+              description: Type.String(),
+              links: Type.Object({ self: Type.String() }),
+              type: Type.Literal('public'),
+              id: Type.String(),
+              locales: Type.Object({ 'en-us': Type.String() }),
+            }),
+          ),
+          links: Type.Object({
+            self: Type.String(),
+            previous: Type.Null(),
+            next: Type.Null(),
+          }),
+        }),
+        401: GatewayErrorSchema,
+      },
+    },
+    handler: async (request) => {
+      const principal = await authenticator.authenticate(signable(request));
+      const base = baseUrl(request);
+      const regions = await identity.regions(principal);
+      return {
+        regions: regions.map((id) => ({
+          parent_region_id: null,
+          description: '',
+          links: { self: `${base}/v3/regions/${encodeURIComponent(id)}` },
+          type: 'public' as const,
+          id,
+          locales: { 'en-us': id },
+        })),
+        links: { self: `${base}/v3/regions`, previous: null, next: null },
       };
     },
   });

@@ -18,6 +18,7 @@ import {
   IDENTITY_VERSION_SETTING,
   takeIdentityChanged,
 } from './identity-version.js';
+import { LOCKOUT_CHANNEL, LOCKOUT_VERSION_SETTING, takeLockoutChanged } from './lockout-version.js';
 import { type MigrationDialect, migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -320,8 +321,11 @@ export class Store {
   private queued: QueuedWrite[] = [];
   private flushScheduled = false;
   private readonly identityListeners = new Set<() => void>();
-  /** SQLite: the last `data_version` and identity version seen. */
-  private seen: { dataVersion: number; identityVersion: unknown } | undefined;
+  private readonly lockoutListeners = new Set<() => void>();
+  /** SQLite: the last `data_version`, identity version and lockout version seen. */
+  private seen:
+    | { dataVersion: number; identityVersion: unknown; lockoutVersion: unknown }
+    | undefined;
   /** SQLite: prepared once; `pragma()` would prepare it again on every call. */
   private dataVersionStatement: BetterSqlite3.Statement | undefined;
   private lastPoll = 0;
@@ -411,8 +415,20 @@ export class Store {
   }
 
   /**
-   * Whether other processes' identity changes are being seen right now. While they are not (the
-   * PostgreSQL listening connection is down), nothing may be served from a cache.
+   * Calls `listener` whenever lockout state that other nodes must see may have changed (see
+   * lockout-version.ts), as `onIdentityChange` does for identity data, on the same connection
+   * and polling but a channel of its own; and whenever changes may have been missed (the
+   * listening connection lost or regained). Returns an unsubscribe.
+   */
+  onLockoutChange(listener: () => void): () => void {
+    this.lockoutListeners.add(listener);
+    if (this.location.kind === 'postgres' && !this.listener && !this.closed) this.listen();
+    return () => this.lockoutListeners.delete(listener);
+  }
+
+  /**
+   * Whether other processes' identity (and lockout) changes are being seen right now. While they
+   * are not (the PostgreSQL listening connection is down), nothing may be served from a cache.
    */
   identityTracked(): boolean {
     return this.location.kind === 'sqlite' || this.listening;
@@ -420,7 +436,7 @@ export class Store {
 
   /**
    * SQLite: notices other processes' commits (`PRAGMA data_version` changes only for those) and,
-   * when one changed the identity version, tells the listeners. Reading it takes a read lock,
+   * when one changed the identity (or lockout) version, tells those listeners. Reading it takes a read lock,
    * which costs a system call, so it is read at most every 10 ms: another process's identity
    * change is seen within 10 ms. This process's own changes are acted on at commit.
    */
@@ -433,22 +449,31 @@ export class Store {
     this.dataVersionStatement ??= raw.prepare('pragma data_version').pluck();
     const dataVersion = this.dataVersionStatement.get() as number;
     if (this.seen?.dataVersion === dataVersion) return;
-    const identityVersion = raw
-      .prepare('select value from settings where name = ?')
-      .pluck()
-      .get(IDENTITY_VERSION_SETTING);
-    const changed = this.seen !== undefined && this.seen.identityVersion !== identityVersion;
-    this.seen = { dataVersion, identityVersion };
-    if (changed) this.identityChangedNow();
+    const rows = raw
+      .prepare('select name, value from settings where name in (?, ?)')
+      .all(IDENTITY_VERSION_SETTING, LOCKOUT_VERSION_SETTING) as { name: string; value: string }[];
+    const version = (name: string) => rows.find((r) => r.name === name)?.value;
+    const identityVersion = version(IDENTITY_VERSION_SETTING);
+    const lockoutVersion = version(LOCKOUT_VERSION_SETTING);
+    const before = this.seen;
+    this.seen = { dataVersion, identityVersion, lockoutVersion };
+    if (before === undefined) return;
+    if (before.identityVersion !== identityVersion) this.identityChangedNow();
+    if (before.lockoutVersion !== lockoutVersion) this.lockoutChangedNow();
   }
 
   private identityChangedNow(): void {
     for (const listener of this.identityListeners) listener();
   }
 
-  /** Marks from a transaction's identity writes are acted on once it has committed. */
+  private lockoutChangedNow(): void {
+    for (const listener of this.lockoutListeners) listener();
+  }
+
+  /** Marks from a transaction's identity and lockout writes are acted on once it has committed. */
   private afterCommit(conn: Executor): void {
     if (takeIdentityChanged(conn)) this.identityChangedNow();
+    if (takeLockoutChanged(conn)) this.lockoutChangedNow();
   }
 
   /** PostgreSQL: one connection listens for identity changes, reconnecting when it drops. */
@@ -462,8 +487,9 @@ export class Store {
       this.listening = false;
       // Changes may be missed while deaf: drop what is cached, and keep trying to listen again.
       this.identityChangedNow();
+      this.lockoutChangedNow();
       client.end().catch(() => {});
-      if (!this.closed && this.identityListeners.size > 0) {
+      if (!this.closed && this.identityListeners.size + this.lockoutListeners.size > 0) {
         setTimeout(() => {
           if (!this.closed && !this.listener) this.listen();
         }, 1_000).unref();
@@ -471,15 +497,19 @@ export class Store {
     };
     client.on('error', lost);
     client.on('end', lost);
-    client.on('notification', () => this.identityChangedNow());
+    client.on('notification', (msg) => {
+      if (msg.channel === LOCKOUT_CHANNEL) this.lockoutChangedNow();
+      else this.identityChangedNow();
+    });
     client
       .connect()
-      .then(() => client.query(`listen ${IDENTITY_CHANNEL}`))
+      .then(() => client.query(`listen ${IDENTITY_CHANNEL}; listen ${LOCKOUT_CHANNEL}`))
       .then(() => {
         if (this.listener !== client) return;
         this.listening = true;
         // Anything cached before listening began may already be stale.
         this.identityChangedNow();
+        this.lockoutChangedNow();
       })
       .catch(lost);
   }

@@ -214,9 +214,21 @@ export async function findAccessKey(
     : undefined;
 }
 
-/** Empties every table of tenant data. Server settings (admin token, keys) stay. */
+/**
+ * Empties every table of tenant data, lockout state included. Server settings (admin token, keys)
+ * stay.
+ */
 export async function resetAll(ex: Executor): Promise<void> {
-  for (const t of ['tags', 'resources', 'access_keys', 'users', 'projects', 'domains'] as const) {
+  for (const t of [
+    'tags',
+    'resources',
+    'access_key_failures',
+    'login_failures',
+    'access_keys',
+    'users',
+    'projects',
+    'domains',
+  ] as const) {
     await ex.deleteFrom(t).execute();
   }
   await identityChanged(ex);

@@ -66,6 +66,23 @@ export interface ResourceAttributesTable {
   value: string;
 }
 
+/** A user's recent failed logins and lock (migration 0007). */
+export interface LoginFailuresTable {
+  user_id: string;
+  /** Epoch milliseconds of the failures still in the window, comma-separated, oldest first. */
+  failed_at: string;
+  /** Epoch milliseconds; 0 or past: not locked. */
+  locked_until: number;
+}
+
+/** An access key's consecutive signature failures and lock (migration 0007). */
+export interface AccessKeyFailuresTable {
+  access_key: string;
+  failures: number;
+  /** Epoch milliseconds; 0 or past: not locked. */
+  locked_until: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   domains: DomainsTable;
@@ -75,4 +92,6 @@ export interface Database {
   resources: ResourcesTable;
   tags: TagsTable;
   resource_attributes: ResourceAttributesTable;
+  login_failures: LoginFailuresTable;
+  access_key_failures: AccessKeyFailuresTable;
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signRequest } from '../../src/auth/aksk-signature.js';
 import { createHarness, type Harness, json, type Tenant } from '../support/harness.js';
 import { sdkSigned, type WireRequest } from '../support/sdk.js';
@@ -13,6 +13,10 @@ describe('AK/SK signatures', () => {
 
   beforeAll(async () => {
     h = await createHarness();
+  });
+  // A tenant (and keys) per test: the bad signatures of one test must not add up with the
+  // others' to the six consecutive failures that lock a key (test/http/lockout.test.ts).
+  beforeEach(async () => {
     t = await h.tenant();
   });
   afterAll(() => h.close());

@@ -226,6 +226,35 @@ describe('POST /v3/auth/tokens', () => {
     });
   });
 
+  it('an unknown user takes about as long as a wrong password: the time tells no user names', async () => {
+    const x = await h.tenant();
+    const wrongPassword = { ...byName(x), password: 'nope' };
+    const unknownUser = { ...byName(x), name: 'nobody' };
+    const timed = async (user: User) => {
+      const started = performance.now();
+      const res = await tokenRequest(user, undefined);
+      const ms = performance.now() - started;
+      expect(JSON.parse(res.body)).toEqual({
+        error: { code: 401, message: 'The username or password is wrong.', title: 'Unauthorized' },
+      });
+      return ms;
+    };
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 1; i <= 12; i++) {
+      // Interleaved, so that a busy moment of the machine weighs on both alike.
+      known.push(await timed(wrongPassword));
+      unknown.push(await timed(unknownUser));
+      // A good login now and then keeps the user short of its lockout.
+      if (i % 4 === 0) expect((await tokenRequest(byName(x), undefined)).statusCode).toBe(201);
+    }
+    // Hashing takes tens of milliseconds; skipping it for unknown users would take ~1 ms.
+    const ratio = median(unknown) / median(known);
+    expect(ratio, `medians ${median(unknown)} vs ${median(known)} ms`).toBeGreaterThan(0.5);
+    expect(ratio, `medians ${median(unknown)} vs ${median(known)} ms`).toBeLessThan(2);
+  });
+
   it("a scope the user cannot access (another domain's project or domain): 401", async () => {
     for (const scope of [
       { project: { id: other.projectId } },
@@ -503,6 +532,85 @@ describe('GET /v3/projects', () => {
   it('without credentials: 401 in the gateway envelope', async () => {
     const res = await h.inject({ method: 'GET', url: '/v3/projects?name=eu-de' });
     expectGatewayError(res, 401, 'APIG.0301');
+  });
+});
+
+describe('GET /v3/regions', () => {
+  type RegionList = { regions: Record<string, unknown>[]; links: Record<string, unknown> };
+
+  it("lists each region of the caller's projects once, in IAM's shape (R and R_suffix are in R)", async () => {
+    const x = await h.tenant();
+    await h.seed({
+      projects: [
+        { id: `${x.projectId}-sub`, name: 'eu-de_analytics', domain_id: x.domainId },
+        { id: `${x.projectId}-nl`, name: 'eu-nl', domain_id: x.domainId },
+        { id: `${x.projectId}-nl2`, name: 'eu-nl_a_b', domain_id: x.domainId },
+      ],
+    });
+    // Another domain's regions are not the caller's.
+    await h.seed({
+      projects: [
+        { id: `${other.projectId}-ap`, name: 'ap-southeast-1', domain_id: other.domainId },
+      ],
+    });
+    const res = await h.inject({
+      method: 'GET',
+      url: '/v3/regions',
+      headers: { 'x-auth-token': x.root.domainToken },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = JSON.parse(res.body) as RegionList;
+    expect(Object.keys(body)).toEqual(['regions', 'links']);
+    expect(body.links).toEqual({
+      self: expect.stringMatching(/^http:\/\/[^/]+\/v3\/regions$/),
+      previous: null,
+      next: null,
+    });
+    expect(body.regions).toEqual(
+      ['eu-de', 'eu-nl'].map((id) => ({
+        parent_region_id: null,
+        description: '',
+        links: { self: expect.stringMatching(new RegExp(`^http://[^/]+/v3/regions/${id}$`)) },
+        type: 'public',
+        id,
+        locales: { 'en-us': id },
+      })),
+    );
+  });
+
+  it('any token of the domain or a signed request may call it (IAM requires no permission)', async () => {
+    const ids = (res: LightMyRequestResponse) => {
+      expect(res.statusCode, res.body).toBe(200);
+      return (JSON.parse(res.body) as RegionList).regions.map((r) => r.id);
+    };
+    for (const token of [t.iamUser.token, t.iamUser.domainToken]) {
+      expect(
+        ids(
+          await h.inject({ method: 'GET', url: '/v3/regions', headers: { 'x-auth-token': token } }),
+        ),
+      ).toContain('eu-de');
+    }
+    const req = signed(
+      { method: 'GET', url: '/v3/regions', headers: { 'content-type': 'application/json' } },
+      t.iamUser,
+    );
+    expect(ids(await h.inject(req))).toContain('eu-de');
+  });
+
+  it('without credentials: 401 in the gateway envelope', async () => {
+    expectGatewayError(await h.inject({ method: 'GET', url: '/v3/regions' }), 401, 'APIG.0301');
+  });
+
+  it('is in the OpenAPI document as KeystoneListRegions, beside the lockouts of the token route', async () => {
+    const doc = JSON.parse((await h.inject({ method: 'GET', url: '/openapi.json' })).body) as {
+      info: { description: string };
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+    };
+    const op = doc.paths['/v3/regions']?.get;
+    expect(op?.operationId).toBe('KeystoneListRegions');
+    expect(Object.keys(op?.responses as object).sort()).toEqual(['200', '401']);
+    expect(doc.paths['/v3/auth/tokens']?.post?.description).toMatch(/The account is locked\./);
+    expect(doc.info.description).toMatch(/AK access failed to reach the limit,forbidden\./);
   });
 });
 

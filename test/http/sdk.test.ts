@@ -364,6 +364,48 @@ describe('calls signed by the official Node SDK', () => {
     expect(res.errorMsg).toMatch(/signature does not match/);
   });
 
+  it('a region without a project: the SDK lists the regions and refuses the region itself, not with a 404', async () => {
+    const x = await h.tenant();
+    // The SDK looks the project up by name (GET /v3/projects?name=ap-nowhere-1), finds none,
+    // lists the regions (GET /v3/regions: eu-de only) and refuses one not among them.
+    const c = sdkClient({
+      endpoint,
+      accessKey: x.root.accessKey,
+      secretKey: x.root.secretKey,
+      region: 'ap-nowhere-1',
+    });
+    const sent = sdkSend(c, { method: 'GET', url: '/v1/{project_id}/baremetalservers/x/tags' });
+    await expect(sent).rejects.toThrow(
+      /^the region input is not supported to create project automatically$/,
+    );
+    await expect(sent).rejects.toMatchObject({ name: 'SdkException' });
+  });
+
+  it('a key locked by bad signatures answers the limit message through the SDK, however it is signed', async () => {
+    const x = await h.tenant();
+    const id = await x.resource('bms_server');
+    const call = (secretKey: string) =>
+      sdkSend(
+        sdkClient({ endpoint, accessKey: x.root.accessKey, secretKey, projectId: x.projectId }),
+        {
+          method: 'GET',
+          url: '/v1/{project_id}/baremetalservers/{server_id}/tags',
+          pathParams: { server_id: id },
+        },
+      );
+    for (let i = 1; i <= 5; i++) {
+      expect((await call('wrong-secret')).errorMsg).toMatch(/signature does not match/);
+    }
+    for (const secretKey of ['wrong-secret', x.root.secretKey]) {
+      expect(await call(secretKey)).toMatchObject({
+        status: 401,
+        errorCode: 'APIG.0301',
+        errorMsg:
+          'Incorrect IAM authentication information: AK access failed to reach the limit,forbidden.',
+      });
+    }
+  });
+
   it('an IAM user signs with its own key and gets 403 in the service envelope', async () => {
     const id = await t.resource('mrs_cluster');
     const c = sdkClient({

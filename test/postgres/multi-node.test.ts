@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signRequest } from '../../src/auth/aksk-signature.js';
 import {
   http,
   issueToken,
@@ -98,6 +99,96 @@ describe('three nodes on one PostgreSQL database', () => {
       });
       expect(after.status, `node ${i}`).toBe(401);
     }
+  });
+
+  describe('lockouts hold on every node', () => {
+    const KEY_LOCKED =
+      'Incorrect IAM authentication information: AK access failed to reach the limit,forbidden.';
+
+    /** A signed GET of a server's tags through node `i`, with the tenant's key and `secretKey`. */
+    const signedList = async (i: number, t: NodeTenant, id: string, secretKey = t.secretKey) => {
+      const base = node(i).url;
+      const path = `/v1/${t.projectId}/baremetalservers/${id}/tags`;
+      const { authorization, date } = signRequest(
+        {
+          method: 'GET',
+          rawPath: path,
+          rawQuery: '',
+          headers: { host: new URL(base).host },
+          body: Buffer.alloc(0),
+        },
+        t.accessKey,
+        secretKey,
+      );
+      const res = await http(base, 'GET', path, {
+        headers: { authorization, 'x-sdk-date': date },
+      });
+      return { status: res.status, message: (res.body as { error_msg?: string }).error_msg };
+    };
+    /** Another node learns a lockout change by notification: within milliseconds. */
+    const settle = () => new Promise((r) => setTimeout(r, 200));
+
+    it('bad signatures through different nodes add up; the sixth locks the key on every node, good signatures included', async () => {
+      const t = await seedTenant(node(0).url, NODE_ADMIN_TOKEN, [{ type: 'bms_server', id: 's' }]);
+      for (let i = 0; i < 3; i++) expect((await signedList(i, t, 's')).status).toBe(200);
+      for (let i = 0; i < 5; i++) {
+        expect((await signedList(i, t, 's', 'wrong-secret')).message).toMatch(/does not match/);
+      }
+      expect((await signedList(2, t, 's', 'wrong-secret')).message).toBe(KEY_LOCKED);
+      await settle();
+      for (let i = 0; i < 3; i++) {
+        expect(await signedList(i, t, 's'), `node ${i}`).toEqual({
+          status: 401,
+          message: KEY_LOCKED,
+        });
+      }
+    });
+
+    it('a good signature through one node resets the count on all', async () => {
+      const t = await seedTenant(node(0).url, NODE_ADMIN_TOKEN, [{ type: 'bms_server', id: 's' }]);
+      for (let i = 0; i < 4; i++) await signedList(0, t, 's', 'wrong-secret');
+      await settle();
+      expect((await signedList(1, t, 's')).status).toBe(200);
+      await settle();
+      for (let i = 0; i < 5; i++) {
+        expect((await signedList(i, t, 's', 'wrong-secret')).message).toMatch(/does not match/);
+      }
+      expect((await signedList(2, t, 's', 'wrong-secret')).message).toBe(KEY_LOCKED);
+    });
+
+    it('a user locked by failed logins through several nodes is locked on every node', async () => {
+      const t = await seedTenant(node(0).url, NODE_ADMIN_TOKEN);
+      const login = (i: number, password: string) =>
+        http(node(i).url, 'POST', '/v3/auth/tokens', {
+          body: {
+            auth: {
+              identity: {
+                methods: ['password'],
+                password: {
+                  user: { name: t.userName, password, domain: { name: t.domainName } },
+                },
+              },
+            },
+          },
+        });
+      for (let i = 0; i < 5; i++) {
+        const res = await login(i, 'nope');
+        expect(res.body).toEqual({
+          error: {
+            code: 401,
+            message: 'The username or password is wrong.',
+            title: 'Unauthorized',
+          },
+        });
+      }
+      for (let i = 0; i < 3; i++) {
+        const res = await login(i, t.password);
+        expect(res.status, `node ${i}`).toBe(401);
+        expect(res.body).toEqual({
+          error: { code: 401, message: 'The account is locked.', title: 'Unauthorized' },
+        });
+      }
+    });
   });
 
   it('a resource registered through one node is served by the others', async () => {

@@ -516,6 +516,26 @@ describe('bad command lines', () => {
     }
   });
 
+  it('bad lockout values (flag or variable): exit 2, saying which setting and why', async () => {
+    const serve = (...args: string[]) => ['serve', ...MEMORY, ...args];
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [serve('--login-lockout', '5/15'), {}, /--login-lockout.*'5\/15': it needs three parts/],
+      [serve(), { TAGPLANE_LOGIN_LOCKOUT: '0/15/15' }, /TAGPLANE_LOGIN_LOCKOUT.*ATTEMPTS '0'/],
+      [serve('--aksk-lockout', '5/0'), {}, /--aksk-lockout.*LOCK_MIN '0'/],
+      [serve(), { TAGPLANE_AKSK_LOCKOUT: 'five/5' }, /TAGPLANE_AKSK_LOCKOUT.*FAILURES 'five'/],
+    ];
+    const results = await Promise.all(
+      cases.map(([args, env]) => runCli(args, { TAGPLANE_PORT: '0', ...env })),
+    );
+    for (const [i, r] of results.entries()) {
+      const [args, env, message] = cases[i]!;
+      const what = JSON.stringify([args, env]);
+      expect(r.code, `${what}: ${r.stderr}`).toBe(2);
+      expect(r.stdout, what).not.toMatch(/listening/);
+      expect(r.stderr, what).toMatch(message);
+    }
+  });
+
   it('--workers above 1 on SQLite: refused with the reason, exit 2', async () => {
     const folder = dir();
     const results = await Promise.all([

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { type AppOptions, buildApp } from '../../src/app.js';
 import type { AuthMode } from '../../src/auth/authenticator.js';
 import { SecretBox } from '../../src/auth/secret-box.js';
 import { TOKEN_LIFETIME_MS, type TokenClaims, TokenSigner } from '../../src/auth/tokens.js';
@@ -63,6 +63,11 @@ const unique = () => randomBytes(6).toString('hex');
 
 export interface HarnessOptions {
   readonly auth?: AuthMode;
+  /** The server's clock (default Date.now). */
+  readonly now?: () => number;
+  /** Lockout policies (default: the server's defaults; null: off). */
+  readonly loginLockout?: AppOptions['loginLockout'];
+  readonly akskLockout?: AppOptions['akskLockout'];
   /**
    * Serve this existing, migrated database (another harness's: a second node of it, with store
    * connections of its own) instead of a new one. It is left in place on close.
@@ -95,8 +100,19 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   // The server's own logger configuration, at its most verbose, into memory.
   const logger = createLogger('trace', { write: (line: string) => void logLines.push(line) });
   const app = await buildApp(
-    { auth: options.auth ?? 'strict' },
-    { store, secrets, tokens, adminTokenHash: sha256Hex(ADMIN_TOKEN), logger },
+    {
+      auth: options.auth ?? 'strict',
+      ...(options.loginLockout !== undefined ? { loginLockout: options.loginLockout } : {}),
+      ...(options.akskLockout !== undefined ? { akskLockout: options.akskLockout } : {}),
+    },
+    {
+      store,
+      secrets,
+      tokens,
+      adminTokenHash: sha256Hex(ADMIN_TOKEN),
+      logger,
+      ...(options.now ? { now: options.now } : {}),
+    },
   );
 
   const inject = ((opts?: InjectOptions | string) => {

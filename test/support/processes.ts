@@ -199,6 +199,8 @@ export interface NodeTenant {
   readonly userId: string;
   readonly userName: string;
   readonly password: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
 }
 
 export async function seedTenant(
@@ -213,6 +215,8 @@ export async function seedTenant(
     userId: `u-${u}`,
     userName: `root-${u}`,
     password: `pw-${u}-secret`,
+    accessKey: `AK${u.toUpperCase()}`,
+    secretKey: `SK-${u}-secret`,
   };
   const res = await http(base, 'POST', '/admin/v1/seed', {
     headers: { authorization: `Bearer ${adminToken}` },
@@ -226,7 +230,7 @@ export async function seedTenant(
           domain_id: `d-${u}`,
           root: true,
           password: tenant.password,
-          access_keys: [{ access_key: `AK${u.toUpperCase()}`, secret_key: `SK-${u}-secret` }],
+          access_keys: [{ access_key: tenant.accessKey, secret_key: tenant.secretKey }],
         },
       ],
       resources: resources.map((r) => ({ project_id: tenant.projectId, ...r })),

@@ -122,6 +122,73 @@ describe('parseServeConfig', () => {
     expect(() => parseServeConfig(flags, env)).toThrow(ConfigError);
   });
 
+  describe('lockouts', () => {
+    it('default to IAM’s and the gateway’s: 5/15/15 and 5/5', () => {
+      const c = parseServeConfig({}, {});
+      expect(c.loginLockout).toEqual({ attempts: 5, windowMs: 900_000, lockMs: 900_000 });
+      expect(c.akskLockout).toEqual({ failures: 5, lockMs: 300_000 });
+    });
+
+    it('are read from the flags, or else the environment; off switches them off', () => {
+      expect(parseServeConfig({ loginLockout: '3/10/30', akskLockout: '10/1' }, {})).toMatchObject({
+        loginLockout: { attempts: 3, windowMs: 600_000, lockMs: 1_800_000 },
+        akskLockout: { failures: 10, lockMs: 60_000 },
+      });
+      const env = { TAGPLANE_LOGIN_LOCKOUT: 'off', TAGPLANE_AKSK_LOCKOUT: 'off' };
+      expect(parseServeConfig({}, env)).toMatchObject({ loginLockout: null, akskLockout: null });
+      expect(parseServeConfig({ loginLockout: '5/15/15' }, env).loginLockout).toEqual({
+        attempts: 5,
+        windowMs: 900_000,
+        lockMs: 900_000,
+      });
+    });
+
+    it('take fractions of minutes for short windows (0.05 is 3 seconds)', () => {
+      expect(
+        parseServeConfig({ loginLockout: '2/0.5/0.05', akskLockout: '1/0.02' }, {}),
+      ).toMatchObject({
+        loginLockout: { attempts: 2, windowMs: 30_000, lockMs: 3_000 },
+        akskLockout: { failures: 1, lockMs: 1_200 },
+      });
+    });
+
+    it.each([
+      [
+        'loginLockout',
+        '5/15',
+        /login lockout .*'5\/15': it needs three parts; use ATTEMPTS\/WINDOW_MIN\/LOCK_MIN/,
+      ],
+      ['loginLockout', '0/15/15', /ATTEMPTS '0' is not a whole number 1–1000/],
+      ['loginLockout', '2.5/15/15', /ATTEMPTS '2.5' is not a whole number/],
+      ['loginLockout', '5/0/15', /WINDOW_MIN '0' is not a number of minutes above 0/],
+      ['loginLockout', '5/15/-1', /LOCK_MIN '-1' is not a number of minutes/],
+      [
+        'loginLockout',
+        '5/15/1441',
+        /LOCK_MIN '1441' is not a number of minutes above 0 and at most 1440/,
+      ],
+      ['loginLockout', '5/1e3/15', /WINDOW_MIN '1e3'/],
+      ['loginLockout', 'OFF', /it needs three parts/],
+      ['akskLockout', '5', /access-key lockout .*'5': it needs two parts; use FAILURES\/LOCK_MIN/],
+      ['akskLockout', 'x/5', /FAILURES 'x' is not a whole number/],
+      ['akskLockout', '5/5/5', /it needs two parts/],
+      ['akskLockout', '5/', /LOCK_MIN '' is not a number of minutes/],
+      ['akskLockout', '5/0.000001', /LOCK_MIN '0.000001'/],
+    ])('refuses --%s %s, saying why', (flag, value, message) => {
+      expect(() => parseServeConfig({ [flag]: value }, {})).toThrow(ConfigError);
+      expect(() => parseServeConfig({ [flag]: value }, {})).toThrow(message);
+    });
+
+    it('names the variable when the bad value came from it', () => {
+      expect(() => parseServeConfig({}, { TAGPLANE_AKSK_LOCKOUT: 'never' })).toThrow(
+        /TAGPLANE_AKSK_LOCKOUT\).*'never'/,
+      );
+      expect(() => parseServeConfig({}, { TAGPLANE_LOGIN_LOCKOUT: '5/15/x' })).toThrow(
+        /TAGPLANE_LOGIN_LOCKOUT\).*LOCK_MIN 'x'/,
+      );
+    });
+  });
+
   it('a refused database URL is not echoed with its password', () => {
     let message = '';
     try {

@@ -5,6 +5,7 @@ import { resourcesKeyByProject } from './0003-resources-key-by-project.js';
 import { tagCountIndex } from './0004-tag-count-index.js';
 import { identityNotify } from './0005-identity-notify.js';
 import { resourceAttributes } from './0006-resource-attributes.js';
+import { lockouts } from './0007-lockouts.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
@@ -17,5 +18,6 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0004-tag-count-index': tagCountIndex(dialect),
     '0005-identity-notify': identityNotify(dialect),
     '0006-resource-attributes': resourceAttributes(dialect),
+    '0007-lockouts': lockouts(dialect),
   };
 }
