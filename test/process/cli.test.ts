@@ -7,6 +7,7 @@ import {
   killAll,
   LISTENING,
   runCli,
+  runClis,
   type ServerProcess,
   send,
   startServer,
@@ -504,9 +505,9 @@ describe('bad command lines', () => {
       [serve('--workers', '65'), {}],
       [serve(), { TAGPLANE_WORKERS: '-1' }],
     ];
-    const results = await Promise.all(
+    const results = await runClis(
       // Should a bad line be accepted after all, the server must not take a fixed port.
-      cases.map(([args, env]) => runCli(args, { TAGPLANE_PORT: '0', ...env })),
+      cases.map(([args, env]) => [args, { TAGPLANE_PORT: '0', ...env }] as const),
     );
     for (const [i, r] of results.entries()) {
       const what = JSON.stringify(cases[i]);
@@ -524,8 +525,8 @@ describe('bad command lines', () => {
       [serve('--aksk-lockout', '5/0'), {}, /--aksk-lockout.*LOCK_MIN '0'/],
       [serve(), { TAGPLANE_AKSK_LOCKOUT: 'five/5' }, /TAGPLANE_AKSK_LOCKOUT.*FAILURES 'five'/],
     ];
-    const results = await Promise.all(
-      cases.map(([args, env]) => runCli(args, { TAGPLANE_PORT: '0', ...env })),
+    const results = await runClis(
+      cases.map(([args, env]) => [args, { TAGPLANE_PORT: '0', ...env }] as const),
     );
     for (const [i, r] of results.entries()) {
       const [args, env, message] = cases[i]!;

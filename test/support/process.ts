@@ -98,6 +98,27 @@ export async function runCli(
 }
 
 /**
+ * Runs several command lines, at most `concurrency` at a time: each is a Node.js process of its
+ * own, and starting many at once on a busy machine can exceed the per-process time-out.
+ */
+export async function runClis(
+  cases: readonly (readonly [string[], Record<string, string>])[],
+  concurrency = 4,
+): Promise<(Exit & { stdout: string; stderr: string })[]> {
+  const results: (Exit & { stdout: string; stderr: string })[] = new Array(cases.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < cases.length) {
+      const i = next++;
+      const [args, env] = cases[i]!;
+      results[i] = await runCli(args, env);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, cases.length) }, lane));
+  return results;
+}
+
+/**
  * Starts `tagplane serve` with `args` and resolves once it has printed its listening line (which
  * must be the first line on stdout).
  */
