@@ -8,13 +8,15 @@ import { sha256Hex } from '../../src/http/admin-routes.js';
 import { createLogger } from '../../src/logging.js';
 import type { ResourceType } from '../../src/services/profile.js';
 import type { Store } from '../../src/store/database.js';
-import { openTestStore } from './test-store.js';
+import { openTestStore, type TestDatabase } from './test-store.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface Harness {
   readonly app: FastifyInstance;
   readonly store: Store;
+  /** The database the store is on (its kind and URL). */
+  readonly database: TestDatabase;
   readonly tokens: TokenSigner;
   /** Sends a request through the app without a socket. */
   inject: FastifyInstance['inject'];
@@ -161,6 +163,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   return {
     app,
     store,
+    database: testStore.database,
     tokens,
     inject,
     seed,
