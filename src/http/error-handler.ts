@@ -61,6 +61,8 @@ export function uriProblem(url: string): { name: GatewayErrorName; detail: strin
       detail: `the URI is ${url.length} bytes; at most ${MAX_URI_BYTES} are accepted.`,
     };
   }
+  // No segment of a URI this short can be over the limit (the common case: no scan).
+  if (url.length <= MAX_SEGMENT_BYTES) return undefined;
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   let start = 0;
@@ -85,9 +87,10 @@ export function uriProblem(url: string): { name: GatewayErrorName; detail: strin
  */
 export function installErrorHandler(app: FastifyInstance): void {
   // The gateway refuses a URI it will not parse before any route sees it.
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const problem = uriProblem(request.raw.url ?? '');
-    if (problem) return sendGateway(reply, request, problem.name, problem.detail);
+    if (problem) sendGateway(reply, request, problem.name, problem.detail);
+    else done();
   });
 
   app.setErrorHandler((err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
@@ -215,7 +218,7 @@ function clientErrorOf(err: NodeJS.ErrnoException & { rawPacket?: Buffer }): {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return { name: 'requestTimeout', detail: 'the request was not received in time.' };
     default:
-      return { name: 'badHttp', detail: 'the request is not valid HTTP.' };
+      return { name: 'badRequest', detail: 'the request is not valid HTTP.' };
   }
 }
 

@@ -11,10 +11,11 @@ export const GATEWAY_ERRORS = {
     code: 'APIG.0101',
     message: 'The API does not exist or has not been published in the environment.',
   },
-  /** A request the gateway cannot parse: bad percent-encoding, a path segment too long. */
+  /**
+   * A request the gateway cannot parse: bad percent-encoding, a path segment too long, not
+   * valid HTTP.
+   */
   badRequest: { status: 400, code: 'APIG.0201', message: 'API request error.' },
-  /** Not valid HTTP, as the HTTP parser refuses it. */
-  badHttp: { status: 400, code: 'APIG.0201', message: 'API request error.' },
   requestTimeout: { status: 408, code: 'APIG.0201', message: 'Request timeout.' },
   bodyTooLarge: { status: 413, code: 'APIG.0201', message: 'Request entity too large.' },
   uriTooLarge: { status: 414, code: 'APIG.0201', message: 'Request URI too large.' },

@@ -124,7 +124,7 @@ function errorsMarkdown(profiles: readonly ServiceProfile[]): string {
     const rows = [
       ...p.errors.map(
         (r) =>
-          `| \`${r.code}\` | ${r.status} | ${r.when}${r.message ? ` Message: "${r.message}".` : ''} |`,
+          `| \`${r.code}\` | ${r.status} | ${r.when}${r.message ? ` Message: "${r.message}"` : ''} |`,
       ),
       `| \`${p.internalError.code}\` | 500 | An unexpected failure${p.internalError.message ? `: "${p.internalError.message}"` : ''}; the details go to the log with the request id. |`,
     ];

@@ -111,7 +111,7 @@ const GATEWAY_STATUS = gatewayStatusDescriptions();
 export const GatewayErrorSchema = Type.Object(
   { error_code: Type.String(), error_msg: Type.String(), request_id: Type.String() },
   {
-    description: `Gateway envelope: ${[...GATEWAY_STATUS].map(([status, text]) => `${status} ${text}`).join('; ')}.`,
+    description: `Gateway envelope: ${[...GATEWAY_STATUS].map(([status, text]) => `${status} ${text}`).join('; ')}`,
   },
 );
 
@@ -119,7 +119,7 @@ export const GatewayErrorSchema = Type.Object(
 export function gatewayErrorSchema(status: number): TSchema {
   return Type.Object(
     { error_code: Type.String(), error_msg: Type.String(), request_id: Type.String() },
-    { description: `Gateway envelope: ${GATEWAY_STATUS.get(status) ?? 'gateway error'}.` },
+    { description: `Gateway envelope: ${GATEWAY_STATUS.get(status) ?? 'gateway error'}` },
   );
 }
 
@@ -146,7 +146,7 @@ function errorResponses(profile: ServiceProfile): Record<number, TSchema> {
     // gateway's first so that a body with a request_id keeps it when serialised.
     out[status] = own
       ? Type.Union([gateway, own], {
-          description: `${own.description} Or, in the gateway envelope: ${gateway.description}`,
+          description: `${own.description} ${gateway.description}`,
         })
       : gateway;
   }

@@ -160,13 +160,14 @@ const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|CANTOPEN|READONLY)/;
 /** SQLite: the write lock held by another process past the busy timeout. */
 const SQLITE_TIMEOUT = /^SQLITE_(BUSY|LOCKED)/;
 
-/**
- * A store failure that is not the request's fault: `unavailable` when the store cannot be
- * reached or written (answered 502), `timeout` when a statement ran past its time limit
- * (answered 504). Anything else (a bad statement, a broken constraint) is a bug: undefined.
- */
+/** `unavailable`: the store cannot be reached or written; `timeout`: a statement too slow. */
 export type StoreFault = 'unavailable' | 'timeout';
 
+/**
+ * The store fault an error is, if it is one: not the request's fault, and answered by the
+ * gateway (502 for `unavailable`, 504 for `timeout`). Anything else (a bad statement, a broken
+ * constraint) is a bug: undefined.
+ */
 export function storeFault(err: unknown): StoreFault | undefined {
   // Connecting to a name with several addresses fails with one error per address.
   if (err instanceof AggregateError) {
