@@ -10,6 +10,7 @@ import {
   type DumpTable,
   insertRows,
   readRows,
+  tablesAt,
 } from '../store/dump-store.js';
 
 /*
@@ -58,7 +59,7 @@ const silent: Progress = { start() {}, advance() {} };
 const BATCH = 1000;
 
 /** Tables of tenant data: an import goes only into a database where they are all empty. */
-const TENANT_TABLES = DUMP_TABLES.filter((t) => t !== 'settings');
+const isTenantTable = (t: DumpTable) => t !== 'settings';
 
 /**
  * Writes the whole database, as one consistent snapshot, to `write` (which resolves when the
@@ -145,12 +146,25 @@ function parseHeader(text: string): ExportHeader {
   if (typeof h.schema !== 'string' || typeof h.counts !== 'object' || h.counts === null) {
     throw new BackupError('the export header lacks its schema or row counts');
   }
+  const present = tablesAt(h.schema);
+  const counts = {} as Record<DumpTable, number>;
   for (const t of DUMP_TABLES) {
-    if (!Number.isSafeInteger(h.counts[t]) || h.counts[t] < 0) {
+    const n = h.counts[t];
+    if (!present.includes(t)) {
+      // A table a later migration created: an export of an older schema has none of its rows.
+      if (n !== undefined && n !== 0) {
+        throw new BackupError(
+          `the export header counts ${String(n)} rows of ${t}, which schema ${h.schema} does not have`,
+        );
+      }
+      counts[t] = 0;
+    } else if (!Number.isSafeInteger(n) || n < 0) {
       throw new BackupError(`the export header has no valid row count for ${t}`);
+    } else {
+      counts[t] = n;
     }
   }
-  return h as ExportHeader;
+  return { ...(h as ExportHeader), counts };
 }
 
 function checkRow(table: DumpTable, row: unknown, where: string): DumpRow {
@@ -177,9 +191,9 @@ function checkRow(table: DumpTable, row: unknown, where: string): DumpRow {
   return r as DumpRow;
 }
 
-async function requireEmpty(tx: Executor): Promise<void> {
+async function requireEmpty(tx: Executor, tables: readonly DumpTable[]): Promise<void> {
   const present: string[] = [];
-  for (const t of TENANT_TABLES) {
+  for (const t of tables.filter(isTenantTable)) {
     const n = await countRows(tx, t);
     if (n > 0) present.push(`${n} ${t}`);
   }
@@ -243,7 +257,9 @@ export async function importDatabase(
 
   await store.transaction(
     async (tx) => {
-      await requireEmpty(tx);
+      // The target is at the export's schema now: it has exactly the tables the export has.
+      const tables = tablesAt(header.schema);
+      await requireEmpty(tx, tables);
       await tx.deleteFrom('settings').execute();
       let current = 0;
       let batch: DumpRow[] = [];
@@ -273,6 +289,9 @@ export async function importDatabase(
           current = index;
         }
         const table = DUMP_TABLES[index]!;
+        if (!tables.includes(table)) {
+          throw new BackupError(`${where}: schema ${header.schema} has no table ${table}`);
+        }
         const row = checkRow(table, entry.row, where);
         if (table === 'settings' && row.name === KEY_CHECK_SETTING && options.secrets) {
           masterKeyMatches = opensKeyCheck(options.secrets, String(row.value));

@@ -1,7 +1,9 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import {
+  type ErrorRow,
   type Permission,
   type PermissionName,
+  type RouteErrors,
   routePermissionNames,
   type ServiceProfile,
 } from '../services/profile.js';
@@ -53,6 +55,9 @@ const OPERATION_NAMES: Record<PermissionName, string> = {
   deleteOne: 'delete one tag',
   projectTags: "list the project's tag keys and values",
   query: 'query resources by tag',
+  quota: "show a resource's tag quota",
+  switchStatus: "show whether a resource's default tags are on",
+  switch: "switch a resource's default tags on or off",
 };
 
 const TMS_OPERATION_NAMES: Record<(typeof TMS_ROUTES)[number]['op'], string> = {
@@ -120,12 +125,18 @@ ${errorsMarkdown(profiles)}`;
 
 /** Each service's error table, and the gateway's, as the code applies them. */
 function errorsMarkdown(profiles: readonly ServiceProfile[]): string {
+  const row = (r: ErrorRow, where = '') =>
+    `| \`${r.code}\` | ${r.status} | ${where}${r.when}${r.message ? ` Message: "${r.message}"` : ''} |`;
   const tables = [...profiles, tms].map((p) => {
+    // Routes with codes of their own (MRS API v2), once per catalogue.
+    const own = new Map<string, RouteErrors>();
+    if ('routes' in p) for (const r of p.routes) if (r.errors) own.set(r.errors.id, r.errors);
+    const routeRows = [...own.values()].flatMap((c) =>
+      c.errors.map((r) => row(r, `Routes ${c.id}: `)),
+    );
     const rows = [
-      ...p.errors.map(
-        (r) =>
-          `| \`${r.code}\` | ${r.status} | ${r.when}${r.message ? ` Message: "${r.message}"` : ''} |`,
-      ),
+      ...p.errors.map((r) => row(r)),
+      ...routeRows,
       `| \`${p.internalError.code}\` | 500 | An unexpected failure${p.internalError.message ? `: "${p.internalError.message}"` : ''}; the details go to the log with the request id. |`,
     ];
     return [`### ${p.title}`, '', '| Code | Status | When |', '|---|---|---|', ...rows].join('\n');

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
+import { routeCatalogue } from '../services/error-table.js';
 import {
+  type ResourceSwitch,
   type RouteDef,
   routePermissionNames,
   type ServiceProfile,
@@ -66,6 +68,8 @@ function sendWritten(reply: FastifyReply, shape: SuccessShape | undefined, tags:
       return reply.code(200).send({ tags });
     case 'no-content':
       return reply.code(204).send();
+    case 'accepted':
+      return reply.code(202).send();
     default:
       return reply.code(200).send();
   }
@@ -84,6 +88,31 @@ function readAction(body: JsonObject): 'create' | 'delete' {
   );
 }
 
+/**
+ * The query parameters the route declares, checked: a boolean is `true` or `false` (in any
+ * case), or empty, which stands for absent. Undeclared parameters are ignored.
+ */
+function checkQuery(route: RouteDef, request: FastifyRequest): void {
+  const query = request.query as Record<string, unknown>;
+  for (const name of Object.keys(route.query ?? {})) {
+    const v = query[name];
+    if (v === undefined || v === '') continue;
+    if (typeof v !== 'string' || !/^(true|false)$/i.test(v)) {
+      throw new TagError(
+        'invalid_parameter',
+        `Invalid ${name} ${JSON.stringify(v)}: use true or false (once).`,
+      );
+    }
+  }
+}
+
+function switchOf(profile: ServiceProfile, route: RouteDef): ResourceSwitch {
+  if (!route.switch) {
+    throw new Error(`route ${route.operationId} of ${profile.id} names no resource switch`);
+  }
+  return route.switch;
+}
+
 /** Runs one route's operation; every service route goes through here. */
 async function runOperation(
   deps: ServiceRouteDeps,
@@ -95,6 +124,7 @@ async function runOperation(
   const { engine } = deps;
   const ref = { projectId: call.projectId, resourceId: call.resourceId };
   const p = call.principal;
+  checkQuery(route, call.request);
   switch (route.kind) {
     case 'create': {
       const body = jsonBody(profile, call.request);
@@ -194,6 +224,23 @@ async function runOperation(
         ...(settings.marker ? { marker: String(q.offset + found.length) } : {}),
       });
     }
+    case 'quota': {
+      const { total, available } = await engine.quota(p, profile, ref);
+      return reply.code(200).send({ total_quota: total, available_quota: available });
+    }
+    case 'switch-status': {
+      const setting = switchOf(profile, route);
+      const on = await engine.switchState(p, profile, ref, setting);
+      // The status of the last switch: tagplane applies a switch before answering it, so it
+      // has always succeeded.
+      return reply.code(200).send({ status: 'succeed', [setting.field]: on });
+    }
+    case 'switch': {
+      const setting = switchOf(profile, route);
+      const action = readAction(jsonBody(profile, call.request));
+      await engine.setSwitch(p, profile, ref, setting, action === 'create');
+      return sendWritten(reply, route.success, []);
+    }
     default:
       throw new Error(`operation ${route.kind} is not served by the tag routes`);
   }
@@ -251,8 +298,8 @@ export function registerServiceRoutes(
   deps: ServiceRouteDeps,
 ): void {
   for (const profile of profiles) {
-    const errors = serviceRenderer(profile);
     for (const route of profile.routes) {
+      const errors = serviceRenderer(routeCatalogue(profile, route));
       app.route({
         method: route.method,
         url: route.path,

@@ -126,18 +126,34 @@ export function gatewayErrorSchema(status: number): TSchema {
 /** Statuses the gateway answers on every service route, whatever the service. */
 const GATEWAY_ROUTE_STATUSES = [401, 413, 502, 504] as const;
 
-function errorResponses(profile: ServiceProfile): Record<number, TSchema> {
+/**
+ * The error rows a route documents: its service's, or, for a route with codes of its own, those
+ * and the service's refusals (401/403) it shares.
+ */
+function documentedRows(profile: ServiceProfile, route: RouteDef): readonly ErrorRow[] {
+  if (!route.errors) return profile.errors;
+  return [
+    ...route.errors.errors,
+    ...profile.errors.filter((r) => r.status === 401 || r.status === 403),
+  ];
+}
+
+function errorResponses(profile: ServiceProfile, route: RouteDef): Record<number, TSchema> {
+  const envelope = route.errors?.envelope ?? profile.envelope;
   const byStatus = new Map<number, ErrorRow[]>();
-  for (const row of profile.errors) {
+  for (const row of documentedRows(profile, route)) {
     const list = byStatus.get(row.status) ?? [];
     list.push(row);
     byStatus.set(row.status, list);
   }
   const out: Record<number, TSchema> = {};
   for (const [status, rows] of byStatus) {
-    const description = rows.map((r) => `${r.code}: ${r.when}`).join(' ');
+    let description = rows.map((r) => `${r.code}: ${r.when}`).join(' ');
+    if (route.errors && status === 400) {
+      description += ` A caller acting outside its project or domain is refused as on the other ${profile.title} routes.`;
+    }
     out[status] =
-      profile.envelope === 'flat' ? flatErrorSchema(description) : nestedErrorSchema(description);
+      envelope === 'flat' ? flatErrorSchema(description) : nestedErrorSchema(description);
   }
   for (const status of GATEWAY_ROUTE_STATUSES) {
     const gateway = gatewayErrorSchema(status) as TSchema & { description: string };
@@ -151,7 +167,7 @@ function errorResponses(profile: ServiceProfile): Record<number, TSchema> {
       : gateway;
   }
   const internal = `${profile.internalError.code}: unexpected failure${profile.internalError.message ? ` ("${profile.internalError.message}")` : ''}.`;
-  out[500] = profile.envelope === 'flat' ? flatErrorSchema(internal) : nestedErrorSchema(internal);
+  out[500] = envelope === 'flat' ? flatErrorSchema(internal) : nestedErrorSchema(internal);
   return out;
 }
 
@@ -190,6 +206,12 @@ function body(profile: ServiceProfile, route: RouteDef): TSchema | undefined {
       });
     case 'add-one':
       return Type.Object({ tag: tagInput(c, c.valueRequired ? 'required' : 'optional') });
+    case 'switch':
+      return Type.Object({
+        action: Type.Union([Type.Literal('create'), Type.Literal('delete')], {
+          description: "'create' turns it on, 'delete' turns it off. Case-sensitive.",
+        }),
+      });
     case 'query':
       return queryBody(profile);
     default:
@@ -244,6 +266,13 @@ function queryBody(profile: ServiceProfile): TSchema {
 }
 
 function querystring(profile: ServiceProfile, route: RouteDef): TSchema | undefined {
+  if (route.query) {
+    const props: Record<string, TSchema> = {};
+    for (const [name, q] of Object.entries(route.query)) {
+      props[name] = Type.Optional(Type.Boolean({ description: q.description }));
+    }
+    return Type.Object(props);
+  }
   const paging = profile.projectTags?.paging;
   if (route.kind !== 'project-tags' || !paging) return undefined;
   return Type.Object({
@@ -309,6 +338,31 @@ function success(profile: ServiceProfile, route: RouteDef): Record<number, TSche
       ),
     };
   }
+  if (route.kind === 'quota') {
+    return {
+      200: Type.Object({
+        total_quota: Type.Integer({
+          description: `How many tags a ${profile.resourceNoun} may have: ${profile.maxTags}.`,
+        }),
+        available_quota: Type.Integer({
+          description: `How many more it can take: ${profile.maxTags} less its tags.`,
+        }),
+      }),
+    };
+  }
+  if (route.kind === 'switch-status' && route.switch) {
+    return {
+      200: Type.Object({
+        status: Type.Literal('succeed', {
+          description:
+            'The state of the last switch (processing, succeed or failed in the real service); tagplane applies a switch before answering, so always succeed.',
+        }),
+        [route.switch.field]: Type.Boolean({
+          description: 'On (true) or off (false, until switched on).',
+        }),
+      }),
+    };
+  }
   if (route.kind === 'list') {
     const extras: Record<string, TSchema> = {};
     for (const name of Object.keys(profile.listExtras ?? {})) extras[name] = Type.Array(TagSchema);
@@ -321,12 +375,20 @@ function success(profile: ServiceProfile, route: RouteDef): Record<number, TSche
       };
     case 'no-content':
       return { 204: Type.Null({ description: 'No content.' }) };
+    case 'accepted':
+      return { 202: Type.Null({ description: 'Accepted, no body.' }) };
     default:
       return { 200: Type.Null({ description: 'Empty body.' }) };
   }
 }
 
 function description(profile: ServiceProfile, route: RouteDef): string {
+  if (route.kind === 'quota') {
+    return `${profile.title}. total_quota is the ${profile.maxTags}-tag limit of a ${profile.resourceNoun}; available_quota is how many more tags it can take now.`;
+  }
+  if (route.kind === 'switch-status' || route.kind === 'switch') {
+    return `${profile.title}. A per-${profile.resourceNoun} setting kept with the ${profile.resourceNoun}, off until switched on; switching it changes no tag, and switching it to the state it is in succeeds. It goes when the ${profile.resourceNoun} is deregistered.`;
+  }
   if (route.kind === 'project-tags') {
     return `${profile.title}. Every tag key of the project's ${profile.resourceNoun}s once, keys and values ascending in code-point order, values de-duplicated.`;
   }
@@ -367,7 +429,7 @@ export function serviceRouteSchema(profile: ServiceProfile, route: RouteDef) {
     params: params(profile, route),
     ...(b ? { body: b } : {}),
     ...(qs ? { querystring: qs } : {}),
-    response: { ...success(profile, route), ...errorResponses(profile) },
+    response: { ...success(profile, route), ...errorResponses(profile, route) },
     security: [{ token: [] as string[] }, { aksk: [] as string[] }] as Record<string, string[]>[],
   };
 }

@@ -1,5 +1,5 @@
 import type { TagError, TagErrorKind } from '../tags/tag-error.js';
-import type { ErrorCatalogue, ErrorRow } from './profile.js';
+import type { ErrorCatalogue, ErrorRow, RouteDef, ServiceProfile } from './profile.js';
 
 const cache = new WeakMap<ErrorCatalogue, Map<TagErrorKind, ErrorRow>>();
 
@@ -57,4 +57,19 @@ function messageOf(row: ErrorRow, err: TagError): string {
     return v ?? '';
   });
   return complete ? text : err.message;
+}
+
+/**
+ * The catalogue a route answers with: its own rows (RouteDef.errors) before its service's, so a
+ * kind it does not list is answered as the service answers it, and its own first 400 row is the
+ * generic invalid-parameter code. A route without rows of its own answers as its service.
+ */
+export function routeCatalogue(profile: ServiceProfile, route: RouteDef): ErrorCatalogue {
+  if (!route.errors) return profile;
+  return {
+    id: route.errors.id,
+    envelope: route.errors.envelope,
+    errors: [...route.errors.errors, ...profile.errors],
+    internalError: profile.internalError,
+  };
 }

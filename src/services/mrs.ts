@@ -1,4 +1,4 @@
-import type { ServiceProfile, TagRules } from './profile.js';
+import type { ResourceSwitch, RouteErrors, ServiceProfile, TagRules } from './profile.js';
 
 const FORBIDDEN = '=*<>\\,|/';
 
@@ -18,6 +18,34 @@ const deleteRules: TagRules = {
 
 const clusters = '/v1.1/:project_id/clusters';
 const base = `${clusters}/:cluster_id/tags`;
+const v2 = '/v2/:project_id/clusters/:cluster_id/tags';
+
+/**
+ * API v2 answers its own errors as `{"error_code":"MRS.00000000","error_msg":…}`, the message
+ * saying what is wrong (MRS API reference: ShowTagQuota, ShowDefaultTagStatus,
+ * SwitchClusterTags). Credentials, scope and permission refusals answer as in API v1.1.
+ */
+const v2Errors: RouteErrors = {
+  id: 'mrs-v2',
+  envelope: 'flat',
+  errors: [
+    {
+      code: 'MRS.00000000',
+      status: 400,
+      when: 'A body that is not a JSON object, an action other than create or delete, an auto_scaling_policy_tags other than true or false, or a cluster that does not exist: the message says which.',
+      kinds: [
+        'body_malformed',
+        'media_type',
+        'action_invalid',
+        'invalid_parameter',
+        'resource_not_found',
+      ],
+    },
+  ],
+};
+
+/** A cluster's default tags: once on, the cluster's nodes carry the cluster's default tags. */
+const defaultTags: ResourceSwitch = { attribute: 'mrs.default_tags', field: 'default_tags_enable' };
 
 /** MRS clusters, API v1.1 (seed: mrs-batch-tags.txt). */
 export const mrs: ServiceProfile = {
@@ -95,6 +123,10 @@ export const mrs: ServiceProfile = {
     list: { action: 'mrs:cluster:listTags' },
     projectTags: { action: 'mrs:cluster:listProjectTags' },
     query: { action: 'mrs:cluster:listResourceInstances' },
+    // API v2: the MRS permission reference's tag actions.
+    quota: { action: 'mrs:tag:list' },
+    switchStatus: { action: 'mrs:tag:list' },
+    switch: { action: 'mrs:tag:batchOperate' },
   },
   routes: [
     {
@@ -146,6 +178,43 @@ export const mrs: ServiceProfile = {
       kind: 'query',
       summary: 'Find clusters by tag (action "filter"), or count them (action "count")',
       companion: true,
+    },
+    {
+      operationId: 'ShowTagQuota',
+      method: 'GET',
+      path: `${v2}/quota`,
+      kind: 'quota',
+      summary: 'How many tags the cluster may have (total_quota) and how many more it can take',
+      companion: true,
+      errors: v2Errors,
+      query: {
+        auto_scaling_policy_tags: {
+          type: 'boolean',
+          description:
+            'Whether to query the quota of auto scaling policy tags: true or false. tagplane keeps no auto scaling policies, so the answer is the cluster tag quota either way; any other value is a 400.',
+        },
+      },
+    },
+    {
+      operationId: 'ShowTagStatus',
+      method: 'GET',
+      path: `${v2}/status`,
+      kind: 'switch-status',
+      summary: "Whether the cluster's default tags are on",
+      companion: true,
+      errors: v2Errors,
+      switch: defaultTags,
+    },
+    {
+      operationId: 'SwitchClusterTags',
+      method: 'POST',
+      path: `${v2}/switch`,
+      kind: 'switch',
+      success: 'accepted',
+      summary: 'Turn the cluster\'s default tags on (action "create") or off (action "delete")',
+      companion: true,
+      errors: v2Errors,
+      switch: defaultTags,
     },
   ],
 };

@@ -54,7 +54,13 @@ export type OperationKind =
   | 'delete-one'
   | 'list'
   | 'project-tags'
-  | 'query';
+  | 'query'
+  /** How many tags the resource may have and how many more it can take. */
+  | 'quota'
+  /** Whether the route's resource switch is on. */
+  | 'switch-status'
+  /** Turns the route's resource switch on (`{"action":"create"}`) or off (`"delete"`). */
+  | 'switch';
 
 /** How a successful write answers. */
 export type SuccessShape =
@@ -63,10 +69,35 @@ export type SuccessShape =
   /** 204, no body */
   | 'no-content'
   /** 200 with an empty body */
-  | 'empty';
+  | 'empty'
+  /** 202, no body: the change is accepted (the real service applies it asynchronously) */
+  | 'accepted';
 
 /** Operations over a project's resources of the profile's type rather than over one resource. */
 export const PROJECT_OPERATIONS: readonly OperationKind[] = ['project-tags', 'query'];
+
+/**
+ * A per-resource on/off setting that is not a tag, kept in the store with the resource (MRS: a
+ * cluster's default tags). Off until switched on.
+ */
+export interface ResourceSwitch {
+  /** The resource attribute it is stored under. */
+  readonly attribute: string;
+  /** The field of the status answer that says whether it is on. */
+  readonly field: string;
+}
+
+/**
+ * A route's own error codes, where its API version answers differently from the rest of its
+ * service (MRS API v2). A kind listed here is answered with its row; any other kind as the
+ * service answers it (the caller's scope and permissions are refused alike by every version).
+ */
+export interface RouteErrors {
+  readonly id: string;
+  readonly envelope: Envelope;
+  /** The first 400 row also takes every kind neither these rows nor the service list. */
+  readonly errors: readonly ErrorRow[];
+}
 
 export interface RouteDef {
   readonly operationId: string;
@@ -82,6 +113,18 @@ export interface RouteDef {
   readonly success?: SuccessShape;
   /** Marked "[doc]" companions: documented outside the seed page. */
   readonly companion?: boolean;
+  /** The route's own error codes, where they differ from its service's. */
+  readonly errors?: RouteErrors;
+  /** The setting `switch-status` and `switch` routes read and write. */
+  readonly switch?: ResourceSwitch;
+  /** Query parameters the route reads, with their documentation (beyond paging). */
+  readonly query?: Readonly<Record<string, QueryParam>>;
+}
+
+/** A query parameter of a route. */
+export interface QueryParam {
+  readonly type: 'boolean';
+  readonly description: string;
 }
 
 /** A permission an operation needs, with the actions it depends on. */
@@ -98,7 +141,10 @@ export type PermissionName =
   | 'addOne'
   | 'deleteOne'
   | 'projectTags'
-  | 'query';
+  | 'query'
+  | 'quota'
+  | 'switchStatus'
+  | 'switch';
 
 /** The permissions a route's operation may need (a batch route: either of create and delete). */
 export function routePermissionNames(route: Pick<RouteDef, 'kind'>): PermissionName[] {
@@ -113,6 +159,8 @@ export function routePermissionNames(route: Pick<RouteDef, 'kind'>): PermissionN
       return ['deleteOne'];
     case 'project-tags':
       return ['projectTags'];
+    case 'switch-status':
+      return ['switchStatus'];
     default:
       return [route.kind];
   }

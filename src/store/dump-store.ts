@@ -15,8 +15,26 @@ export const DUMP_TABLES = [
   'access_keys',
   'resources',
   'tags',
+  'resource_attributes',
 ] as const;
 export type DumpTable = (typeof DUMP_TABLES)[number];
+
+/**
+ * The migration that created each table added after the first schema. An export made at an
+ * earlier schema has no such table: its header counts none of its rows, and none can be loaded
+ * into it before the migration runs.
+ */
+const TABLE_SINCE: Partial<Record<DumpTable, string>> = {
+  resource_attributes: '0006-resource-attributes',
+};
+
+/** The tables a database at migration `schema` has, in dump order. */
+export function tablesAt(schema: string): DumpTable[] {
+  return DUMP_TABLES.filter((t) => {
+    const since = TABLE_SINCE[t];
+    return since === undefined || since <= schema;
+  });
+}
 
 export type ColumnType = 'text' | 'text?' | 'integer';
 export type DumpRow = Record<string, string | number | null>;
@@ -50,6 +68,7 @@ export const DUMP_COLUMNS: Record<DumpTable, Readonly<Record<string, ColumnType>
     created_at: 'text',
   },
   tags: { project_id: 'text', rid: 'integer', resource_type: 'text', key: 'text', value: 'text' },
+  resource_attributes: { project_id: 'text', rid: 'integer', name: 'text', value: 'text' },
 };
 
 /** Each table's read order and the cursor between batches: a unique key with an index. */
@@ -62,6 +81,7 @@ const KEYS: Record<DumpTable, readonly string[]> = {
   // An index both stores have (rids travel as they are, so listings keep their order).
   resources: ['project_id', 'resource_type', 'rid'],
   tags: ['project_id', 'rid', 'key'],
+  resource_attributes: ['project_id', 'rid', 'name'],
 };
 
 const refs = (cols: readonly string[]) => sql.join(cols.map((c) => sql.ref(c)));

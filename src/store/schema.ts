@@ -58,6 +58,14 @@ export interface TagsTable {
   value: string;
 }
 
+/** Named values of a resource besides its tags (migration 0006); they go with the resource. */
+export interface ResourceAttributesTable {
+  project_id: string;
+  rid: number;
+  name: string;
+  value: string;
+}
+
 export interface Database {
   settings: SettingsTable;
   domains: DomainsTable;
@@ -66,4 +74,5 @@ export interface Database {
   access_keys: AccessKeysTable;
   resources: ResourcesTable;
   tags: TagsTable;
+  resource_attributes: ResourceAttributesTable;
 }

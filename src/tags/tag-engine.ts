@@ -1,6 +1,12 @@
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Principal } from '../auth/principal.js';
-import type { Permission, PermissionName, ServiceProfile } from '../services/profile.js';
+import type {
+  Permission,
+  PermissionName,
+  ResourceSwitch,
+  ServiceProfile,
+} from '../services/profile.js';
+import { getAttribute, setAttribute } from '../store/attributes-store.js';
 import type { Executor, Store } from '../store/database.js';
 import { countResources, type FoundResource, findResources } from '../store/query-store.js';
 import { distinctKeys, distinctValues } from '../store/tag-listing-store.js';
@@ -14,6 +20,10 @@ import {
 import { TagError } from './tag-error.js';
 import type { TagSelector } from './tag-input.js';
 import { filterOf, type ServiceQuery } from './tag-query.js';
+
+/** How a switch is stored among a resource's attributes. */
+const SWITCH_ON = 'on';
+const SWITCH_OFF = 'off';
 
 /** A key of a project's tags with all its values, ascending. */
 export interface KeyValues {
@@ -207,6 +217,64 @@ export class TagEngine {
       resourceTags: tags,
     });
     return tags;
+  }
+
+  /** The tag quota of one resource: the profile's limit, and how many more tags it can take. */
+  async quota(
+    principal: Principal,
+    profile: ServiceProfile,
+    ref: ResourceRef,
+  ): Promise<{ total: number; available: number }> {
+    const { resource, tags } = await this.loadResource(this.store.db, profile, ref, false);
+    this.authorizer.authorize({
+      principal,
+      profile,
+      permission: this.permission(profile, 'quota'),
+      resource,
+      resourceTags: tags,
+    });
+    return { total: profile.maxTags, available: Math.max(0, profile.maxTags - tags.length) };
+  }
+
+  /** Whether a resource's switch is on (it is off until switched on). */
+  async switchState(
+    principal: Principal,
+    profile: ServiceProfile,
+    ref: ResourceRef,
+    setting: ResourceSwitch,
+  ): Promise<boolean> {
+    return this.store.readTransaction(async (tx) => {
+      const { resource, tags } = await this.loadResource(tx, profile, ref, false);
+      this.authorizer.authorize({
+        principal,
+        profile,
+        permission: this.permission(profile, 'switchStatus'),
+        resource,
+        resourceTags: tags,
+      });
+      return (await getAttribute(tx, resource, setting.attribute)) === SWITCH_ON;
+    });
+  }
+
+  /** Turns a resource's switch on or off; doing it twice is the same as doing it once. */
+  setSwitch(
+    principal: Principal,
+    profile: ServiceProfile,
+    ref: ResourceRef,
+    setting: ResourceSwitch,
+    on: boolean,
+  ): Promise<void> {
+    return this.store.transaction(async (tx) => {
+      const { resource, tags } = await this.loadResource(tx, profile, ref, true);
+      this.authorizer.authorize({
+        principal,
+        profile,
+        permission: this.permission(profile, 'switch'),
+        resource,
+        resourceTags: tags,
+      });
+      await setAttribute(tx, resource, setting.attribute, on ? SWITCH_ON : SWITCH_OFF);
+    });
   }
 
   /**

@@ -164,6 +164,14 @@ describe('tagplane export / import', () => {
       });
       expect(issued.status).toBe(201);
       token = issued.headers.get('x-subject-token')!;
+      // The MRS cluster's default tags on: a resource attribute, which must travel too.
+      const switched = await http(
+        node.url,
+        'POST',
+        `/v2/${projectId}/clusters/mrs-${u}/tags/switch`,
+        { headers: { 'x-auth-token': token }, body: { action: 'create' } },
+      );
+      expect(switched.status).toBe(202);
       sourceListing = (await listing(node)).body;
     } finally {
       await node.stop();
@@ -241,6 +249,7 @@ describe('tagplane export / import', () => {
     // Settings (keys, the admin token hash), both domains, three users, all resources and tags.
     expect(original.filter((l) => l.table === 'settings').length).toBeGreaterThanOrEqual(3);
     expect(original.filter((l) => l.table === 'resources')).toHaveLength(7);
+    expect(original.filter((l) => l.table === 'resource_attributes')).toHaveLength(1);
     expect(linesOf(second)).toEqual(original);
     expect(linesOf(third)).toEqual(original);
 
@@ -258,6 +267,13 @@ describe('tagplane export / import', () => {
         },
       );
       expect(withToken.status).toBe(200);
+      const defaultTags = await http(
+        node.url,
+        'GET',
+        `/v2/${projectId}/clusters/mrs-${u}/tags/status`,
+        { headers: { 'x-auth-token': token } },
+      );
+      expect(defaultTags.body).toEqual({ status: 'succeed', default_tags_enable: true });
       expect(withToken.body).toEqual({
         tags: [
           { key: 'empty', value: '' },

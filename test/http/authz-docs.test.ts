@@ -79,7 +79,8 @@ describe('error tables in the README and the OpenAPI document', () => {
 
   it('every code of every service, with its status, is in the README', () => {
     for (const p of [...PROFILES, tms]) {
-      for (const row of [...p.errors, { ...p.internalError, status: 500 }]) {
+      const routeRows = 'routes' in p ? p.routes.flatMap((r) => r.errors?.errors ?? []) : [];
+      for (const row of [...p.errors, ...routeRows, { ...p.internalError, status: 500 }]) {
         expect(errors, `${p.id} ${row.code}`).toContain(`| \`${row.code}\` | ${row.status} |`);
       }
     }
@@ -98,7 +99,7 @@ describe('error tables in the README and the OpenAPI document', () => {
         expect(doc.info.description).toContain(`| \`${e.code}\` | ${e.status} |`);
       }
       for (const p of PROFILES) {
-        for (const row of p.errors) {
+        for (const row of [...p.errors, ...p.routes.flatMap((r) => r.errors?.errors ?? [])]) {
           expect(doc.info.description).toContain(`| \`${row.code}\` | ${row.status} |`);
         }
       }

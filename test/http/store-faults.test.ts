@@ -59,7 +59,7 @@ let holdFault: (during: () => Promise<void>) => Promise<void> = (during) => duri
 
 if (process.env.TAGPLANE_TEST_STORE !== 'postgres') {
   describe('SQLite', () => {
-    const file = () => h.database.url.slice('sqlite:'.length);
+    const file = () => h.databaseUrl.slice('sqlite:'.length);
 
     it('the write lock held by another connection past the busy timeout: 504 APIG.0203, reads go on', async () => {
       await sql`pragma busy_timeout = 200`.execute(h.store.db);
@@ -127,7 +127,7 @@ if (process.env.TAGPLANE_TEST_STORE !== 'postgres') {
 } else {
   describe('PostgreSQL', () => {
     const run = async (statement: string, params: unknown[] = []) => {
-      const client = new pg.Client({ connectionString: h.database.url });
+      const client = new pg.Client({ connectionString: h.databaseUrl });
       await client.connect();
       try {
         // Whatever the database's defaults are made to be by a test.
@@ -138,7 +138,7 @@ if (process.env.TAGPLANE_TEST_STORE !== 'postgres') {
       }
     };
 
-    const name = () => new URL(h.database.url).pathname.slice(1);
+    const name = () => new URL(h.databaseUrl).pathname.slice(1);
     /** The server's pooled connections take the database's settings when opened again. */
     const reconnect = async () => {
       await run(
@@ -172,7 +172,7 @@ if (process.env.TAGPLANE_TEST_STORE !== 'postgres') {
       holdFault = async (during) => {
         // Another transaction holds every resource row: the write waits for its lock until
         // the statement's time limit cancels it.
-        const locker = new pg.Client({ connectionString: h.database.url });
+        const locker = new pg.Client({ connectionString: h.databaseUrl });
         await locker.connect();
         await locker.query('set statement_timeout = 0');
         await locker.query('begin');

@@ -14,7 +14,7 @@ describe('PostgreSQL schema', () => {
   });
   afterAll(() => ts.close());
 
-  it('leads every key and B-tree index of resources and tags with project_id', async () => {
+  it('leads every key and B-tree index of the tenant tables with project_id', async () => {
     const { rows } = await sql<{ table: string; name: string; method: string; columns: string[] }>`
       select t.relname as table, i.relname as name, am.amname as method,
         array(select a.attname from unnest(ix.indkey) with ordinality k(attnum, n)
@@ -24,10 +24,16 @@ describe('PostgreSQL schema', () => {
       join pg_class t on t.oid = ix.indrelid
       join pg_class i on i.oid = ix.indexrelid
       join pg_am am on am.oid = i.relam
-      where t.relname in ('resources', 'tags') and t.relnamespace = 'public'::regnamespace
+      where t.relname in ('resources', 'tags', 'resource_attributes')
+        and t.relnamespace = 'public'::regnamespace
       order by 1, 2`.execute(ts.store.db);
     const btree = rows.filter((r) => r.method === 'btree');
-    expect(btree.length).toBeGreaterThanOrEqual(5);
+    expect(btree.length).toBeGreaterThanOrEqual(6);
+    expect(rows.find((r) => r.name === 'resource_attributes_pkey')?.columns).toEqual([
+      'project_id',
+      'rid',
+      'name',
+    ]);
     for (const r of btree) {
       expect(r.columns[0], `${r.table}.${r.name} (${r.columns.join(', ')})`).toBe('project_id');
     }

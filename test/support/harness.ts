@@ -8,16 +8,18 @@ import { sha256Hex } from '../../src/http/admin-routes.js';
 import { createLogger } from '../../src/logging.js';
 import type { ResourceType } from '../../src/services/profile.js';
 import type { Store } from '../../src/store/database.js';
-import { openTestStore, type TestDatabase } from './test-store.js';
+import { attachTestStore, openTestStore } from './test-store.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface Harness {
   readonly app: FastifyInstance;
   readonly store: Store;
-  /** The database the store is on (its kind and URL). */
-  readonly database: TestDatabase;
   readonly tokens: TokenSigner;
+  /** What `--database` takes for this harness's database. */
+  readonly databaseUrl: string;
+  /** The keys it seals secrets and signs tokens with. */
+  readonly keys: HarnessKeys;
   /** Sends a request through the app without a socket. */
   inject: FastifyInstance['inject'];
   /** Loads a seed document through the admin API; fails the test on a non-200 answer. */
@@ -61,6 +63,19 @@ const unique = () => randomBytes(6).toString('hex');
 
 export interface HarnessOptions {
   readonly auth?: AuthMode;
+  /**
+   * Serve this existing, migrated database (another harness's: a second node of it, with store
+   * connections of its own) instead of a new one. It is left in place on close.
+   */
+  readonly databaseUrl?: string;
+  /** The keys (default: new ones); another harness's serve its database or a copy of it. */
+  readonly keys?: HarnessKeys;
+}
+
+/** The master key (secrets at rest) and the token signing key. */
+export interface HarnessKeys {
+  readonly master: Buffer;
+  readonly tokens: Buffer;
 }
 
 /**
@@ -68,11 +83,14 @@ export interface HarnessOptions {
  * tests (see test-store.ts): a temporary SQLite file, or a new PostgreSQL database dropped on close.
  */
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const testStore = await openTestStore();
+  const testStore = options.databaseUrl
+    ? attachTestStore(options.databaseUrl)
+    : await openTestStore();
   const { store } = testStore;
-  const secrets = new SecretBox(randomBytes(32));
+  const keys = options.keys ?? { master: randomBytes(32), tokens: randomBytes(32) };
+  const secrets = new SecretBox(keys.master);
   const known = new KnownSecrets();
-  const tokens = new RecordingTokenSigner(randomBytes(32), known);
+  const tokens = new RecordingTokenSigner(keys.tokens, known);
   const logLines: string[] = [];
   // The server's own logger configuration, at its most verbose, into memory.
   const logger = createLogger('trace', { write: (line: string) => void logLines.push(line) });
@@ -163,8 +181,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   return {
     app,
     store,
-    database: testStore.database,
     tokens,
+    databaseUrl: testStore.database.url,
+    keys,
     inject,
     seed,
     tenant,

@@ -60,8 +60,10 @@ export interface SdkCall {
   /** A path template as the service SDKs write it: `/v1/{project_id}/…/{server_id}/tags`. */
   readonly url: string;
   readonly pathParams?: Record<string, string>;
-  readonly queryParams?: Record<string, string | number | string[]>;
+  readonly queryParams?: Record<string, string | number | boolean | string[]>;
   readonly data?: Record<string, unknown>;
+  /** The Content-Type the service SDK declares (default application/json). */
+  readonly contentType?: string;
 }
 
 export interface SdkResult {
@@ -80,10 +82,10 @@ export async function sdkSend(client: HcClient, call: SdkCall): Promise<SdkResul
     const res = (await client.sendRequest({
       method: call.method,
       url: call.url,
-      contentType: 'application/json',
+      contentType: call.contentType ?? 'application/json',
       pathParams: call.pathParams ?? {},
       queryParams: call.queryParams ?? {},
-      headers: {},
+      headers: call.contentType ? { 'Content-Type': call.contentType } : {},
       data: call.data ?? {},
     })) as Record<string, unknown> & { httpStatusCode: number };
     const { httpStatusCode, ...body } = res;

@@ -125,3 +125,17 @@ export async function openTestStore(kind = testStoreKind()): Promise<TestStore> 
     },
   };
 }
+
+/**
+ * A store on a database another test made and migrated (a second node of it); closing it closes
+ * the store and leaves the database to its owner.
+ */
+export function attachTestStore(url: string): TestStore {
+  const location = parseDatabaseUrl(url);
+  const store = Store.open(location, { poolSize: 4 });
+  return {
+    store,
+    database: { kind: location.kind, url, drop: async () => {} },
+    close: () => store.close(),
+  };
+}

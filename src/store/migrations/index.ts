@@ -4,6 +4,7 @@ import { nameSearch } from './0002-name-search.js';
 import { resourcesKeyByProject } from './0003-resources-key-by-project.js';
 import { tagCountIndex } from './0004-tag-count-index.js';
 import { identityNotify } from './0005-identity-notify.js';
+import { resourceAttributes } from './0006-resource-attributes.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
@@ -15,5 +16,6 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0003-resources-key-by-project': resourcesKeyByProject(dialect),
     '0004-tag-count-index': tagCountIndex(dialect),
     '0005-identity-notify': identityNotify(dialect),
+    '0006-resource-attributes': resourceAttributes(dialect),
   };
 }

@@ -1,0 +1,40 @@
+/** What a query asks for, as the tag engine states it, and its simplest equivalent form. */
+
+/**
+ * One tag condition: the resource has `key` with one of the `exact` values or a value containing
+ * one of the `contains` strings; with both empty, any value.
+ */
+export interface TagPredicate {
+  readonly key: string;
+  readonly exact: readonly string[];
+  readonly contains: readonly string[];
+}
+
+export interface ResourceFilter {
+  readonly projectId: string;
+  /** Resource types searched; at least one. */
+  readonly types: readonly string[];
+  /** Every one holds. */
+  readonly all: readonly TagPredicate[];
+  /** At least one holds (no condition when empty). */
+  readonly any: readonly TagPredicate[];
+  /** Not all of them hold (no condition when empty). */
+  readonly notAll: readonly TagPredicate[];
+  /** None holds. */
+  readonly notAny: readonly TagPredicate[];
+  /** Only resources without any tag. */
+  readonly untagged: boolean;
+  readonly name?: { readonly match: 'equals' | 'contains'; readonly value: string };
+}
+
+/** The same filter in the form the planner handles best. */
+export function normalise(f: ResourceFilter): ResourceFilter {
+  // Without any tag: the tag lists are ignored.
+  if (f.untagged) return { ...f, all: [], any: [], notAll: [], notAny: [] };
+  // One alternative is simply a condition; one condition not all of which may hold, an exclusion.
+  let out = f;
+  if (out.any.length === 1) out = { ...out, all: [...out.all, out.any[0]!], any: [] };
+  if (out.notAll.length === 1)
+    out = { ...out, notAny: [...out.notAny, out.notAll[0]!], notAll: [] };
+  return out;
+}
