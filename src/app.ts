@@ -28,7 +28,12 @@ import type { SecretBox } from './auth/secret-box.js';
 import type { TokenSigner } from './auth/tokens.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
-import { clientErrorHandler, frameworkErrors, installErrorHandler } from './http/error-handler.js';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  installErrorHandler,
+  MAX_HEAD_BYTES,
+} from './http/error-handler.js';
 import { registerIamRoutes } from './http/iam-routes.js';
 import { openApiDocument } from './http/openapi.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
@@ -151,6 +156,8 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
     clientErrorHandler,
+    // Room for a URI of 32 KiB (a longer one is answered 414) and the headers after it.
+    http: { maxHeaderSize: MAX_HEAD_BYTES },
     // Wire bodies are validated by the engine with each service's own error codes.
     ajv: { customOptions: { strict: false } },
   }) as unknown as FastifyInstance;

@@ -35,6 +35,12 @@ export type AuthMode = 'strict' | 'open';
 /** The gateway's words for a locked access key (after the common prefix of APIG.0301). */
 export const ACCESS_KEY_LOCKED = 'AK access failed to reach the limit,forbidden.';
 
+/** Why a caller may not act in a project: which scope it lacks, and a message saying so. */
+export interface ProjectDenial {
+  readonly scope: 'project' | 'domain';
+  readonly message: string;
+}
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f]/;
 
@@ -212,27 +218,38 @@ export class Authenticator {
   /**
    * Why the caller may not act in a project, or undefined when it may. A project-scoped token
    * acts in its own project only; a signed request in any project of the user's domain; a
-   * domain-scoped token only where `allowDomainScope` (the cross-service API).
+   * domain-scoped token only where `allowDomainScope` (the cross-service API). `project`: the
+   * credentials are scoped to another project; `domain`: the project is not in the caller's
+   * domain.
    */
   async projectAccessDenial(
     principal: Principal,
     projectId: string,
     allowDomainScope = false,
-  ): Promise<string | undefined> {
+  ): Promise<ProjectDenial | undefined> {
     // No project id holds a control character, and PostgreSQL text cannot even carry NUL.
-    if (CONTROL_CHARACTER.test(projectId)) return `'${projectId}' is not a project id.`;
+    if (CONTROL_CHARACTER.test(projectId)) {
+      return { scope: 'domain', message: `'${projectId}' is not a project id.` };
+    }
     switch (principal.scope.kind) {
       case 'open':
         return undefined;
       case 'project':
         if (principal.scope.projectId !== projectId) {
-          return `The token is scoped to project '${principal.scope.projectId}'; it cannot act in project '${projectId}'.`;
+          return {
+            scope: 'project',
+            message: `The token is scoped to project '${principal.scope.projectId}'; it cannot act in project '${projectId}'.`,
+          };
         }
         // The project may have changed hands since the token was issued: still check its domain.
         break;
       case 'domain':
         if (!allowDomainScope) {
-          return 'A domain-scoped token cannot call project APIs; request a token scoped to the project.';
+          return {
+            scope: 'project',
+            message:
+              'A domain-scoped token cannot call project APIs; request a token scoped to the project.',
+          };
         }
         break;
       case 'signature':
@@ -241,6 +258,9 @@ export class Authenticator {
     const project = await this.deps.identities.project(projectId);
     return project !== undefined && project.domainId === principal.domainId
       ? undefined
-      : `Project '${projectId}' does not belong to the caller's domain.`;
+      : {
+          scope: 'domain',
+          message: `Project '${projectId}' does not belong to the caller's domain.`,
+        };
   }
 }

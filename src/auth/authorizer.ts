@@ -43,6 +43,7 @@ export function deny(principal: Principal, action: string): TagError {
   return new TagError(
     'forbidden',
     `User '${principal.userName}' is not authorized to perform ${action} on this resource.`,
+    { action },
   );
 }
 

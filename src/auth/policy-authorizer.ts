@@ -20,16 +20,22 @@ function exempt(principal: Principal, req: { profile: { authorization: string } 
   return principal.root || req.profile.authorization === 'none';
 }
 
-function forbidden(principal: Principal, what: string, why: string): TagError {
+/**
+ * A refusal naming what was refused and why; `action` is the bare action refused, when there
+ * is one.
+ */
+function forbidden(principal: Principal, what: string, why: string, action?: string): TagError {
   return new TagError(
     'forbidden',
     `User '${principal.userName}' is not authorized to perform ${what}: ${why}.`,
+    action !== undefined ? { action } : {},
   );
 }
 
 interface Refusal {
   readonly what: string;
   readonly why: string;
+  readonly action: string;
 }
 
 /** Why a permission can never be granted whatever the context, or undefined if it may be. */
@@ -40,10 +46,14 @@ function refusalWithoutContext(
   for (const action of actionsOf(permission)) {
     const p = possibility(policies, action);
     if (p.outcome === 'denied') {
-      return { what: describe(action, permission), why: `it is explicitly denied by ${p.by}` };
+      return {
+        what: describe(action, permission),
+        why: `it is explicitly denied by ${p.by}`,
+        action,
+      };
     }
     if (p.outcome === 'never') {
-      return { what: describe(action, permission), why: 'no identity policy allows it' };
+      return { what: describe(action, permission), why: 'no identity policy allows it', action };
     }
   }
   return undefined;
@@ -89,11 +99,15 @@ export class PolicyAuthorizer implements Authorizer {
       if (refusal === undefined) return;
       refusals.push(refusal);
     }
-    if (refusals.length === 1) throw forbidden(principal, refusals[0]!.what, refusals[0]!.why);
+    if (refusals.length === 1) {
+      const r = refusals[0]!;
+      throw forbidden(principal, r.what, r.why, r.action);
+    }
     throw forbidden(
       principal,
       req.permissions.map((p) => p.action).join(' or '),
       refusals.map((r) => `${r.what}: ${r.why}`).join('; '),
+      refusals.map((r) => r.action).join(' or '),
     );
   }
 
@@ -110,6 +124,7 @@ export class PolicyAuthorizer implements Authorizer {
         principal,
         `${describe(action, permission)}${target}`,
         d.explicit ? `it is explicitly denied by ${d.by}` : 'no identity policy allows it',
+        action,
       );
     }
   }

@@ -1,6 +1,7 @@
-import { errorRowFor } from '../services/error-table.js';
+import { renderError } from '../services/error-table.js';
 import type { ErrorCatalogue } from '../services/profile.js';
 import type { TagError } from '../tags/tag-error.js';
+import { gatewayBody } from './gateway-errors.js';
 
 export interface ErrorReply {
   readonly status: number;
@@ -17,9 +18,7 @@ export interface ErrorRenderer {
 export const INTERNAL_MESSAGE =
   'An internal error occurred; the request was not applied. Quote the X-Request-Id when reporting it.';
 
-export function gatewayBody(code: string, message: string, requestId: string) {
-  return { error_code: code, error_msg: message, request_id: requestId };
-}
+export { gatewayBody };
 
 function serviceBody(profile: ErrorCatalogue, code: string, message: string): unknown {
   return profile.envelope === 'flat'
@@ -30,14 +29,12 @@ function serviceBody(profile: ErrorCatalogue, code: string, message: string): un
 export function serviceRenderer(profile: ErrorCatalogue): ErrorRenderer {
   return {
     domain(err) {
-      const row = errorRowFor(profile, err.kind);
-      return { status: row.status, body: serviceBody(profile, row.code, err.message) };
+      const r = renderError(profile, err);
+      return { status: r.status, body: serviceBody(profile, r.code, r.message) };
     },
     internal() {
-      return {
-        status: 500,
-        body: serviceBody(profile, profile.internalError.code, INTERNAL_MESSAGE),
-      };
+      const { code, message } = profile.internalError;
+      return { status: 500, body: serviceBody(profile, code, message ?? INTERNAL_MESSAGE) };
     },
   };
 }
@@ -45,6 +42,8 @@ export function serviceRenderer(profile: ErrorCatalogue): ErrorRenderer {
 const STATUS_FOR_KIND: Partial<Record<TagError['kind'], number>> = {
   resource_not_found: 404,
   forbidden: 403,
+  scope_project: 403,
+  scope_domain: 403,
   conflict: 409,
 };
 

@@ -1,11 +1,14 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import {
+  type ErrorRow,
   type Permission,
   type PermissionName,
+  type RouteErrors,
   routePermissionNames,
   type ServiceProfile,
 } from '../services/profile.js';
 import { tms } from '../services/tms.js';
+import { GATEWAY_ERRORS } from './gateway-errors.js';
 import { TMS_ROUTES } from './tms-routes.js';
 
 /** Identity-policy actions of every operation, by operation id. */
@@ -109,13 +112,52 @@ After more than 5 consecutive signature failures of one access key (the sixth ba
 
 ## Authorisation
 
-A domain's root user may do everything in its domain. An IAM user needs its identity policies to allow the operation's action and every action it depends on: statements \`{"Effect":"Allow"|"Deny","Action":[…],"Resource":["*"],"Condition":{…}}\`; \`*\` wildcards in actions; an explicit Deny wins; default deny. Conditions: \`StringEquals\`, \`StringNotEquals\`, \`StringLike\`, \`StringNotLike\`, \`Null\`, with \`ForAllValues:\`/\`ForAnyValue:\`; keys \`g:ResourceTag/<key>\`, \`g:RequestTag/<key>\`, \`g:TagKeys\`, \`g:EnterpriseProjectId\`. A refusal is a 403 in the service's own envelope with its forbidden code, naming the action. Each operation lists its actions in \`x-iam-actions\`; operations of ModelArts Lite Server supernodes need no permission (\`x-iam-permission-required: false\`).
+A domain's root user may do everything in its domain. An IAM user needs its identity policies to allow the operation's action and every action it depends on: statements \`{"Effect":"Allow"|"Deny","Action":[…],"Resource":["*"],"Condition":{…}}\`; \`*\` wildcards in actions; an explicit Deny wins; default deny. Conditions: \`StringEquals\`, \`StringNotEquals\`, \`StringLike\`, \`StringNotLike\`, \`Null\`, with \`ForAllValues:\`/\`ForAnyValue:\`; keys \`g:ResourceTag/<key>\`, \`g:RequestTag/<key>\`, \`g:TagKeys\`, \`g:EnterpriseProjectId\`. A policy's refusal answers in the service's own envelope with its code, naming the action (MRS: 401 \`12000136\`; the others 403). A project other than the token's, or outside the caller's domain, gets the service's scope refusal (AS 400 \`AS.0008\`, MRS 400 \`12000052\`, ModelArts 403 \`ModelArts.0210\` / \`ModelArts.0108\`, BMS and DDM their 403). Each operation lists its actions in \`x-iam-actions\`; operations of ModelArts Lite Server supernodes need no permission (\`x-iam-permission-required: false\`).
 
 ## Finding resources, and the cross-service API
 
 AS and MRS find resources by tag (\`resource_instances/action\`, actions \`filter\` and \`count\`); AS, MRS and DDM list a project's tags. The cross-service API (\`/v1.0\`, TMS-style, errors \`{"error_code":"TMS.XXXX","error_msg"}\`) tags up to 50 resources of any types in one call — each under its own service's rules and permission, reporting that service's error code per resource — finds resources across types, and lists tag keys and values; it accepts domain-scoped tokens.
 
-${actionsMarkdown(profiles)}`;
+${actionsMarkdown(profiles)}
+
+## Errors
+
+${errorsMarkdown(profiles)}`;
+}
+
+/** Each service's error table, and the gateway's, as the code applies them. */
+function errorsMarkdown(profiles: readonly ServiceProfile[]): string {
+  const row = (r: ErrorRow, where = '') =>
+    `| \`${r.code}\` | ${r.status} | ${where}${r.when}${r.message ? ` Message: "${r.message}"` : ''} |`;
+  const tables = [...profiles, tms].map((p) => {
+    // Routes with codes of their own (MRS API v2), once per catalogue.
+    const own = new Map<string, RouteErrors>();
+    if ('routes' in p) for (const r of p.routes) if (r.errors) own.set(r.errors.id, r.errors);
+    const routeRows = [...own.values()].flatMap((c) =>
+      c.errors.map((r) => row(r, `Routes ${c.id}: `)),
+    );
+    const rows = [
+      ...p.errors.map((r) => row(r)),
+      ...routeRows,
+      `| \`${p.internalError.code}\` | 500 | An unexpected failure${p.internalError.message ? `: "${p.internalError.message}"` : ''}; the details go to the log with the request id. |`,
+    ];
+    return [`### ${p.title}`, '', '| Code | Status | When |', '|---|---|---|', ...rows].join('\n');
+  });
+  const gateway = Object.values(GATEWAY_ERRORS).map(
+    (e) => `| \`${e.code}\` | ${e.status} | ${e.message} |`,
+  );
+  return [
+    ...tables,
+    [
+      '### Gateway (`{"error_code","error_msg","request_id"}`)',
+      '',
+      'Store faults are answered here, never 500: 502 when the store cannot be reached or written, 504 when a statement runs past its time limit. A write is never half-done: it did not happen, or (a connection lost during its commit) it happened whole.',
+      '',
+      '| Code | Status | Message |',
+      '|---|---|---|',
+      ...gateway,
+    ].join('\n'),
+  ].join('\n\n');
 }
 
 export function openApiDocument(profiles: readonly ServiceProfile[]): FastifyDynamicSwaggerOptions {

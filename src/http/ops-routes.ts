@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Store } from '../store/database.js';
-import { gatewayBody } from './envelopes.js';
+import { GATEWAY_ERRORS, gatewayBody, gatewayMessage } from './gateway-errors.js';
 import { GatewayErrorSchema } from './service-schemas.js';
 
 /** Health, readiness and the API description. */
@@ -22,6 +22,8 @@ export function registerOpsRoutes(app: FastifyInstance, deps: { store: Store }):
     schema: {
       operationId: 'Readyz',
       summary: 'The database answers',
+      description:
+        'Readiness, for load balancers and orchestrators (not a gateway route): 200 while the database answers, else 503 with the gateway envelope of an unreachable backend (APIG.0202).',
       tags,
       response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: GatewayErrorSchema },
     },
@@ -31,9 +33,17 @@ export function registerOpsRoutes(app: FastifyInstance, deps: { store: Store }):
         return { status: 'ready' as const };
       } catch (err) {
         request.log.warn({ err }, 'readiness check failed');
+        // 503, the status readiness probes expect, with the code of an unreachable backend.
+        const { code } = GATEWAY_ERRORS.backendUnavailable;
         return reply
           .code(503)
-          .send(gatewayBody('APIG.0503', 'The database cannot be reached.', request.id));
+          .send(
+            gatewayBody(
+              code,
+              gatewayMessage('backendUnavailable', 'the database cannot be reached.'),
+              request.id,
+            ),
+          );
       }
     },
   });

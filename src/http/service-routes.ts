@@ -246,21 +246,35 @@ async function runOperation(
   }
 }
 
+/** The identity-policy actions a route's operation needs, as a refusal names them. */
+function routeActions(profile: ServiceProfile, route: RouteDef | undefined): string | undefined {
+  if (!route) return undefined;
+  const actions = routePermissionNames(route)
+    .map((n) => profile.permissions[n]?.action)
+    .filter((a) => a !== undefined);
+  return actions.length > 0 ? actions.join(' or ') : undefined;
+}
+
 /**
  * Authenticates the caller, checks it may act in the path's project and the path's fixed
- * parameters: the steps every service route shares, in this order.
+ * parameters: the steps every service route shares, in this order. `route` names the operation
+ * in a scope refusal.
  */
 export async function admitServiceCall(
   authenticator: Authenticator,
   profile: ServiceProfile,
   request: FastifyRequest,
+  route?: RouteDef,
 ): Promise<RouteCall> {
   const params = request.params as Params;
   const projectId = params.project_id ?? '';
   const principal = await authenticator.authenticate(signable(request), projectId);
   request.principal = principal;
   const denial = await authenticator.projectAccessDenial(principal, projectId);
-  if (denial) throw new TagError('forbidden', denial);
+  if (denial) {
+    const action = routeActions(profile, route);
+    throw new TagError(`scope_${denial.scope}`, denial.message, action ? { action } : {});
+  }
   for (const [name, expected] of Object.entries(profile.fixedParams ?? {})) {
     if (params[name] !== expected) {
       throw new TagError(
@@ -292,7 +306,7 @@ export function registerServiceRoutes(
         schema: serviceRouteSchema(profile, route),
         config: { errors },
         handler: async (request, reply) => {
-          const call = await admitServiceCall(deps.authenticator, profile, request);
+          const call = await admitServiceCall(deps.authenticator, profile, request, route);
           deps.engine.precheck(call.principal, profile, routePermissionNames(route));
           return runOperation(deps, profile, route, call, reply);
         },

@@ -15,6 +15,7 @@ import {
   QUERY_MAX_LIMIT,
 } from '../tags/tag-query.js';
 import { describeRule } from '../tags/text-rule.js';
+import { GATEWAY_ERRORS } from './gateway-errors.js';
 
 /**
  * OpenAPI schemas of the service routes, generated from the profiles: the documented key and
@@ -96,13 +97,34 @@ export function nestedErrorSchema(description: string): TSchema {
   );
 }
 
+/** Gateway answers every route may give, by status (see gateway-errors.ts). */
+function gatewayStatusDescriptions(): Map<number, string> {
+  const byStatus = new Map<number, string[]>();
+  for (const e of Object.values(GATEWAY_ERRORS)) {
+    byStatus.set(e.status, [...(byStatus.get(e.status) ?? []), `${e.code} ${e.message}`]);
+  }
+  return new Map([...byStatus].map(([status, lines]) => [status, lines.join('; ')]));
+}
+
+const GATEWAY_STATUS = gatewayStatusDescriptions();
+
 export const GatewayErrorSchema = Type.Object(
   { error_code: Type.String(), error_msg: Type.String(), request_id: Type.String() },
   {
-    description:
-      'Gateway envelope: APIG.0301 bad or missing credentials (401), APIG.0201 body over 1 MiB (413), APIG.0101 unknown route (404), APIG.0503 database unavailable (503).',
+    description: `Gateway envelope: ${[...GATEWAY_STATUS].map(([status, text]) => `${status} ${text}`).join('; ')}`,
   },
 );
+
+/** The gateway envelope for one status, described with that status's gateway codes. */
+export function gatewayErrorSchema(status: number): TSchema {
+  return Type.Object(
+    { error_code: Type.String(), error_msg: Type.String(), request_id: Type.String() },
+    { description: `Gateway envelope: ${GATEWAY_STATUS.get(status) ?? 'gateway error'}` },
+  );
+}
+
+/** Statuses the gateway answers on every service route, whatever the service. */
+const GATEWAY_ROUTE_STATUSES = [401, 413, 502, 504] as const;
 
 /**
  * The error rows a route documents: its service's, or, for a route with codes of its own, those
@@ -133,13 +155,19 @@ function errorResponses(profile: ServiceProfile, route: RouteDef): Record<number
     out[status] =
       envelope === 'flat' ? flatErrorSchema(description) : nestedErrorSchema(description);
   }
-  out[401] = GatewayErrorSchema;
-  out[413] = GatewayErrorSchema;
-  out[500] =
-    envelope === 'flat'
-      ? flatErrorSchema(`${profile.internalError.code}: unexpected failure.`)
-      : nestedErrorSchema(`${profile.internalError.code}: unexpected failure.`);
-  out[503] = GatewayErrorSchema;
+  for (const status of GATEWAY_ROUTE_STATUSES) {
+    const gateway = gatewayErrorSchema(status) as TSchema & { description: string };
+    const own = out[status] as (TSchema & { description: string }) | undefined;
+    // A status both the service and the gateway answer (MRS 401): either envelope, the
+    // gateway's first so that a body with a request_id keeps it when serialised.
+    out[status] = own
+      ? Type.Union([gateway, own], {
+          description: `${own.description} ${gateway.description}`,
+        })
+      : gateway;
+  }
+  const internal = `${profile.internalError.code}: unexpected failure${profile.internalError.message ? ` ("${profile.internalError.message}")` : ''}.`;
+  out[500] = envelope === 'flat' ? flatErrorSchema(internal) : nestedErrorSchema(internal);
   return out;
 }
 

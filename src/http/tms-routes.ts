@@ -20,7 +20,7 @@ import { serviceRenderer } from './envelopes.js';
 import {
   conditionList,
   flatErrorSchema,
-  GatewayErrorSchema,
+  gatewayErrorSchema,
   TagSchema,
 } from './service-schemas.js';
 import { signable } from './signable.js';
@@ -154,12 +154,13 @@ const errorResponses = {
       .map((r) => `${r.code}: ${r.when}`)
       .join(' '),
   ),
-  401: GatewayErrorSchema,
+  401: gatewayErrorSchema(401),
   403: flatErrorSchema('TMS.2030: not allowed.'),
   404: flatErrorSchema('TMS.0005: the project does not exist.'),
-  413: GatewayErrorSchema,
+  413: gatewayErrorSchema(413),
   500: flatErrorSchema(`${tms.internalError.code}: unexpected failure.`),
-  503: GatewayErrorSchema,
+  502: gatewayErrorSchema(502),
+  504: gatewayErrorSchema(504),
 };
 
 const TagInput = Type.Object({
@@ -227,7 +228,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
   /** Project-scoped tokens act in their project; domain tokens and signatures in their domain. */
   const admitProject = async (principal: Principal, projectId: string) => {
     const denial = await authenticator.projectAccessDenial(principal, projectId, true);
-    if (denial) throw new TagError('forbidden', denial);
+    if (denial) throw new TagError(`scope_${denial.scope}`, denial.message);
     await cross.requireProject(projectId);
   };
 

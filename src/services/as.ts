@@ -39,8 +39,16 @@ export const as: ServiceProfile = {
     {
       code: 'AS.0022',
       status: 400,
-      when: 'The body is missing or cannot be parsed.',
+      when: 'The body cannot be parsed or is not an object; any other invalid parameter.',
       kinds: ['body_malformed'],
+    },
+    { code: 'AS.0002', status: 400, when: 'The body is empty.', kinds: ['body_empty'] },
+    {
+      code: 'AS.0008',
+      status: 400,
+      when: "Incorrect ProjectID: the project in the URL is not the token's (or the signing key's) project.",
+      kinds: ['scope_project', 'scope_domain'],
+      message: 'Incorrect ProjectID.',
     },
     { code: 'AS.7044', status: 400, when: "'tags' is missing or null.", kinds: ['tags_missing'] },
     {
@@ -88,11 +96,28 @@ export const as: ServiceProfile = {
     { code: 'AS.7063', status: 400, when: 'A key is too long.', kinds: ['key_too_long'] },
     {
       code: 'AS.2007',
-      status: 404,
+      status: 400,
       when: 'The scaling group does not exist.',
       kinds: ['resource_not_found'],
     },
-    { code: 'AS.0011', status: 403, when: 'Not allowed.', kinds: ['forbidden'] },
+    {
+      code: 'AS.7052',
+      status: 400,
+      when: "Invalid 'matches' in a query.",
+      kinds: ['query_matches_invalid'],
+    },
+    {
+      code: 'AS.7054',
+      status: 400,
+      when: 'A key of a query list names a value twice.',
+      kinds: ['query_duplicate_value'],
+    },
+    {
+      code: 'AS.0011',
+      status: 403,
+      when: 'Not allowed: an identity policy refuses the action.',
+      kinds: ['forbidden'],
+    },
   ],
   internalError: { code: 'AS.0001' },
   create: { rules: createRules, onExisting: 'overwrite' },

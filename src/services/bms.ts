@@ -8,10 +8,11 @@ const createRules: TagRules = {
   valueRequired: false,
 };
 
-// The character set is not checked on delete.
+// Deleting BMS Tags (API reference, 2025-12-09) checks the key's length only, and the value's
+// length and characters as on create.
 const deleteRules: TagRules = {
   key: { min: 1, max: 36 },
-  value: { min: 0, max: 43 },
+  value: createRules.value,
   valueRequired: false,
 };
 
@@ -56,11 +57,16 @@ export const bms: ServiceProfile = {
     },
     {
       code: 'BMS.0040',
-      status: 404,
+      status: 400,
       when: 'The server does not exist in this project.',
       kinds: ['resource_not_found'],
     },
-    { code: 'BMS.0033', status: 403, when: 'Not allowed.', kinds: ['forbidden'] },
+    {
+      code: 'BMS.0033',
+      status: 403,
+      when: "Not allowed: the project is not the caller's, or a policy refuses the action.",
+      kinds: ['forbidden', 'scope_project', 'scope_domain'],
+    },
   ],
   internalError: { code: 'BMS.0002' },
   create: { rules: createRules, onExisting: 'overwrite' },
@@ -69,7 +75,7 @@ export const bms: ServiceProfile = {
   permissions: {
     create: { action: 'bms:servers:batchCreateBaremetalServerTags', requires: ['bms:servers:put'] },
     delete: { action: 'bms:servers:batchDeleteBaremetalServerTags', requires: ['bms:servers:put'] },
-    list: { action: 'bms:servers:showBaremetalServerTags' },
+    list: { action: 'bms:servers:showBaremetalServerTags', requires: ['bms:servers:get'] },
   },
   routes: [
     {

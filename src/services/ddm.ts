@@ -14,11 +14,9 @@ const createRules: TagRules = {
   valueRequired: false,
 };
 
-const deleteRules: TagRules = {
-  key: { min: 1, max: 36 },
-  value: { min: 0, max: 43 },
-  valueRequired: false,
-};
+// Keys and values to delete are checked with the create rules (API reference, Deleting Tags
+// from an Instance).
+const deleteRules: TagRules = createRules;
 
 const instances = '/v3/:project_id/instances';
 const base = `${instances}/:instance_id/tags`;
@@ -41,7 +39,7 @@ export const ddm: ServiceProfile = {
     },
     {
       code: 'DBS.200002',
-      status: 404,
+      status: 400,
       when: 'The instance does not exist.',
       kinds: ['resource_not_found'],
     },
@@ -51,7 +49,12 @@ export const ddm: ServiceProfile = {
       when: 'The Content-Type is not application/json or application/json;charset=utf-8.',
       kinds: ['media_type'],
     },
-    { code: 'DBS.200003', status: 403, when: 'Not allowed.', kinds: ['forbidden'] },
+    {
+      code: 'DBS.200003',
+      status: 403,
+      when: "Not allowed: the project is not the caller's, or a policy refuses the action.",
+      kinds: ['forbidden', 'scope_project', 'scope_domain'],
+    },
   ],
   internalError: { code: 'DBS.200001' },
   create: { rules: createRules, onExisting: 'overwrite' },

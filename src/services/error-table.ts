@@ -1,4 +1,4 @@
-import type { TagErrorKind } from '../tags/tag-error.js';
+import type { TagError, TagErrorKind } from '../tags/tag-error.js';
 import type { ErrorCatalogue, ErrorRow, RouteDef, ServiceProfile } from './profile.js';
 
 const cache = new WeakMap<ErrorCatalogue, Map<TagErrorKind, ErrorRow>>();
@@ -22,6 +22,41 @@ export function genericRow(profile: ErrorCatalogue): ErrorRow {
   const row = profile.errors.find((r) => r.status === 400);
   if (!row) throw new Error(`profile ${profile.id} has no 400 row`);
   return row;
+}
+
+/** What an error is answered with in an API's envelope. */
+export interface RenderedError {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+const PLACEHOLDER = /\{(detail|resource_id|action)\}/g;
+
+/**
+ * The status, code and message of an error in an API's table. A row's fixed message takes the
+ * error's details; a row whose message quotes a detail the error lacks says what went wrong
+ * instead.
+ */
+export function renderError(profile: ErrorCatalogue, err: TagError): RenderedError {
+  const row = errorRowFor(profile, err.kind);
+  return { status: row.status, code: row.code, message: messageOf(row, err) };
+}
+
+function messageOf(row: ErrorRow, err: TagError): string {
+  if (row.message === undefined) return err.message;
+  const values: Record<string, string | undefined> = {
+    detail: err.message,
+    resource_id: err.details.resourceId,
+    action: err.details.action,
+  };
+  let complete = true;
+  const text = row.message.replace(PLACEHOLDER, (_, name: string) => {
+    const v = values[name];
+    if (v === undefined) complete = false;
+    return v ?? '';
+  });
+  return complete ? text : err.message;
 }
 
 /**

@@ -5,9 +5,10 @@ const key = {
   max: 128,
   allowed: /^[\p{L}\p{Nd} _.:=+\-@]$/u,
   allowedText: 'letters, digits, spaces and _ . : = + - @',
+  // The seed's "cannot start or end with sys" is the shortened form of the published "cannot
+  // start or end with a space or start with sys" (API reference, 2025-08-20): `mysys` is valid.
   noOuterSpace: true,
-  forbiddenPrefixes: ['_sys_', 'sys'],
-  forbiddenSuffixes: ['sys'],
+  forbiddenPrefixes: ['sys'],
 } as const;
 
 const value = {
@@ -35,41 +36,33 @@ export const modelarts: ServiceProfile = {
     {
       code: 'ModelArts.0101',
       status: 400,
-      when: 'Malformed body, missing or invalid field, or a key or value that breaks a rule.',
+      when: 'Invalid Argument: malformed body, missing or invalid field, a key or value that breaks a rule, a key that already exists (create), a tag to delete that does not exist, more than 20 tags. The message says which.',
       kinds: [],
+      message: 'Invalid Argument: {detail}',
     },
     {
-      code: 'ModelArts.7001',
-      status: 400,
-      when: 'A tag key in the request already exists on the supernode.',
-      kinds: ['tag_exists'],
-    },
-    {
-      code: 'ModelArts.7002',
-      status: 400,
-      when: 'A tag to delete does not exist on the supernode.',
-      kinds: ['tag_absent'],
-    },
-    {
-      code: 'ModelArts.7003',
-      status: 400,
-      when: 'More than 20 tags would result.',
-      kinds: ['too_many_tags', 'too_many_in_request'],
-    },
-    {
-      code: 'ModelArts.7004',
+      code: 'ModelArts.6404',
       status: 400,
       when: 'The supernode does not exist in this project.',
       kinds: ['resource_not_found'],
+      message: "LiteServer instance '{resource_id}' not found.",
     },
     {
-      code: 'ModelArts.0203',
+      code: 'ModelArts.0108',
       status: 403,
-      when: 'The token is scoped to another project, or the caller belongs to another domain.',
-      kinds: ['forbidden'],
+      when: 'The caller belongs to another domain than the project.',
+      kinds: ['scope_domain', 'forbidden'],
+      message: 'You are not authorized to perform the ({action}) operation.',
+    },
+    {
+      code: 'ModelArts.0210',
+      status: 403,
+      when: 'The token is scoped to another project than the one in the URL.',
+      kinds: ['scope_project'],
+      message: 'The project id in the request URL does not match the token.',
     },
   ],
-  internalError: { code: 'ModelArts.0050' },
+  internalError: { code: 'ModelArts.0010', message: 'Internal error.' },
   create: { rules: createRules, onExisting: 'reject' },
   delete: { rules: deleteRules, onAbsent: 'reject' },
   // Under identity-policy-based authorisation the seed requires no permission for these APIs.

@@ -2,10 +2,11 @@ import type { ResourceSwitch, RouteErrors, ServiceProfile, TagRules } from './pr
 
 const FORBIDDEN = '=*<>\\,|/';
 
+// An absent value means "": the Terraform providers send `{"key":"k"}` for an empty value.
 const createRules: TagRules = {
   key: { min: 1, max: 36, noControl: true, forbidden: FORBIDDEN, noOuterSpace: true },
   value: { min: 0, max: 43, noControl: true, forbidden: FORBIDDEN, noOuterSpace: true },
-  valueRequired: true,
+  valueRequired: false,
 };
 
 // On delete the character set is not checked; the lengths still are.
@@ -83,7 +84,7 @@ export const mrs: ServiceProfile = {
     },
     {
       code: '12000003',
-      status: 404,
+      status: 400,
       when: 'The cluster does not exist.',
       kinds: ['resource_not_found'],
     },
@@ -93,9 +94,22 @@ export const mrs: ServiceProfile = {
       when: 'Single delete of a key the cluster does not have.',
       kinds: ['tag_absent'],
     },
-    { code: '12000004', status: 403, when: 'Not allowed.', kinds: ['forbidden'] },
+    {
+      code: '12000052',
+      status: 400,
+      when: "The project or domain is not the caller's.",
+      kinds: ['scope_project', 'scope_domain'],
+      message: 'No access rights.',
+    },
+    {
+      code: '12000136',
+      status: 401,
+      when: "An IAM user's identity policies refuse the action.",
+      kinds: ['forbidden'],
+      message: "Permission denied. Error message: Policy doesn't allow {action} to be performed.",
+    },
   ],
-  internalError: { code: '12000001' },
+  internalError: { code: '12000004', message: 'Internal server error.' },
   create: { rules: createRules, onExisting: 'overwrite' },
   delete: { rules: deleteRules, onAbsent: 'ignore' },
   query: { resourceDetail: null, marker: false, matchValueMax: 64 },

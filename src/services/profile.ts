@@ -30,6 +30,12 @@ export interface ErrorRow {
   readonly when: string;
   /** The error kinds rendered with this code. The first 400 row also takes every unlisted kind. */
   readonly kinds: readonly TagErrorKind[];
+  /**
+   * The message, where the service's table fixes it: `{detail}` stands for what went wrong,
+   * `{resource_id}` and `{action}` for the resource addressed and the action refused. Without
+   * it the message is what went wrong.
+   */
+  readonly message?: string;
 }
 
 /**
@@ -173,8 +179,11 @@ export interface ErrorCatalogue {
   readonly id: string;
   readonly envelope: Envelope;
   readonly errors: readonly ErrorRow[];
-  /** Code used for unexpected failures in this API's envelope (status 500). */
-  readonly internalError: { readonly code: string };
+  /**
+   * Code (and the message, where the service's table fixes one) of unexpected failures in this
+   * API's envelope (status 500).
+   */
+  readonly internalError: { readonly code: string; readonly message?: string };
 }
 
 /** How `resource_instances/action` answers, where the services differ. */

@@ -67,7 +67,7 @@ export const tms: CrossServiceApi = {
       code: 'TMS.2030',
       status: 403,
       when: "Not allowed: the project is not the token's or not in the caller's domain, or a policy denies the action.",
-      kinds: ['forbidden'],
+      kinds: ['forbidden', 'scope_project', 'scope_domain'],
     },
   ],
   internalError: { code: 'TMS.0001' },

@@ -147,33 +147,68 @@ const NETWORK_CODES = new Set([
  * pool cannot open one in time.
  */
 const PG_CLIENT_CONNECTION_ERROR =
-  /^(Connection terminated|Client has encountered a connection error|Client was closed|timeout exceeded when trying to connect|Query read timeout)/;
+  /^(Connection terminated|Client has encountered a connection error|Client was closed|timeout exceeded when trying to connect)/;
+
+/** node-postgres gave up waiting for a query's answer (its `query_timeout`). */
+const PG_CLIENT_QUERY_TIMEOUT = /^Query read timeout/;
 
 /**
- * SQLite: the write lock held by another process past the busy timeout, a full disk, an I/O
- * error, a file that cannot be opened or written. Nothing was applied, and a later attempt may
- * succeed.
+ * SQLite: a full disk, an I/O error, a file that cannot be opened or written. Nothing was
+ * applied, and a later attempt may succeed.
  */
-const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY)/;
+const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|CANTOPEN|READONLY)/;
 
-/** Errors meaning the database cannot be reached, as opposed to a bad query. */
+/** SQLite: the write lock held by another process past the busy timeout. */
+const SQLITE_TIMEOUT = /^SQLITE_(BUSY|LOCKED)/;
 
-export function isStoreUnavailable(err: unknown): boolean {
+/** `unavailable`: the store cannot be reached or written; `timeout`: a statement too slow. */
+export type StoreFault = 'unavailable' | 'timeout';
+
+/**
+ * The store fault an error is, if it is one: not the request's fault, and answered by the
+ * gateway (502 for `unavailable`, 504 for `timeout`). Anything else (a bad statement, a broken
+ * constraint) is a bug: undefined.
+ */
+export function storeFault(err: unknown): StoreFault | undefined {
   // Connecting to a name with several addresses fails with one error per address.
-  if (err instanceof AggregateError && err.errors.some(isStoreUnavailable)) return true;
+  if (err instanceof AggregateError) {
+    for (const e of err.errors) {
+      const fault = storeFault(e);
+      if (fault) return fault;
+    }
+    return undefined;
+  }
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string') {
-    return (
+    // PostgreSQL: a statement cancelled by its timeout (57014), a lock not granted within
+    // lock_timeout (55P03).
+    if (code === '57014' || code === '55P03' || SQLITE_TIMEOUT.test(code)) return 'timeout';
+    if (
       NETWORK_CODES.has(code) ||
-      // PostgreSQL: connection exceptions (08…), shutdown and crash recovery (57P01–57P03),
-      // too many connections (53300).
+      // PostgreSQL: connection exceptions (08…); shutdown, crash recovery, a dropped database
+      // (57P01–57P04); insufficient resources: a full disk, no memory, too many connections
+      // (53…); an I/O error (58030); a server that takes no writes, as a standby (25006).
       /^08/.test(code) ||
-      /^57P0[123]$/.test(code) ||
-      code === '53300' ||
+      /^57P0[1-4]$/.test(code) ||
+      /^53/.test(code) ||
+      code === '58030' ||
+      code === '25006' ||
       SQLITE_UNAVAILABLE.test(code)
-    );
+    ) {
+      return 'unavailable';
+    }
+    return undefined;
   }
-  return err instanceof Error && PG_CLIENT_CONNECTION_ERROR.test(err.message);
+  if (err instanceof Error) {
+    if (PG_CLIENT_QUERY_TIMEOUT.test(err.message)) return 'timeout';
+    if (PG_CLIENT_CONNECTION_ERROR.test(err.message)) return 'unavailable';
+  }
+  return undefined;
+}
+
+/** Errors meaning the database cannot be reached, as opposed to a bad query or a slow one. */
+export function isStoreUnavailable(err: unknown): boolean {
+  return storeFault(err) === 'unavailable';
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Principal } from '../auth/principal.js';
-import { errorRowFor } from '../services/error-table.js';
+import { renderError } from '../services/error-table.js';
 import { PROFILES, profileForType } from '../services/index.js';
 import type { ResourceType, ServiceProfile } from '../services/profile.js';
 import { type CrossServiceOperation, tms } from '../services/tms.js';
@@ -182,12 +182,14 @@ export class CrossServiceTags {
   }
 }
 
+/** A resource's failure as its own service answers it: that service's code and message. */
 function failure(profile: ServiceProfile, target: BatchTarget, err: TagError): FailedResource {
+  const { code, message } = renderError(profile, err);
   return {
     resource_id: target.resourceId,
     resource_type: target.type,
-    error_code: errorRowFor(profile, err.kind).code,
-    error_msg: err.message,
+    error_code: code,
+    error_msg: message,
   };
 }
 

@@ -93,6 +93,7 @@ export class TagEngine {
       throw new TagError(
         'resource_not_found',
         `The ${profile.resourceNoun} '${ref.resourceId}' does not exist in project '${ref.projectId}'.`,
+        { resourceId: ref.resourceId },
       );
     }
     return found;

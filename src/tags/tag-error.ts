@@ -4,6 +4,8 @@
  */
 export type TagErrorKind =
   | 'body_malformed'
+  /** The body is empty or absent. */
+  | 'body_empty'
   | 'media_type'
   | 'tags_missing'
   | 'too_many_in_request'
@@ -24,16 +26,37 @@ export type TagErrorKind =
   | 'tag_exists'
   | 'tag_absent'
   | 'query_invalid'
+  /** A query's `matches` list is not as documented. */
+  | 'query_matches_invalid'
+  /** A key of a query's condition list names one value twice. */
+  | 'query_duplicate_value'
   | 'invalid_parameter'
   | 'resource_not_found'
   /** Admin API: the thing to create exists already. */
   | 'conflict'
-  | 'forbidden';
+  /** An identity policy refuses the action. */
+  | 'forbidden'
+  /**
+   * The project in the URL is not the one the credentials are scoped to (a token of another
+   * project, a domain-scoped token on a project route).
+   */
+  | 'scope_project'
+  /** The project in the URL is not in the caller's domain (or does not exist). */
+  | 'scope_domain';
+
+/** Facts a catalogue's message template may quote (`{resource_id}`, `{action}`). */
+export interface TagErrorDetails {
+  /** The resource the request addresses. */
+  readonly resourceId?: string;
+  /** The identity-policy action refused, or the one the request needed. */
+  readonly action?: string;
+}
 
 export class TagError extends Error {
   constructor(
     readonly kind: TagErrorKind,
     message: string,
+    readonly details: TagErrorDetails = {},
   ) {
     super(message);
     this.name = 'TagError';

@@ -18,10 +18,10 @@ export type JsonObject = Record<string, unknown>;
 // sent. A byte order mark is kept, so JSON.parse refuses it as before.
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** The body parsed as a JSON object, or a `body_malformed` error. */
+/** The body parsed as a JSON object, or a `body_empty` or `body_malformed` error. */
 export function parseJsonObject(body: Buffer | string | undefined): JsonObject {
   if (body === undefined || body.length === 0) {
-    throw new TagError('body_malformed', 'The request body is missing; a JSON object is required.');
+    throw new TagError('body_empty', 'The request body is missing; a JSON object is required.');
   }
   let text: string;
   try {

@@ -14,11 +14,15 @@ export const MAX_CONDITION_VALUES = 10;
 export const MAX_CONDITION_KEY_LENGTH = 127;
 export const MAX_CONDITION_VALUE_LENGTH = 255;
 
-/** The error kind for a bad key, a bad value, and anything else in a query. */
+/**
+ * The error kind for a bad key, a bad value, and anything else in a query; a value named twice
+ * for one key is `duplicateValue` where given, else a bad value.
+ */
 export interface QueryErrorKinds {
   readonly key: TagErrorKind;
   readonly value: TagErrorKind;
   readonly other: TagErrorKind;
+  readonly duplicateValue?: TagErrorKind;
 }
 
 /**
@@ -128,7 +132,10 @@ function readValues(
       );
     }
     if (seen.has(v)) {
-      throw new TagError(kinds.value, `The value '${v}' appears more than once in ${where}.`);
+      throw new TagError(
+        kinds.duplicateValue ?? kinds.value,
+        `The value '${v}' appears more than once in ${where}.`,
+      );
     }
     seen.add(v);
     if (v.startsWith(SUBSTRING_PREFIX)) {
@@ -230,6 +237,7 @@ const SERVICE_KINDS: QueryErrorKinds = {
   key: 'query_invalid',
   value: 'query_invalid',
   other: 'query_invalid',
+  duplicateValue: 'query_duplicate_value',
 };
 
 /** `matches`: `[{"key":"resource_name","value":…}]`: a substring match, exact when empty. */
@@ -237,34 +245,43 @@ function readMatches(body: JsonObject, rules: ServiceQueryRules): ServiceQuery['
   const list = body.matches;
   if (list === undefined || list === null) return undefined;
   if (!Array.isArray(list)) {
-    throw new TagError('query_invalid', `'matches' must be an array of {"key","value"} objects.`);
+    throw new TagError(
+      'query_matches_invalid',
+      `'matches' must be an array of {"key","value"} objects.`,
+    );
   }
   let name: ServiceQuery['name'];
   list.forEach((item, i) => {
     const where = `matches[${i}]`;
     if (!isObject(item)) {
-      throw new TagError('query_invalid', `${where} must be an object with 'key' and 'value'.`);
+      throw new TagError(
+        'query_matches_invalid',
+        `${where} must be an object with 'key' and 'value'.`,
+      );
     }
     if (item.key !== 'resource_name') {
       throw new TagError(
-        'query_invalid',
+        'query_matches_invalid',
         `${where}.key must be 'resource_name' (got ${JSON.stringify(item.key ?? null)}).`,
       );
     }
     if (name !== undefined) {
-      throw new TagError('query_invalid', `'resource_name' appears more than once in 'matches'.`);
+      throw new TagError(
+        'query_matches_invalid',
+        `'resource_name' appears more than once in 'matches'.`,
+      );
     }
     const value = item.value;
     if (typeof value !== 'string' || unstorable(value)) {
       throw new TagError(
-        'query_invalid',
+        'query_matches_invalid',
         `${where}.value must be a string without U+0000 or unpaired surrogates.`,
       );
     }
     const len = codePointLength(value);
     if (len > rules.matchValueMax) {
       throw new TagError(
-        'query_invalid',
+        'query_matches_invalid',
         `${where}.value must be at most ${rules.matchValueMax} characters (got ${len}).`,
       );
     }

@@ -695,7 +695,7 @@ describe('resource registration', () => {
     expect(res.statusCode, res.body).toBe(204);
     expect(res.body).toBe('');
     const gone = await bmsTags(id);
-    expect(gone.statusCode).toBe(404);
+    expect(gone.statusCode).toBe(400);
     expect(JSON.parse(gone.body).error.code).toBe('BMS.0040');
     expect((await listResources(t.projectId)).some((r) => r.id === id)).toBe(false);
 

@@ -54,8 +54,12 @@ describe.each(ROUTES)('$name', (rc: RouteCase) => {
   }
   const unauthenticated = (res: Awaited<ReturnType<typeof send>>) =>
     expectGatewayError(res, 401, 'APIG.0301');
-  const forbidden = (res: Awaited<ReturnType<typeof send>>) =>
-    expectServiceError(rc.profile, res, 403, rc.forbiddenCode);
+  /** The service's answer to `who` (SPEC §3 tables, §6): its own envelope, status and code. */
+  const refusedAs = (who: keyof RouteCase['refusals']) => (res: Awaited<ReturnType<typeof send>>) =>
+    expectServiceError(rc.profile, res, rc.refusals[who].status, rc.refusals[who].code);
+  const otherProject = refusedAs('project');
+  const otherDomain = refusedAs('domain');
+  const byPolicy = refusedAs('policy');
 
   describe('credentials', () => {
     it('none: 401 APIG.0301 in the gateway envelope, request_id = X-Request-Id', async () => {
@@ -116,29 +120,29 @@ describe.each(ROUTES)('$name', (rc: RouteCase) => {
   });
 
   describe('scope', () => {
-    it('a token scoped to another project of the same domain: 403', async () => {
+    it("a token scoped to another project of the same domain: the service's wrong-project refusal", async () => {
       const token = issue(
         { userId: t.root.id, domainId: t.domainId, projectId: sibling },
         TOKEN_LIFETIME_MS,
       );
-      await refused((r) => withToken(r, token), forbidden);
+      await refused((r) => withToken(r, token), otherProject);
     });
 
-    it("a token of another domain's project: 403", async () => {
-      await refused((r) => withToken(r, other.root.token), forbidden);
+    it("a token of another domain's project: the wrong-project refusal", async () => {
+      await refused((r) => withToken(r, other.root.token), otherProject);
     });
 
-    it('a domain-scoped token: 403', async () => {
-      await refused((r) => withToken(r, t.root.domainToken), forbidden);
+    it('a domain-scoped token: the wrong-project refusal', async () => {
+      await refused((r) => withToken(r, t.root.domainToken), otherProject);
     });
 
-    it("another domain's user signing a request to this project: 403", async () => {
-      await refused((r) => signed(r, other.root), forbidden);
+    it("another domain's user signing a request to this project: the other-domain refusal", async () => {
+      await refused((r) => signed(r, other.root), otherDomain);
     });
 
-    it("another domain's user addressing a project that does not exist: 403", async () => {
+    it("another domain's user addressing a project that does not exist: the other-domain refusal", async () => {
       const res = await send(signed(rc.request('p-nowhere', 'r-nothing'), other.root));
-      forbidden(res);
+      otherDomain(res);
     });
 
     it('the root user, token or signature, in its sibling project: not refused for scope', async () => {
@@ -159,9 +163,9 @@ describe.each(ROUTES)('$name', (rc: RouteCase) => {
         expect(res2.statusCode, res2.body).toBe(rc.successStatus);
       });
     } else {
-      it('an IAM user without policies: 403 with the forbidden code, nothing changes', async () => {
-        await refused((r) => withToken(r, t.iamUser.token), forbidden);
-        await refused((r) => signed(r, t.iamUser), forbidden);
+      it("an IAM user without policies: the service's policy refusal, nothing changes", async () => {
+        await refused((r) => withToken(r, t.iamUser.token), byPolicy);
+        await refused((r) => signed(r, t.iamUser), byPolicy);
       });
     }
 
@@ -400,7 +404,7 @@ describe('a project token whose project has moved to another domain', () => {
   });
   afterAll(() => h.close());
 
-  it("is refused with 403 on every route: the project is no longer in the caller's domain", async () => {
+  it("is refused on every route as another domain's project: the project is no longer in the caller's domain", async () => {
     const [t, other] = await Promise.all([h.tenant(), h.tenant()]);
     const ids = await Promise.all(ROUTES.map((rc) => rc.prepare(t)));
     // The same project id now belongs to the other domain.
@@ -409,7 +413,7 @@ describe('a project token whose project has moved to another domain', () => {
     });
     for (const [i, rc] of ROUTES.entries()) {
       const res = await h.inject(withToken(rc.request(t.projectId, ids[i]!), t.root.token));
-      expectServiceError(rc.profile, res, 403, rc.forbiddenCode);
+      expectServiceError(rc.profile, res, rc.refusals.domain.status, rc.refusals.domain.code);
       // The new owner's root user may act there.
       const owner = await h.inject(signed(rc.request(t.projectId, ids[i]!), other.root));
       expect(owner.statusCode, owner.body).toBe(rc.successStatus);

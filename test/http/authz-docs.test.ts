@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_ERRORS } from '../../src/http/gateway-errors.js';
 import { PROFILES } from '../../src/services/index.js';
 import { routePermissionNames } from '../../src/services/profile.js';
+import { tms } from '../../src/services/tms.js';
 import { createHarness, type Harness, json } from '../support/harness.js';
 
 /** The action table is documented where the brief says: the README and the OpenAPI document. */
@@ -66,6 +68,45 @@ describe('identity-policy actions in the documentation', () => {
       expect(op?.operationId, `${method} ${path}`).toBeTruthy();
       expect(op?.responses, `${method} ${path}`).toBeTruthy();
       expect(readme).toContain(`${method.toUpperCase()} ${path}`);
+    }
+  });
+});
+
+/** SPEC §2–§5: each service's error table, and the gateway's, are documented as applied. */
+describe('error tables in the README and the OpenAPI document', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const errors = readme.slice(readme.indexOf('## Errors'), readme.indexOf('## Authentication'));
+
+  it('every code of every service, with its status, is in the README', () => {
+    for (const p of [...PROFILES, tms]) {
+      const routeRows = 'routes' in p ? p.routes.flatMap((r) => r.errors?.errors ?? []) : [];
+      for (const row of [...p.errors, ...routeRows, { ...p.internalError, status: 500 }]) {
+        expect(errors, `${p.id} ${row.code}`).toContain(`| \`${row.code}\` | ${row.status} |`);
+      }
+    }
+  });
+
+  it('every gateway code, with its status, is in the README and the OpenAPI description', async () => {
+    const h = await createHarness();
+    try {
+      const doc = json(await h.inject({ method: 'GET', url: '/openapi.json' })) as {
+        info: { description: string };
+      };
+      for (const e of Object.values(GATEWAY_ERRORS)) {
+        expect(errors).toMatch(
+          new RegExp(`\\| \`${e.code.replace('.', '\\.')}\` \\| ${e.status} \\|`),
+        );
+        expect(doc.info.description).toContain(`| \`${e.code}\` | ${e.status} |`);
+      }
+      for (const p of PROFILES) {
+        for (const row of [...p.errors, ...p.routes.flatMap((r) => r.errors?.errors ?? [])]) {
+          expect(doc.info.description).toContain(`| \`${row.code}\` | ${row.status} |`);
+        }
+      }
+      expect(errors).not.toMatch(/APIG\.0503/);
+      expect(doc.info.description).not.toMatch(/APIG\.0503/);
+    } finally {
+      await h.close();
     }
   });
 });

@@ -134,8 +134,10 @@ describe('batch-create', () => {
       'AS.2007',
       '12000003',
       'DBS.200002',
-      'ModelArts.7004',
+      'ModelArts.6404',
     ]);
+    // With the message its service answers.
+    expect(failed[4]!.error_msg).toBe("LiteServer instance 'no-such-resource' not found.");
   });
 
   it('a supernode refuses a key it already has; the others overwrite', async () => {
@@ -150,7 +152,8 @@ describe('batch-create', () => {
       tags: [tag('env', 'prod')],
     });
     const failed = (json(res) as { failed_resources: Record<string, string>[] }).failed_resources;
-    expect(failed.map((f) => [f.resource_id, f.error_code])).toEqual([[node, 'ModelArts.7001']]);
+    expect(failed.map((f) => [f.resource_id, f.error_code])).toEqual([[node, 'ModelArts.0101']]);
+    expect(failed[0]!.error_msg).toMatch(/^Invalid Argument: .*'env' already exists/);
     expect(await tagsOf(t, 'ddm_instance', ddm)).toEqual([tag('env', 'prod')]);
     expect(await tagsOf(t, 'modelarts_hyperinstance', node)).toEqual([tag('env', 'dev')]);
   });
@@ -251,7 +254,7 @@ describe('batch-delete', () => {
     );
     expect(res.statusCode).toBe(200);
     const failed = (json(res) as { failed_resources: Record<string, string>[] }).failed_resources;
-    expect(failed.map((f) => [f.resource_id, f.error_code])).toEqual([[node, 'ModelArts.7002']]);
+    expect(failed.map((f) => [f.resource_id, f.error_code])).toEqual([[node, 'ModelArts.0101']]);
     expect(await tagsOf(t, 'bms_server', bms)).toEqual([tag('other', 'x')]);
     expect(await tagsOf(t, 'as_group', group)).toEqual([]);
     expect(await tagsOf(t, 'modelarts_hyperinstance', node)).toEqual([tag('other', 'x')]);

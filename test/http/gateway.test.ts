@@ -1,6 +1,7 @@
 import { type AddressInfo, connect } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bms } from '../../src/services/bms.js';
 import { adminTags, expectGatewayError, expectServiceError } from '../support/envelopes.js';
 import { createHarness, type Harness, type Tenant } from '../support/harness.js';
 import { ROUTES, type RouteRequest } from '../support/routes.js';
@@ -62,7 +63,7 @@ describe('X-Request-Id', () => {
       }),
     ],
     [
-      'a 404 of the service',
+      'a not-found of the service',
       async () => ({
         method: 'GET',
         url: `/v1/${t.projectId}/baremetalservers/no-such-server/tags`,
@@ -237,14 +238,66 @@ describe('requests the router cannot take', () => {
     }
   });
 
-  it('a path parameter longer than the router takes: 414 APIG.0201 in the gateway envelope', async () => {
+  it('a path parameter longer than the router takes: 400 APIG.0201 in the gateway envelope', async () => {
     const res = await h.inject({
       method: 'GET',
       url: `/v1/${t.projectId}/baremetalservers/${'a'.repeat(5000)}/tags`,
       headers: { 'x-auth-token': t.root.token, 'x-request-id': 'long-param' },
     });
-    expectGatewayError(res, 414, 'APIG.0201');
+    expectGatewayError(res, 400, 'APIG.0201');
     expect(res.headers['x-request-id']).toBe('long-param');
+  });
+
+  describe('a path segment over 1,024 bytes as sent: 400 APIG.0201', () => {
+    const list = (segment: string) => ({
+      method: 'GET' as const,
+      url: `/v1/${t.projectId}/baremetalservers/${segment}/tags`,
+      headers: { 'x-auth-token': t.root.token },
+    });
+
+    it('1,024 bytes passes to the service; 1,025 does not', async () => {
+      const within = await h.inject(list('s'.repeat(1024)));
+      expectServiceError(bms, within, 400, 'BMS.0040');
+      expectGatewayError(await h.inject(list('s'.repeat(1025))), 400, 'APIG.0201');
+    });
+
+    it('bytes are counted as sent: 171 percent-encoded characters (1,026 bytes) are refused', async () => {
+      // Decoded, the segment is 171 characters, far under the limit; as sent it is over it.
+      expectGatewayError(await h.inject(list('%C3%A9'.repeat(171))), 400, 'APIG.0201');
+      const within = await h.inject(list('%C3%A9'.repeat(170)));
+      expect(within.statusCode).toBe(400);
+      expect(JSON.parse(within.body)).toMatchObject({ error: { code: 'BMS.0040' } });
+    });
+
+    it('on any route, known or not, before the credentials are looked at', async () => {
+      for (const url of [
+        `/v9/${'x'.repeat(1025)}`,
+        `/v1/p/baremetalservers/${'x'.repeat(2000)}/tags`,
+      ]) {
+        expectGatewayError(await h.inject({ method: 'GET', url }), 400, 'APIG.0201');
+      }
+    });
+  });
+
+  describe('a URI over 32 KiB: 414 APIG.0201', () => {
+    /** A tag listing whose URI (path and query) is exactly `size` bytes. */
+    async function listing(size: number) {
+      const id = await t.resource('bms_server');
+      const path = `/v1/${t.projectId}/baremetalservers/${id}/tags?pad=`;
+      return {
+        method: 'GET' as const,
+        url: path + 'p'.repeat(size - path.length),
+        headers: { 'x-auth-token': t.root.token },
+      };
+    }
+
+    it('32 KiB is served; one byte more is refused', async () => {
+      const within = await listing(32 * 1024);
+      expect(within.url.length).toBe(32 * 1024);
+      expect((await h.inject(within)).statusCode).toBe(200);
+      const over = await listing(32 * 1024 + 1);
+      expectGatewayError(await h.inject(over), 414, 'APIG.0201');
+    });
   });
 });
 
@@ -262,23 +315,23 @@ describe('a NUL in a path parameter (PostgreSQL text cannot hold one)', () => {
   );
 
   it.each(ROUTES)(
-    '$name signed, in a project id holding NUL: 403 in the service envelope',
+    "$name signed, in a project id holding NUL: the service's refusal of another domain's project",
     async (rc) => {
       const id = await rc.prepare(t);
       const res = await h.inject(signed(rc.request(`${t.projectId}\u0000`, id), t.root));
-      expectServiceError(rc.profile, res, 403, rc.forbiddenCode);
+      expectServiceError(rc.profile, res, rc.refusals.domain.status, rc.refusals.domain.code);
       expect(await adminTags(h, t.projectId, rc.profile.resourceType, id)).toEqual([
         { key: 'k0', value: 'v0' },
       ]);
     },
   );
 
-  it('with --auth open, a project id holding NUL is refused with 403, not an internal error', async () => {
+  it('with --auth open, a project id holding NUL is refused as not a project, not an internal error', async () => {
     const open = await createHarness({ auth: 'open' });
     try {
       for (const rc of ROUTES) {
         const res = await open.inject(withToken(rc.request('p\u0000', 'r1'), 'any-token'));
-        expectServiceError(rc.profile, res, 403, rc.forbiddenCode);
+        expectServiceError(rc.profile, res, rc.refusals.domain.status, rc.refusals.domain.code);
       }
     } finally {
       await open.close();
@@ -335,8 +388,18 @@ describe('over a real connection', () => {
     ['an invalid header', 'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n', 400],
     [
       'headers too large',
-      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`,
       431,
+    ],
+    [
+      'a URI of 40 KiB',
+      `GET /healthz?x=${'a'.repeat(40 * 1024)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      414,
+    ],
+    [
+      'a URI of 100 KiB, longer than the parser reads',
+      `GET /healthz?x=${'a'.repeat(100 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      414,
     ],
   ] as const)('%s: the gateway envelope with an X-Request-Id', async (_, bytes, status) => {
     const answer = await raw(bytes);

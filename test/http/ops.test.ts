@@ -82,13 +82,13 @@ describe('health', () => {
     expect(JSON.parse(res.body)).toEqual({ status: 'ready' });
   });
 
-  it('GET /readyz → 503 APIG.0503 when the database does not answer; /healthz stays 200', async () => {
+  it('GET /readyz → 503 (APIG.0202 Backend unavailable) when the database does not answer; /healthz stays 200', async () => {
     const own = await createHarness();
     const t = await own.tenant();
     const id = await t.resource('bms_server');
     await own.store.close();
     try {
-      expectGatewayError(await own.inject({ method: 'GET', url: '/readyz' }), 503, 'APIG.0503');
+      expectGatewayError(await own.inject({ method: 'GET', url: '/readyz' }), 503, 'APIG.0202');
       expect((await own.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
       // A tag call cannot be served either: the answer is a generic 5xx, not a success.
       const res = await own.inject({

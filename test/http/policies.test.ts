@@ -104,6 +104,7 @@ describe('identity policies', () => {
   const DELETE = 'bms:servers:batchDeleteBaremetalServerTags';
   const SHOW = 'bms:servers:showBaremetalServerTags';
   const PUT = 'bms:servers:put';
+  const GET = 'bms:servers:get';
 
   interface Setup {
     /** The server's current tags. */
@@ -393,10 +394,11 @@ describe('identity policies', () => {
       expect((await bmsAction(conditional, dev, 'create', [{ key: 'k' }])).statusCode).toBe(204);
     });
 
-    it('listing needs only its own action', async () => {
-      const token = await userWith(allow(SHOW));
+    it('listing needs bms:servers:showBaremetalServerTags and the bms:servers:get it depends on', async () => {
       const id = await server({ a: 'b' });
-      const res = await call(token, 'GET', bms(id));
+      expectForbidden(await call(await userWith(allow(SHOW)), 'GET', bms(id)), GET);
+      expectForbidden(await call(await userWith(allow(GET)), 'GET', bms(id)), SHOW);
+      const res = await call(await userWith(allow([SHOW, GET])), 'GET', bms(id));
       expect(res.statusCode).toBe(200);
       expect(json(res)).toEqual({ tags: [{ key: 'a', value: 'b' }] });
     });
@@ -461,7 +463,7 @@ describe('identity policies', () => {
     });
   });
 
-  describe('every service answers 403 in its own envelope with its forbidden code, naming the action', () => {
+  describe("every service answers a policy's refusal in its own envelope with its code, naming the action", () => {
     const cases: [
       string,
       'GET' | 'POST' | 'PUT' | 'DELETE',
@@ -575,12 +577,15 @@ describe('identity policies', () => {
         nested,
       ],
     ];
-    const codes: Record<string, string> = {
-      ddm_instance: 'DBS.200003',
-      as_group: 'AS.0011',
-      mrs_cluster: '12000004',
-      bms_server: 'BMS.0033',
+    const refusals: Record<string, [number, string]> = {
+      ddm_instance: [403, 'DBS.200003'],
+      as_group: [403, 'AS.0011'],
+      // MRS answers an IAM policy's refusal 401 12000136.
+      mrs_cluster: [401, '12000136'],
+      bms_server: [403, 'BMS.0033'],
     };
+    /** Actions an operation's action depends on. */
+    const dependencies: Record<string, string[]> = { [SHOW]: [GET] };
     function flat(b: unknown): [string, string] {
       const x = b as { error_code: string; error_msg: string };
       expect(Object.keys(x).sort()).toEqual(['error_code', 'error_msg']);
@@ -601,11 +606,12 @@ describe('identity policies', () => {
         // An Allow for every other action of every service: only this one is missing.
         const token = await userWith(allow('*'), denyStmt(action));
         const res = await call(token, method, url, body);
-        expect(res.statusCode, res.body).toBe(403);
+        const [status, expected] = refusals[type]!;
+        expect(res.statusCode, res.body).toBe(status);
         const [code, message] = read(json(res));
-        expect(code).toBe(codes[type]);
+        expect(code).toBe(expected);
         expect(message).toContain(action);
-        const granted = await userWith(allow(action));
+        const granted = await userWith(allow([action, ...(dependencies[action] ?? [])]));
         expect((await call(granted, method, url, body)).statusCode).toBeLessThan(300);
       });
     }

@@ -19,13 +19,13 @@ describe.each([
     name: 'MRS',
     type: 'mrs_cluster' as const,
     url: (p: string) => `/v1.1/${p}/clusters/tags`,
-    forbidden: { error_code: '12000004' },
+    forbidden: { status: 401, body: { error_code: '12000136' } },
   },
   {
     name: 'AS',
     type: 'as_group' as const,
     url: (p: string) => `/autoscaling-api/v1/${p}/scaling_group_tag/tags`,
-    forbidden: { error: { code: 'AS.0011' } },
+    forbidden: { status: 403, body: { error: { code: 'AS.0011' } } },
   },
 ])('$name project tags', (svc) => {
   let t: Tenant;
@@ -62,8 +62,8 @@ describe.each([
 
   it('an IAM user without a policy is refused in the service envelope', async () => {
     const res = await get(svc.url(t.projectId), t.iamUser.token);
-    expect(res.statusCode).toBe(403);
-    expect(json(res)).toMatchObject(svc.forbidden);
+    expect(res.statusCode).toBe(svc.forbidden.status);
+    expect(json(res)).toMatchObject(svc.forbidden.body);
   });
 });
 
@@ -180,7 +180,7 @@ describe('MRS single-tag add and delete', () => {
 
   it.each([
     ['no tag', {}, '12000002'],
-    ['no value', { tag: { key: 'k' } }, '12000002'],
+    ['a null value', { tag: { key: 'k', value: null } }, '12000002'],
     ['a forbidden character', { tag: { key: 'a=b', value: 'v' } }, '12005002'],
     ['a value with a leading space', { tag: { key: 'k', value: ' v' } }, '12005002'],
   ])('refuses %s', async (_what, body, code) => {
@@ -191,7 +191,7 @@ describe('MRS single-tag add and delete', () => {
     expect(await tagsOf(id)).toEqual([]);
   });
 
-  it('refuses an 11th tag (12005001) and an unknown cluster (404 12000003)', async () => {
+  it('refuses an 11th tag (12005001) and an unknown cluster (400 12000003)', async () => {
     const id = await t.resource(
       'mrs_cluster',
       Array.from({ length: 10 }, (_, i) => tag(`k${i}`, 'v')),
@@ -204,7 +204,7 @@ describe('MRS single-tag add and delete', () => {
     const missing = await send('POST', `/v1.1/${t.projectId}/clusters/nope/tags`, {
       tag: { key: 'k', value: 'v' },
     });
-    expect(missing.statusCode).toBe(404);
+    expect(missing.statusCode).toBe(400);
     expect(json(missing)).toMatchObject({ error_code: '12000003' });
   });
 
@@ -259,7 +259,7 @@ describe('DDM single-tag set', () => {
     expect(await tagsOf(id)).toEqual([]);
   });
 
-  it('refuses a 21st tag, a wrong Content-Type (415) and an unknown instance (404)', async () => {
+  it('refuses a 21st tag, a wrong Content-Type (415) and an unknown instance (400)', async () => {
     const id = await t.resource(
       'ddm_instance',
       Array.from({ length: 20 }, (_, i) => tag(`k${i}`, 'v')),
@@ -272,7 +272,7 @@ describe('DDM single-tag set', () => {
     expect(media.statusCode).toBe(415);
     expect(json(media)).toMatchObject({ error_code: 'DBS.280415' });
     const missing = await put('nope', 'k', '{"value":"v"}');
-    expect(missing.statusCode).toBe(404);
+    expect(missing.statusCode).toBe(400);
     expect(json(missing)).toMatchObject({ error_code: 'DBS.200002' });
   });
 });

@@ -74,14 +74,16 @@ describe('identity policies on queries and the cross-service API', () => {
       url: `/v1.1/${t.projectId}/clusters/tags`,
       headers: { 'x-auth-token': reader },
     });
-    expect(tagsRes.statusCode).toBe(403);
-    expect(json(tagsRes)).toMatchObject({ error_code: '12000004' });
-    expect((json(tagsRes) as { error_msg: string }).error_msg).toMatch(
-      /mrs:cluster:listProjectTags/,
-    );
+    // MRS answers an IAM policy's refusal 401 12000136, naming the action.
+    expect(tagsRes.statusCode).toBe(401);
+    expect(json(tagsRes)).toEqual({
+      error_code: '12000136',
+      error_msg:
+        "Permission denied. Error message: Policy doesn't allow mrs:cluster:listProjectTags to be performed.",
+    });
     const other = await userWith(allow(['mrs:cluster:listTags']));
     const denied = await post(url, { action: 'count' }, other);
-    expect(denied.statusCode).toBe(403);
+    expect(denied.statusCode).toBe(401);
     expect((json(denied) as { error_msg: string }).error_msg).toMatch(
       /mrs:cluster:listResourceInstances/,
     );
@@ -98,14 +100,30 @@ describe('identity policies on queries and the cross-service API', () => {
       ],
       tags: [{ key: 'env', value: 'dev' }],
     };
+    const cluster = await t.resource('mrs_cluster');
     const bmsOnly = await userWith(allow(['tms:resourceTags:batchCreate', 'bms:servers:*']));
-    const res = await post('/v1.0/resource-tags/batch-create', body, bmsOnly);
+    const res = await post(
+      '/v1.0/resource-tags/batch-create',
+      {
+        ...body,
+        resources: [...body.resources, { resource_id: cluster, resource_type: 'mrs_cluster' }],
+      },
+      bmsOnly,
+    );
     expect(res.statusCode).toBe(200);
     const failed = (json(res) as { failed_resources: Record<string, string>[] }).failed_resources;
-    expect(failed.map((f) => [f.resource_id, f.error_code])).toEqual([[group, 'AS.0011']]);
+    // Each refusal as its own service answers it: AS.0011, and MRS 12000136 with its message.
+    expect(failed.map((f) => [f.resource_id, f.error_code])).toEqual([
+      [group, 'AS.0011'],
+      [cluster, '12000136'],
+    ]);
     expect(failed[0]!.error_msg).toMatch(/as:groups:createTags/);
+    expect(failed[1]!.error_msg).toBe(
+      "Permission denied. Error message: Policy doesn't allow mrs:cluster:batchCreateTags to be performed.",
+    );
     expect(await tagsOf('bms_server', bms)).toEqual([{ key: 'env', value: 'dev' }]);
     expect(await tagsOf('as_group', group)).toEqual([]);
+    expect(await tagsOf('mrs_cluster', cluster)).toEqual([]);
 
     const servicesOnly = await userWith(allow(['bms:servers:*', 'as:groups:*']));
     const refused = await post('/v1.0/resource-tags/batch-create', body, servicesOnly);

@@ -406,7 +406,7 @@ describe('calls signed by the official Node SDK', () => {
     }
   });
 
-  it('an IAM user signs with its own key and gets 403 in the service envelope', async () => {
+  it("an IAM user signs with its own key and gets MRS's policy refusal (401 12000136) in the service envelope", async () => {
     const id = await t.resource('mrs_cluster');
     const c = sdkClient({
       endpoint,
@@ -419,7 +419,9 @@ describe('calls signed by the official Node SDK', () => {
       url: '/v1.1/{project_id}/clusters/{cluster_id}/tags',
       pathParams: { cluster_id: id },
     });
-    expect(res).toMatchObject({ status: 403, errorCode: '12000004' });
-    expect(res.errorMsg).toContain('mrs:cluster:listTags');
+    expect(res).toMatchObject({ status: 401, errorCode: '12000136' });
+    expect(res.errorMsg).toBe(
+      "Permission denied. Error message: Policy doesn't allow mrs:cluster:listTags to be performed.",
+    );
   });
 });

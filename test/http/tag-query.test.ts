@@ -44,6 +44,13 @@ interface Service {
   url(projectId: string): string;
   readonly invalidCode: string;
   readonly actionCode: string;
+  /** Invalid `matches` (AS.7052). */
+  readonly matchesCode: string;
+  /** A key with a value twice in a list (AS.7054). */
+  readonly duplicateValueCode: string;
+  /** Refusals: another project or domain, an IAM user's policies. */
+  readonly scope: { readonly status: number; readonly code: string };
+  readonly policy: { readonly status: number; readonly code: string };
   readonly envelope: 'flat' | 'nested';
 }
 
@@ -53,6 +60,10 @@ const MRS: Service = {
   url: (p) => `/v1.1/${p}/clusters/resource_instances/action`,
   invalidCode: '12000002',
   actionCode: '12000002',
+  matchesCode: '12000002',
+  duplicateValueCode: '12000002',
+  scope: { status: 400, code: '12000052' },
+  policy: { status: 401, code: '12000136' },
   envelope: 'flat',
 };
 const AS: Service = {
@@ -61,6 +72,10 @@ const AS: Service = {
   url: (p) => `/autoscaling-api/v1/${p}/scaling_group_tag/resource_instances/action`,
   invalidCode: 'AS.0022',
   actionCode: 'AS.7049',
+  matchesCode: 'AS.7052',
+  duplicateValueCode: 'AS.7054',
+  scope: { status: 400, code: 'AS.0008' },
+  policy: { status: 403, code: 'AS.0011' },
   envelope: 'nested',
 };
 
@@ -395,7 +410,6 @@ describe.each([MRS, AS])('$name resource_instances/action', (svc) => {
         ],
       },
     ],
-    ['a value twice for a key', { not_tags_any: [{ key: 'k', values: ['x', 'x'] }] }],
     ['an empty key', { tags: [{ key: '', values: [] }] }],
     ['a missing key', { tags: [{ values: ['x'] }] }],
     ['a key of 128 characters', { tags: [{ key: 'k'.repeat(128), values: [] }] }],
@@ -412,18 +426,31 @@ describe.each([MRS, AS])('$name resource_instances/action', (svc) => {
     ['offset -1', { offset: -1 }],
     ["offset '1e3'", { offset: '1e3' }],
     ['without_any_tag not a boolean', { without_any_tag: 'yes' }],
-    ['matches on another key', { matches: [{ key: 'resource_id', value: 'c1' }] }],
-    ['matches value not a string', { matches: [{ key: 'resource_name', value: 1 }] }],
-    ['matches not an array', { matches: { key: 'resource_name', value: 'x' } }],
     ['a value with U+0000', { tags: [{ key: 'k', values: ['a\u0000b'] }] }],
     ['a key with an unpaired surrogate', { tags: [{ key: 'k\ud800', values: [] }] }],
-    ['a name with U+0000', { matches: [{ key: 'resource_name', value: '\u0000' }] }],
   ];
 
   it.each(invalid)('400 with the invalid-parameter code: %s', async (_what, extra) => {
     const res = await query({ action: 'filter', ...(extra as object) });
     expect(res.statusCode).toBe(400);
     expect(errorCode(res)).toBe(svc.invalidCode);
+  });
+
+  it.each([
+    ['matches on another key', { matches: [{ key: 'resource_id', value: 'c1' }] }],
+    ['matches value not a string', { matches: [{ key: 'resource_name', value: 1 }] }],
+    ['matches not an array', { matches: { key: 'resource_name', value: 'x' } }],
+    ['a name with U+0000', { matches: [{ key: 'resource_name', value: '\u0000' }] }],
+  ])('400 with the invalid-matches code (AS.7052): %s', async (_what, extra) => {
+    const res = await query({ action: 'filter', ...(extra as object) });
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe(svc.matchesCode);
+  });
+
+  it('a value twice for a key → 400 with the duplicate-value code (AS.7054)', async () => {
+    const res = await query({ action: 'filter', not_tags_any: [{ key: 'k', values: ['x', 'x'] }] });
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe(svc.duplicateValueCode);
   });
 
   it('limits at the edge are accepted: 10 keys, 10 values, 127-character keys', async () => {
@@ -450,7 +477,7 @@ describe.each([MRS, AS])('$name resource_instances/action', (svc) => {
       matches: [{ key: 'resource_name', value: 'a'.repeat(max + 1) }],
     });
     expect(res.statusCode).toBe(400);
-    expect(errorCode(res)).toBe(svc.invalidCode);
+    expect(errorCode(res)).toBe(svc.matchesCode);
   });
 
   it.each([
@@ -471,12 +498,14 @@ describe.each([MRS, AS])('$name resource_instances/action', (svc) => {
 
   it('callers outside the project, IAM users without a policy and domain tokens are refused', async () => {
     const stranger = await h.tenant();
-    const forbidden = svc === AS ? 'AS.0011' : '12000004';
-    for (const token of [stranger.root.token, t.iamUser.token, t.root.domainToken]) {
+    for (const token of [stranger.root.token, t.root.domainToken]) {
       const res = await query({ action: 'count' }, token);
-      expect(res.statusCode).toBe(403);
-      expect(errorCode(res)).toBe(forbidden);
+      expect(res.statusCode).toBe(svc.scope.status);
+      expect(errorCode(res)).toBe(svc.scope.code);
     }
+    const refused = await query({ action: 'count' }, t.iamUser.token);
+    expect(refused.statusCode).toBe(svc.policy.status);
+    expect(errorCode(refused)).toBe(svc.policy.code);
     const anonymous = await h.inject({
       method: 'POST',
       url: svc.url(t.projectId),

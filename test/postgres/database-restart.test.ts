@@ -41,7 +41,7 @@ describe('PostgreSQL going down and coming back while tagplane runs', () => {
 
   const readyz = () => http(node.url, 'GET', '/readyz');
 
-  it('answers 503 in the gateway envelope during the outage, reports it on /readyz, and resumes by itself', async () => {
+  it('answers 502 APIG.0202 in the gateway envelope during the outage, reports it on /readyz, and resumes by itself', async () => {
     expect((await readyz()).status).toBe(200);
     const stream = new WriteStream([node.url], tenant.projectId, token, servers, 3);
     await stream.until(() => stream.acknowledged().length >= 20, '20 writes acknowledged');
@@ -50,12 +50,13 @@ describe('PostgreSQL going down and coming back while tagplane runs', () => {
     await pg.stop('immediate');
     const downAt = stream.now();
     await stream.until(
-      () => stream.writes.filter((w) => w.sentAt > downAt && w.status === 503).length >= 10,
-      '10 writes answered 503 during the outage',
+      () => stream.writes.filter((w) => w.sentAt > downAt && w.status === 502).length >= 10,
+      '10 writes answered 502 during the outage',
     );
+    // /readyz is no gateway route: it answers 503, as readiness probes expect.
     const notReady = await readyz();
     expect(notReady.status).toBe(503);
-    expect(notReady.body).toMatchObject({ error_code: 'APIG.0503' });
+    expect(notReady.body).toMatchObject({ error_code: 'APIG.0202' });
     const read = await http(
       node.url,
       'GET',
@@ -64,7 +65,11 @@ describe('PostgreSQL going down and coming back while tagplane runs', () => {
         headers: { 'x-auth-token': token },
       },
     );
-    expect(read.status).toBe(503);
+    expect(read.status).toBe(502);
+    expect(read.body).toMatchObject({
+      error_code: 'APIG.0202',
+      error_msg: expect.stringMatching(/^Backend unavailable/),
+    });
 
     await pg.start();
     // The node is not restarted or told: it finds the database again on its own.
@@ -80,13 +85,13 @@ describe('PostgreSQL going down and coming back while tagplane runs', () => {
     );
     await stream.stop();
 
-    // Every answer is a success or a clean 503; never a 500 or a dropped connection.
+    // Every answer is a success or a clean 502; never a 500 or a dropped connection.
     const statuses = new Set(stream.writes.map((w) => w.status));
-    expect([...statuses].sort()).toEqual([204, 503]);
-    for (const w of stream.writes.filter((x) => x.status === 503)) {
+    expect([...statuses].sort()).toEqual([204, 502]);
+    for (const w of stream.writes.filter((x) => x.status === 502)) {
       const body = w.body as Record<string, unknown>;
       expect(Object.keys(body).sort()).toEqual(['error_code', 'error_msg', 'request_id']);
-      expect(body.error_code).toBe('APIG.0503');
+      expect(body.error_code).toBe('APIG.0202');
       expect(body.request_id).toBe(w.requestIdHeader);
     }
     // Once ready again, every write succeeds.
@@ -95,7 +100,7 @@ describe('PostgreSQL going down and coming back while tagplane runs', () => {
     const tags = await readAllTags(node.url, tenant.projectId, token, servers);
     for (const w of stream.writes) {
       const present = tagsPresent(tags, w);
-      // An acknowledged write survived the crash; a failed one is whole or absent (a 503 on
+      // An acknowledged write survived the crash; a failed one is whole or absent (a 502 on
       // a commit cut mid-flight may have landed), never half.
       if (w.status === 204) expect(present, `acknowledged write ${w.n}`).toBe(2);
       else expect([0, 2], `write ${w.n} (${String(w.status)})`).toContain(present);

@@ -13,7 +13,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) c();
 });
 
-it('a write lock held by another process past TAGPLANE_SQLITE_BUSY_TIMEOUT: 503, nothing applied, reads go on', async () => {
+it('a write lock held by another process past TAGPLANE_SQLITE_BUSY_TIMEOUT: 504 APIG.0203 Backend timeout, nothing applied, reads go on', async () => {
   const { dir, remove } = tempDir();
   cleanups.push(remove);
   const u = randomBytes(4).toString('hex');
@@ -78,8 +78,8 @@ it('a write lock held by another process past TAGPLANE_SQLITE_BUSY_TIMEOUT: 503,
   try {
     const started = Date.now();
     const res = await write('prod');
-    expectGatewayError(res, 503, 'APIG.0503');
-    expect(JSON.parse(res.body).error_msg).toMatch(/busy/);
+    expectGatewayError(res, 504, 'APIG.0203');
+    expect(JSON.parse(res.body).error_msg).toMatch(/^Backend timeout/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     // Readers are not blocked by a writer (WAL), and see nothing of the refused write.
     expect(await read()).toEqual({ tags: [{ key: 'env', value: 'dev' }] });

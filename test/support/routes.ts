@@ -1,6 +1,7 @@
 import { PROFILES } from '../../src/services/index.js';
 import type { RouteDef, ServiceProfile } from '../../src/services/profile.js';
 import type { Tenant } from './harness.js';
+import { type Refusals, SERVICE_SPECS, type ServiceId } from './service-spec.js';
 
 /** A request as `inject` takes it. */
 export interface RouteRequest {
@@ -19,8 +20,8 @@ export interface RouteCase {
   readonly hasBody: boolean;
   /** The status of a successful call. */
   readonly successStatus: number;
-  /** The code the service answers 403 with. */
-  readonly forbiddenCode: string;
+  /** How the service refuses a caller, as SPEC gives it (test/support/service-spec.ts). */
+  readonly refusals: Refusals;
   /** Registers a resource the valid request succeeds on; returns its id. */
   prepare(t: Tenant): Promise<string>;
   /** A valid request on `resourceId` in `projectId`. */
@@ -75,12 +76,6 @@ function successStatus(route: RouteDef): number {
   return route.success === 'no-content' ? 204 : 200;
 }
 
-function forbiddenCode(profile: ServiceProfile): string {
-  const row = profile.errors.find((r) => r.kinds.includes('forbidden'));
-  if (row?.status !== 403) throw new Error(`profile ${profile.id} has no 403 row`);
-  return row.code;
-}
-
 /** The tag routes that are served (operations not yet built are left out). */
 const SERVED = new Set<RouteDef['kind']>([
   'create',
@@ -104,7 +99,7 @@ export const ROUTES: readonly RouteCase[] = PROFILES.flatMap((profile) =>
         route,
         hasBody: body !== undefined,
         successStatus: successStatus(route),
-        forbiddenCode: forbiddenCode(profile),
+        refusals: SERVICE_SPECS[profile.id as ServiceId].refusals,
         prepare: (t) => t.resource(profile.resourceType, [INITIAL]),
         request(projectId, resourceId) {
           const url = pathFor(profile, route, projectId, resourceId);

@@ -14,8 +14,10 @@ export interface Tag {
 
 /** The error code (and status, 400 unless said) a failure of each kind is answered with. */
 export interface ErrorCodes {
-  /** Body not JSON, not an object, missing. */
+  /** Body not JSON, not an object. */
   readonly malformed: string;
+  /** Body empty or absent. */
+  readonly bodyEmpty: string;
   readonly tagsMissing: string;
   /** A `tags` item that is not an object. */
   readonly tagMalformed: string;
@@ -34,9 +36,27 @@ export interface ErrorCodes {
   readonly valueInvalid: string;
   readonly duplicate: string;
   readonly tooMany: string;
+  /** A delete naming a tag the resource lacks, where that is an error. */
+  readonly tagAbsent?: string;
   readonly notFound: { readonly status: number; readonly code: string };
   /** A body whose Content-Type the service does not take. */
   readonly mediaType: { readonly status: number; readonly code: string };
+}
+
+/** A refusal's status and code. */
+export interface Refusal {
+  readonly status: number;
+  readonly code: string;
+}
+
+/** How a service refuses a caller (SPEC §3 tables, §6 scope). */
+export interface Refusals {
+  /** Credentials scoped to another project (a token of another project, a domain token). */
+  readonly project: Refusal;
+  /** A project outside the caller's domain. */
+  readonly domain: Refusal;
+  /** An IAM user whose identity policies refuse the action. */
+  readonly policy: Refusal;
 }
 
 export interface ServiceSpec {
@@ -46,6 +66,7 @@ export interface ServiceSpec {
   readonly envelope: 'flat' | 'nested';
   readonly maxTags: number;
   readonly codes: ErrorCodes;
+  readonly refusals: Refusals;
   /** Create: an existing key takes the new value (else: the request is refused). */
   readonly overwrites: boolean;
   /** Delete: naming a tag the resource lacks succeeds (else: the request is refused). */
@@ -100,6 +121,7 @@ const mrsUrl = (p: string, id: string) => `/v1.1/${p}/clusters/${id}/tags`;
 
 const allCodes = (code: string, notFound: ErrorCodes['notFound']): ErrorCodes => ({
   malformed: code,
+  bodyEmpty: code,
   tagsMissing: code,
   tagMalformed: code,
   keyMissing: code,
@@ -123,9 +145,16 @@ export const MODELARTS: ServiceSpec = {
   type: 'modelarts_hyperinstance',
   envelope: 'flat',
   maxTags: 20,
+  // Every tag error is ModelArts.0101 "Invalid Argument"; an unknown supernode ModelArts.6404.
   codes: {
-    ...allCodes('ModelArts.0101', { status: 400, code: 'ModelArts.7004' }),
-    tooMany: 'ModelArts.7003',
+    ...allCodes('ModelArts.0101', { status: 400, code: 'ModelArts.6404' }),
+    tagAbsent: 'ModelArts.0101',
+  },
+  refusals: {
+    project: { status: 403, code: 'ModelArts.0210' },
+    domain: { status: 403, code: 'ModelArts.0108' },
+    // No permission is needed (the seed): a policy never refuses; the code would be 0108.
+    policy: { status: 403, code: 'ModelArts.0108' },
   },
   overwrites: false,
   absentDeleteSucceeds: false,
@@ -149,11 +178,17 @@ export const BMS: ServiceSpec = {
   envelope: 'nested',
   maxTags: 20,
   codes: {
-    ...allCodes('BMS.0022', { status: 404, code: 'BMS.0040' }),
+    ...allCodes('BMS.0022', { status: 400, code: 'BMS.0040' }),
     // The first 400 row is the generic code of everything not given its own.
     malformed: 'BMS.0001',
+    bodyEmpty: 'BMS.0001',
     tagsMissing: 'BMS.0001',
     mediaType: { status: 400, code: 'BMS.0001' },
+  },
+  refusals: {
+    project: { status: 403, code: 'BMS.0033' },
+    domain: { status: 403, code: 'BMS.0033' },
+    policy: { status: 403, code: 'BMS.0033' },
   },
   overwrites: true,
   absentDeleteSucceeds: true,
@@ -176,8 +211,13 @@ export const DDM: ServiceSpec = {
   envelope: 'flat',
   maxTags: 20,
   codes: {
-    ...allCodes('DBS.280001', { status: 404, code: 'DBS.200002' }),
+    ...allCodes('DBS.280001', { status: 400, code: 'DBS.200002' }),
     mediaType: { status: 415, code: 'DBS.280415' },
+  },
+  refusals: {
+    project: { status: 403, code: 'DBS.200003' },
+    domain: { status: 403, code: 'DBS.200003' },
+    policy: { status: 403, code: 'DBS.200003' },
   },
   overwrites: true,
   absentDeleteSucceeds: true,
@@ -210,6 +250,7 @@ export const AS: ServiceSpec = {
   maxTags: 10,
   codes: {
     malformed: 'AS.0022',
+    bodyEmpty: 'AS.0002',
     tagsMissing: 'AS.7044',
     tagMalformed: 'AS.0022',
     keyMissing: 'AS.7062',
@@ -224,8 +265,13 @@ export const AS: ServiceSpec = {
     valueInvalid: 'AS.7047',
     duplicate: 'AS.7050',
     tooMany: 'AS.7045',
-    notFound: { status: 404, code: 'AS.2007' },
+    notFound: { status: 400, code: 'AS.2007' },
     mediaType: { status: 400, code: 'AS.0022' },
+  },
+  refusals: {
+    project: { status: 400, code: 'AS.0008' },
+    domain: { status: 400, code: 'AS.0008' },
+    policy: { status: 403, code: 'AS.0011' },
   },
   overwrites: true,
   absentDeleteSucceeds: true,
@@ -248,7 +294,7 @@ export const MRS: ServiceSpec = {
   envelope: 'flat',
   maxTags: 10,
   codes: {
-    ...allCodes('12000002', { status: 404, code: '12000003' }),
+    ...allCodes('12000002', { status: 400, code: '12000003' }),
     keyEmpty: '12005002',
     keyTooLong: '12005002',
     keyInvalid: '12005002',
@@ -257,9 +303,14 @@ export const MRS: ServiceSpec = {
     duplicate: '12005002',
     tooMany: '12005001',
   },
+  refusals: {
+    project: { status: 400, code: '12000052' },
+    domain: { status: 400, code: '12000052' },
+    policy: { status: 401, code: '12000136' },
+  },
   overwrites: true,
   absentDeleteSucceeds: true,
-  valueOptional: false,
+  valueOptional: true,
   keyMax: 36,
   valueMax: 43,
   deleteKeyMax: 36,

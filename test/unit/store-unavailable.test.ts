@@ -1,37 +1,63 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { isStoreUnavailable } from '../../src/store/database.js';
+import { isStoreUnavailable, storeFault } from '../../src/store/database.js';
 
-/** Which store failures answer 503 APIG.0503 (retry later) rather than 500. */
-describe('isStoreUnavailable', () => {
-  it('a full disk, an I/O error, a busy or read-only SQLite file: unavailable', () => {
+const sqliteError = (code: string) => new Database.SqliteError('failed', code);
+const pgError = (code: string) => Object.assign(new Error('failed'), { code });
+
+/**
+ * Which store failures the gateway answers 502 APIG.0202 "Backend unavailable" (the store
+ * cannot be reached or written) or 504 APIG.0203 "Backend timeout" (a statement past its time
+ * limit) rather than 500.
+ */
+describe('storeFault', () => {
+  it('a full disk, an I/O error, a read-only or unopenable SQLite file: unavailable (502)', () => {
     for (const code of [
-      'SQLITE_BUSY',
-      'SQLITE_BUSY_SNAPSHOT',
-      'SQLITE_LOCKED',
       'SQLITE_FULL',
       'SQLITE_IOERR_FSYNC',
       'SQLITE_CANTOPEN',
       'SQLITE_READONLY_DBMOVED',
     ]) {
-      expect(isStoreUnavailable(new Database.SqliteError('failed', code)), code).toBe(true);
+      expect(storeFault(sqliteError(code)), code).toBe('unavailable');
+      expect(isStoreUnavailable(sqliteError(code)), code).toBe(true);
     }
   });
 
-  it('a lost or refused PostgreSQL connection: unavailable', () => {
-    for (const code of ['ECONNREFUSED', '08006', '57P01', '53300']) {
-      expect(isStoreUnavailable(Object.assign(new Error('failed'), { code })), code).toBe(true);
+  it('the SQLite write lock held past the busy timeout: timeout (504)', () => {
+    for (const code of ['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED']) {
+      expect(storeFault(sqliteError(code)), code).toBe('timeout');
+      expect(isStoreUnavailable(sqliteError(code)), code).toBe(false);
     }
-    expect(isStoreUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
   });
 
-  it('a bad statement or a broken constraint is not: it answers 500', () => {
+  it('a lost or refused PostgreSQL connection: unavailable (502)', () => {
+    for (const code of ['ECONNREFUSED', '08006', '57P01', '57P04', '53300']) {
+      expect(storeFault(pgError(code)), code).toBe('unavailable');
+    }
+    expect(storeFault(new Error('Connection terminated unexpectedly'))).toBe('unavailable');
+    expect(storeFault(new Error('timeout exceeded when trying to connect'))).toBe('unavailable');
+    const refused = new AggregateError([pgError('ECONNREFUSED'), pgError('ECONNREFUSED')]);
+    expect(storeFault(refused)).toBe('unavailable');
+  });
+
+  it('a PostgreSQL server that cannot write: a full disk, an I/O error, a standby: unavailable (502)', () => {
+    for (const code of ['53100', '53200', '58030', '25006']) {
+      expect(storeFault(pgError(code)), code).toBe('unavailable');
+    }
+  });
+
+  it('a PostgreSQL statement cancelled by its timeout, or a lock not granted in time: timeout (504)', () => {
+    for (const code of ['57014', '55P03']) expect(storeFault(pgError(code)), code).toBe('timeout');
+    expect(storeFault(new Error('Query read timeout'))).toBe('timeout');
+  });
+
+  it('a bad statement or a broken constraint is not a store fault: it answers 500', () => {
     for (const code of ['SQLITE_ERROR', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CORRUPT', '42601']) {
-      const err = code.startsWith('SQLITE_')
-        ? new Database.SqliteError('failed', code)
-        : Object.assign(new Error('failed'), { code });
-      expect(isStoreUnavailable(err), code).toBe(false);
+      const err = code.startsWith('SQLITE_') ? sqliteError(code) : pgError(code);
+      expect(storeFault(err), code).toBeUndefined();
     }
+    expect(storeFault(new Error('something else'))).toBeUndefined();
+    expect(storeFault(undefined)).toBeUndefined();
   });
 
   it('a real full database: SQLite reports SQLITE_FULL, which is unavailable', () => {
@@ -45,7 +71,7 @@ describe('isStoreUnavailable', () => {
       caught = err;
     }
     expect((caught as { code?: string }).code).toBe('SQLITE_FULL');
-    expect(isStoreUnavailable(caught)).toBe(true);
+    expect(storeFault(caught)).toBe('unavailable');
     db.close();
   });
 });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness, type Tenant } from '../../support/harness.js';
+import type { RouteRequest } from '../../support/routes.js';
 import { AS, tagsN } from '../../support/service-spec.js';
+import { signed, withToken } from '../../support/signing.js';
 import { TagApi } from '../../support/tag-api.js';
 import { astral, CONTROL_CHARS, chars, cjk } from '../../support/text-samples.js';
 
@@ -291,13 +293,155 @@ describe('delete', () => {
   });
 });
 
-it('an unknown scaling group → 404 AS.2007 on the action and the listing', async () => {
+it('an unknown scaling group → 400 AS.2007 on the action and the listing', async () => {
   const mrs = await t.resource('mrs_cluster');
   for (const id of ['no-such-group', mrs]) {
-    api.expectError(await api.create(id, tagsN(1)), 'AS.2007', 404);
-    api.expectError(await api.remove(id, [{ key: 'k0' }]), 'AS.2007', 404);
-    api.expectError(await api.listRaw(id), 'AS.2007', 404);
+    api.expectError(await api.create(id, tagsN(1)), 'AS.2007', 400);
+    api.expectError(await api.remove(id, [{ key: 'k0' }]), 'AS.2007', 400);
+    api.expectError(await api.listRaw(id), 'AS.2007', 400);
   }
+});
+
+describe('an empty body → 400 AS.0002', () => {
+  it.each([
+    ['with a JSON Content-Type', { 'content-type': 'application/json' }],
+    ['without a Content-Type', { 'content-type': undefined }],
+  ])('%s', async (_label, headers) => {
+    const id = await api.resource(tagsN(1));
+    await api.expectRefused(
+      id,
+      () => api.send('POST', `${groupUrl(id)}/action`, '', headers),
+      'AS.0002',
+    );
+  });
+
+  it('on a query too', async () => {
+    const res = await api.send(
+      'POST',
+      `/autoscaling-api/v1/${t.projectId}/scaling_group_tag/resource_instances/action`,
+      '',
+    );
+    api.expectError(res, 'AS.0002');
+  });
+
+  it('a body of spaces is not empty: it is not JSON (AS.0022)', async () => {
+    const id = await api.resource(tagsN(1));
+    await api.expectRefused(id, () => api.send('POST', `${groupUrl(id)}/action`, '  '), 'AS.0022');
+  });
+});
+
+describe('the project in the URL must be the caller\'s: 400 AS.0008 "Incorrect ProjectID."', () => {
+  let other: Tenant;
+  beforeAll(async () => {
+    other = await h.tenant();
+  });
+
+  const requests = (id: string): RouteRequest[] => [
+    {
+      method: 'POST',
+      url: `${groupUrl(id)}/action`,
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ action: 'create', tags: [{ key: 'n', value: 'v' }] }),
+    },
+    { method: 'GET', url: groupUrl(id), headers: {} },
+    {
+      method: 'GET',
+      url: `/autoscaling-api/v1/${t.projectId}/scaling_group_tag/tags`,
+      headers: {},
+    },
+    {
+      method: 'POST',
+      url: `/autoscaling-api/v1/${t.projectId}/scaling_group_tag/resource_instances/action`,
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ action: 'count' }),
+    },
+  ];
+
+  it.each([
+    [
+      "a token of another project (another domain's)",
+      () => (r: RouteRequest) => withToken(r, other.root.token),
+    ],
+    ['a domain-scoped token', () => (r: RouteRequest) => withToken(r, t.root.domainToken)],
+    ["another domain's signing key", () => (r: RouteRequest) => signed(r, other.root)],
+  ])('%s → AS.0008 on every route, nothing changes', async (_label, credentials) => {
+    const id = await api.resource(tagsN(1));
+    for (const req of requests(id)) {
+      const res = await h.inject(credentials()(req));
+      expect(api.expectError(res, 'AS.0008', 400)).toBe('Incorrect ProjectID.');
+    }
+    expect(await api.list(id)).toEqual(tagsN(1));
+  });
+
+  it("the caller's own project is accepted, token or signature", async () => {
+    const id = await api.resource(tagsN(1));
+    const req = requests(id)[1]!;
+    expect((await h.inject(withToken(req, t.root.token))).statusCode).toBe(200);
+    expect((await h.inject(signed(req, t.root))).statusCode).toBe(200);
+  });
+});
+
+describe('queries (resource_instances/action)', () => {
+  const query = (body: unknown) =>
+    api.send(
+      'POST',
+      `/autoscaling-api/v1/${t.projectId}/scaling_group_tag/resource_instances/action`,
+      body,
+    );
+
+  it.each([
+    ['matches not an array', { matches: { key: 'resource_name', value: 'x' } }],
+    ['a match that is not an object', { matches: ['x'] }],
+    ['a match on another key', { matches: [{ key: 'resource_id', value: 'x' }] }],
+    ['a match without a value', { matches: [{ key: 'resource_name' }] }],
+    ['a match value that is not a string', { matches: [{ key: 'resource_name', value: 1 }] }],
+    [
+      'a match value over 255 characters',
+      { matches: [{ key: 'resource_name', value: 'n'.repeat(256) }] },
+    ],
+    [
+      'resource_name twice',
+      {
+        matches: [
+          { key: 'resource_name', value: 'a' },
+          { key: 'resource_name', value: 'b' },
+        ],
+      },
+    ],
+  ])('invalid matches (%s) → 400 AS.7052', async (_label, extra) => {
+    for (const action of ['filter', 'count']) {
+      api.expectError(await query({ action, ...extra }), 'AS.7052');
+    }
+  });
+
+  it.each(['tags', 'tags_any', 'not_tags', 'not_tags_any'])(
+    'a key with a value twice in %s → 400 AS.7054',
+    async (list) => {
+      const message = api.expectError(
+        await query({ action: 'filter', [list]: [{ key: 'env', values: ['a', 'b', 'a'] }] }),
+        'AS.7054',
+      );
+      expect(message).toContain("'a'");
+    },
+  );
+
+  it('the same key twice in a list is not AS.7054: the invalid-parameter code', async () => {
+    api.expectError(
+      await query({
+        action: 'filter',
+        tags: [
+          { key: 'env', values: ['a'] },
+          { key: 'env', values: ['b'] },
+        ],
+      }),
+      'AS.0022',
+    );
+  });
+
+  it('a valid matches still finds groups by name', async () => {
+    const res = await query({ action: 'count', matches: [{ key: 'resource_name', value: '' }] });
+    expect(res.statusCode, res.body).toBe(200);
+  });
 });
 
 it('list answers 200 with exactly {"tags":[…],"sys_tags":[]}', async () => {

@@ -199,10 +199,29 @@ describe('delete', () => {
     expect(await api.list(id)).toEqual([{ key: 'k1', value: 'v1' }]);
   });
 
-  it('the character set is not checked', async () => {
-    const id = await api.resource(tagsN(1));
-    api.expectWritten(await api.remove(id, [{ key: '_sys_a*b' }, { key: ' x ', value: 'a|b' }]));
-    expect(await api.list(id)).toEqual(tagsN(1));
+  describe('keys and values are checked with the create rules', () => {
+    it.each([
+      ['a forbidden key character', { key: 'a*b' }],
+      ['a key starting with _sys_', { key: '_sys_a' }],
+      ['a key with an outer space', { key: ' x ' }],
+      ['a control character in a key', { key: 'a\u0001b' }],
+      ['a 37-character key', { key: astral(37) }],
+      ['a forbidden value character', { key: 'k0', value: 'a|b' }],
+      ['a control character in a value', { key: 'k0', value: 'a\tb' }],
+      ['a 44-character value', { key: 'k0', value: astral(44) }],
+    ])('%s → 400 DBS.280001, nothing deleted', async (_label, tag) => {
+      const id = await api.resource(tagsN(2));
+      await api.expectRefused(id, () => api.remove(id, [{ key: 'k1' }, tag]), INVALID);
+    });
+
+    it('what create accepts, delete accepts: = in a key, / in a value', async () => {
+      const id = await api.resource([
+        { key: 'a=b', value: 'x/y' },
+        { key: 'k0', value: 'v0' },
+      ]);
+      api.expectWritten(await api.remove(id, [{ key: 'a=b', value: 'x/y' }]));
+      expect(await api.list(id)).toEqual([{ key: 'k0', value: 'v0' }]);
+    });
   });
 
   it.each([
@@ -344,13 +363,13 @@ describe('Content-Type', () => {
   });
 });
 
-it('an unknown instance → 404 DBS.200002 on create, delete, PUT and list', async () => {
+it('an unknown instance → 400 DBS.200002 on create, delete, PUT and list', async () => {
   const bms = await t.resource('bms_server');
   for (const id of ['no-such-instance', bms]) {
-    api.expectError(await api.create(id, tagsN(1)), NOT_FOUND, 404);
-    api.expectError(await api.remove(id, [{ key: 'k0' }]), NOT_FOUND, 404);
-    api.expectError(await put(id, 'k', { value: 'v' }), NOT_FOUND, 404);
-    api.expectError(await api.listRaw(id), NOT_FOUND, 404);
+    api.expectError(await api.create(id, tagsN(1)), NOT_FOUND, 400);
+    api.expectError(await api.remove(id, [{ key: 'k0' }]), NOT_FOUND, 400);
+    api.expectError(await put(id, 'k', { value: 'v' }), NOT_FOUND, 400);
+    api.expectError(await api.listRaw(id), NOT_FOUND, 400);
   }
 });
 

@@ -1,16 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness, type Tenant } from '../../support/harness.js';
+import type { RouteRequest } from '../../support/routes.js';
 import { MODELARTS, sortTags, tagsN } from '../../support/service-spec.js';
+import { signed, withToken } from '../../support/signing.js';
 import { TagApi } from '../../support/tag-api.js';
 import { astral, CONTROL_CHARS, chars, cjk } from '../../support/text-samples.js';
 
 /** SPEC §3.1: ModelArts Lite Server supernode tags. */
 
+// Revision 2: every tag error is the documented "Invalid Argument" code, its message saying
+// which rule; an unknown supernode is ModelArts.6404, as the real service answers.
 const INVALID = 'ModelArts.0101';
-const EXISTS = 'ModelArts.7001';
-const ABSENT = 'ModelArts.7002';
-const TOO_MANY = 'ModelArts.7003';
-const NOT_FOUND = 'ModelArts.7004';
+const EXISTS = INVALID;
+const ABSENT = INVALID;
+const TOO_MANY = INVALID;
+const NOT_FOUND = 'ModelArts.6404';
 
 let h: Harness;
 let t: Tenant;
@@ -120,26 +124,30 @@ describe('create', () => {
     });
   });
 
-  describe("key: must not start or end with 'sys' (case-sensitive), nor start with '_sys_'", () => {
+  describe("key: must not start with 'sys' (case-sensitive); 'sys' elsewhere is allowed", () => {
     it.each([
       ['sys', 'sys'],
       ['starts with sys', 'system'],
-      ['ends with sys', 'filesys'],
-      ['starts with _sys_', '_sys_tag'],
-      ['is _sys_', '_sys_'],
-      ['ends with _sys', 'a_sys'],
-    ])('%s (%s) → 400', async (_label, key) => {
+      ['sys and a symbol', 'sys.x'],
+    ])('%s (%s) → 400 ModelArts.0101 naming the rule', async (_label, key) => {
       const message = await api.refusesCreate([{ key, value: 'v' }], INVALID);
-      expect(message).toContain('sys');
+      expect(message).toMatch(/^Invalid Argument: /);
+      expect(message).toContain("must not start with 'sys'");
     });
 
+    // The seed's "cannot start or end with sys" is the shortened form of the published "cannot
+    // start or end with a space or start with sys".
     it.each([
+      ['ends with sys', 'mysys'],
+      ['ends with sys', 'ecosys'],
+      ['ends with sys', 'filesys'],
+      ['ends with _sys', 'a_sys'],
+      ['starts with _sys_', '_sys_tag'],
+      ['is _sys_', '_sys_'],
       ['Sys', 'Sys'],
       ['SYSTEM', 'SYSTEM'],
       ['ends with Sys', 'fileSys'],
       ['sys inside', 'mysystem1'],
-      ['ends with _sys_', 'a_sys_'],
-      ['_sys without the second underscore', '_sysx'],
       ['_SYS_ upper-case', '_SYS_x'],
     ])('%s (%s) → accepted', async (_label, key) => {
       await api.acceptsCreate([{ key, value: 'v' }]);
@@ -180,7 +188,7 @@ describe('create', () => {
   });
 
   describe('existing and duplicate keys', () => {
-    it('a key the supernode already has → 400 ModelArts.7001, even with the same value', async () => {
+    it('a key the supernode already has → 400 ModelArts.0101, even with the same value', async () => {
       const id = await api.resource([{ key: 'env', value: 'dev' }]);
       for (const value of ['dev', 'prod']) {
         const message = await api.expectRefused(
@@ -192,11 +200,12 @@ describe('create', () => {
             ]),
           EXISTS,
         );
-        expect(message).toContain('env');
+        expect(message).toMatch(/^Invalid Argument: /);
+        expect(message).toContain("'env' already exists");
       }
     });
 
-    it('creating the same tags twice: the second call → 7001 (not idempotent)', async () => {
+    it('creating the same tags twice: the second call → 0101 (not idempotent)', async () => {
       const id = await api.resource();
       api.expectWritten(await api.create(id, tagsN(2)), tagsN(2));
       await api.expectRefused(id, () => api.create(id, tagsN(2)), EXISTS);
@@ -221,25 +230,27 @@ describe('create', () => {
   });
 
   describe('at most 20 tags after the merge', () => {
-    it('10 existing + 10 new → 200; 10 existing + 11 new → 7003', async () => {
+    it('10 existing + 10 new → 200; 10 existing + 11 new → 0101', async () => {
       const id = await api.resource(tagsN(10));
-      await api.expectRefused(id, () => api.create(id, tagsN(11, 'n')), TOO_MANY);
+      const message = await api.expectRefused(id, () => api.create(id, tagsN(11, 'n')), TOO_MANY);
+      expect(message).toMatch(/^Invalid Argument: .*at most 20 tags/);
       api.expectWritten(await api.create(id, tagsN(10, 'n')), tagsN(10, 'n'));
       expect(await api.list(id)).toHaveLength(20);
     });
 
-    it('20 existing + 1 → 7003', async () => {
+    it('20 existing + 1 → 0101', async () => {
       const id = await api.resource(tagsN(20));
       await api.expectRefused(id, () => api.create(id, [{ key: 'n', value: '' }]), TOO_MANY);
     });
   });
 
-  it('an unknown supernode → 400 ModelArts.7004 on create, delete and list', async () => {
+  it('an unknown supernode → 400 ModelArts.6404 "LiteServer instance \'<id>\' not found." on create, delete and list', async () => {
     const other = await t.resource('bms_server');
     for (const id of ['no-such-node', other]) {
-      api.expectError(await api.create(id, tagsN(1)), NOT_FOUND, 400);
-      api.expectError(await api.remove(id, [{ key: 'k0' }]), NOT_FOUND, 400);
-      api.expectError(await api.listRaw(id), NOT_FOUND, 400);
+      const expected = `LiteServer instance '${id}' not found.`;
+      expect(api.expectError(await api.create(id, tagsN(1)), NOT_FOUND, 400)).toBe(expected);
+      expect(api.expectError(await api.remove(id, [{ key: 'k0' }]), NOT_FOUND, 400)).toBe(expected);
+      expect(api.expectError(await api.listRaw(id), NOT_FOUND, 400)).toBe(expected);
     }
   });
 });
@@ -279,22 +290,23 @@ describe('delete', () => {
     ]);
   });
 
-  it('a value that does not match → 400 ModelArts.7002, nothing deleted', async () => {
+  it('a value that does not match → 400 ModelArts.0101, nothing deleted', async () => {
     const id = await api.resource(tagsN(2));
     const message = await api.expectRefused(
       id,
       () => api.remove(id, [{ key: 'k0' }, { key: 'k1', value: 'other' }]),
       ABSENT,
     );
-    expect(message).toContain('k1');
+    expect(message).toMatch(/^Invalid Argument: /);
+    expect(message).toContain("'k1' with value 'other' does not exist");
   });
 
-  it('a key the supernode lacks → 400 ModelArts.7002, nothing deleted', async () => {
+  it('a key the supernode lacks → 400 ModelArts.0101, nothing deleted', async () => {
     const id = await api.resource(tagsN(2));
     await api.expectRefused(id, () => api.remove(id, [{ key: 'k0' }, { key: 'nope' }]), ABSENT);
   });
 
-  it('deleting the same tag twice: the second call → 7002 (not idempotent)', async () => {
+  it('deleting the same tag twice: the second call → 0101 (not idempotent)', async () => {
     const id = await api.resource(tagsN(1));
     api.expectWritten(await api.remove(id, [{ key: 'k0' }]), [{ key: 'k0', value: 'v0' }]);
     await api.expectRefused(id, () => api.remove(id, [{ key: 'k0' }]), ABSENT);
@@ -332,5 +344,90 @@ describe('list', () => {
   it('an untagged supernode → {"tags":[]}', async () => {
     const id = await api.resource();
     expect(JSON.parse((await api.listRaw(id)).body)).toEqual({ tags: [] });
+  });
+});
+
+describe('scope: 403 ModelArts.0210 for another project, ModelArts.0108 for another domain', () => {
+  const requests = (id: string): [RouteRequest, string][] => [
+    [
+      {
+        method: 'POST',
+        url: `${url(id)}/create`,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ tags: [{ key: 'n', value: 'v' }] }),
+      },
+      'modelarts:hyperinstance:createTags',
+    ],
+    [
+      {
+        method: 'POST',
+        url: `${url(id)}/delete`,
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ tags: [{ key: 'k0' }] }),
+      },
+      'modelarts:hyperinstance:deleteTags',
+    ],
+    [{ method: 'GET', url: url(id), headers: {} }, 'modelarts:hyperinstance:listTags'],
+  ];
+
+  it('a token scoped to another project, or to the domain: ModelArts.0210, nothing changes', async () => {
+    const other = await h.tenant();
+    const id = await api.resource(tagsN(1));
+    for (const token of [other.root.token, t.root.domainToken]) {
+      for (const [req] of requests(id)) {
+        const message = api.expectError(
+          await h.inject(withToken(req, token)),
+          'ModelArts.0210',
+          403,
+        );
+        expect(message).toBe('The project id in the request URL does not match the token.');
+      }
+    }
+    expect(await api.list(id)).toEqual(tagsN(1));
+  });
+
+  it("another domain's signing key: ModelArts.0108 naming the operation, nothing changes", async () => {
+    const other = await h.tenant();
+    const id = await api.resource(tagsN(1));
+    for (const [req, action] of requests(id)) {
+      const message = api.expectError(
+        await h.inject(signed(req, other.root)),
+        'ModelArts.0108',
+        403,
+      );
+      expect(message).toBe(`You are not authorized to perform the (${action}) operation.`);
+    }
+    expect(await api.list(id)).toEqual(tagsN(1));
+  });
+
+  it('an IAM user of the domain needs no permission (the seed)', async () => {
+    const id = await api.resource(tagsN(1));
+    for (const [req] of requests(id)) {
+      const res = await h.inject(withToken(req, t.iamUser.token));
+      expect(res.statusCode, res.body).toBe(200);
+    }
+  });
+});
+
+describe('statuses: 200, 400, 401, 403 and 500 only (the seed lists no 404)', () => {
+  it('every refusal of the three operations is one of them', async () => {
+    const other = await h.tenant();
+    const id = await api.resource(tagsN(1));
+    const statuses = new Set<number>();
+    const answers = [
+      await api.create('no-such-node', tagsN(1)),
+      await api.remove('no-such-node', [{ key: 'k0' }]),
+      await api.listRaw('no-such-node'),
+      await api.create(id, [{ key: 'k0', value: 'v' }]),
+      await api.remove(id, [{ key: 'absent' }]),
+      await api.create(id, tagsN(21, 'n')),
+      await api.createRaw(id, ''),
+      await api.createRaw(id, '{'),
+      await h.inject({ method: 'GET', url: url(id) }),
+      await h.inject(withToken({ method: 'GET', url: url(id), headers: {} }, other.root.token)),
+      await h.inject(signed({ method: 'GET', url: url(id), headers: {} }, other.root)),
+    ];
+    for (const res of answers) statuses.add(res.statusCode);
+    expect([...statuses].sort()).toEqual([400, 401, 403]);
   });
 });

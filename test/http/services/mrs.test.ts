@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness, type Tenant } from '../../support/harness.js';
+import type { RouteRequest } from '../../support/routes.js';
 import { MRS, sortTags, tagsN } from '../../support/service-spec.js';
+import { signed, withToken } from '../../support/signing.js';
 import { type Response, TagApi } from '../../support/tag-api.js';
 import { astral, CONTROL_CHARS, chars, cjk } from '../../support/text-samples.js';
 
@@ -80,11 +82,26 @@ describe('batch create', () => {
     });
   });
 
-  describe('value: a mandatory field', () => {
+  describe('value: absent means "" (the Terraform providers send {"key":"k"}); null is refused', () => {
+    it('{"key":"k"} stores ""', async () => {
+      const id = await api.resource();
+      api.expectWritten(await api.create(id, [{ key: 'k' }, { key: 'k2', value: 'v' }]));
+      expect(await api.list(id)).toEqual([
+        { key: 'k', value: '' },
+        { key: 'k2', value: 'v' },
+      ]);
+    });
+
+    it('{"key":"k"} overwrites an existing value with ""', async () => {
+      const id = await api.resource([{ key: 'k', value: 'old' }]);
+      api.expectWritten(await api.create(id, [{ key: 'k' }]));
+      expect(await api.list(id)).toEqual([{ key: 'k', value: '' }]);
+    });
+
     it.each([
-      ['absent', { key: 'k' }],
       ['null', { key: 'k', value: null }],
-    ])('%s → 400 12000002', async (_label, tag) => {
+      ['a number', { key: 'k', value: 1 }],
+    ])('a value that is %s → 400 12000002, nothing written', async (_label, tag) => {
       await api.refusesCreate([{ key: 'ok', value: 'v' }, tag], MALFORMED);
     });
   });
@@ -270,6 +287,12 @@ describe('add one tag', () => {
     ]);
   });
 
+  it('a tag without value stores ""', async () => {
+    const id = await api.resource(tagsN(1));
+    api.expectWritten(await addOne(id, { tag: { key: 'k' } }));
+    expect(await api.list(id)).toEqual([{ key: 'k', value: '' }, ...tagsN(1)]);
+  });
+
   it('unknown fields are ignored', async () => {
     const id = await api.resource();
     api.expectWritten(await addOne(id, { tag: { key: 'k', value: 'v', extra: 1 }, other: null }));
@@ -283,7 +306,6 @@ describe('add one tag', () => {
     ['a 44-character value', { key: 'k', value: astral(44) }, INVALID],
     ['a value with /', { key: 'k', value: 'a/b' }, INVALID],
     ['an empty key', { key: '', value: 'v' }, INVALID],
-    ['no value', { key: 'k' }, MALFORMED],
     ['a null value', { key: 'k', value: null }, MALFORMED],
     ['no key', { value: 'v' }, MALFORMED],
   ])('%s → 400 %s', async (_label, tag, code) => {
@@ -348,15 +370,123 @@ describe('delete one tag', () => {
   });
 });
 
-it('an unknown cluster → 404 12000003 on every route', async () => {
+it('an unknown cluster → 400 12000003 on every route', async () => {
   const as = await t.resource('as_group');
   for (const id of ['no-such-cluster', as]) {
-    api.expectError(await api.create(id, tagsN(1)), NOT_FOUND, 404);
-    api.expectError(await api.remove(id, [{ key: 'k0' }]), NOT_FOUND, 404);
-    api.expectError(await addOne(id, { tag: { key: 'k', value: 'v' } }), NOT_FOUND, 404);
-    api.expectError(await deleteOne(id, 'k0'), NOT_FOUND, 404);
-    api.expectError(await api.listRaw(id), NOT_FOUND, 404);
+    api.expectError(await api.create(id, tagsN(1)), NOT_FOUND, 400);
+    api.expectError(await api.remove(id, [{ key: 'k0' }]), NOT_FOUND, 400);
+    api.expectError(await addOne(id, { tag: { key: 'k', value: 'v' } }), NOT_FOUND, 400);
+    api.expectError(await deleteOne(id, 'k0'), NOT_FOUND, 400);
+    api.expectError(await api.listRaw(id), NOT_FOUND, 400);
   }
+});
+
+describe('an IAM user whose policies refuse: 401 12000136', () => {
+  const message = (action: string) =>
+    `Permission denied. Error message: Policy doesn't allow ${action} to be performed.`;
+
+  it('names the action refused, with a token or a signature; nothing changes', async () => {
+    const id = await api.resource(tagsN(1));
+    const cases: [RouteRequest, string][] = [
+      [{ method: 'GET', url: base(id), headers: {} }, 'mrs:cluster:listTags'],
+      [
+        {
+          method: 'POST',
+          url: base(id),
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ tag: { key: 'n', value: 'v' } }),
+        },
+        'mrs:cluster:createTag',
+      ],
+      [{ method: 'DELETE', url: `${base(id)}/k0`, headers: {} }, 'mrs:cluster:deleteTag'],
+      [
+        { method: 'GET', url: `/v1.1/${t.projectId}/clusters/tags`, headers: {} },
+        'mrs:cluster:listProjectTags',
+      ],
+      [
+        {
+          method: 'POST',
+          url: `/v1.1/${t.projectId}/clusters/resource_instances/action`,
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ action: 'count' }),
+        },
+        'mrs:cluster:listResourceInstances',
+      ],
+    ];
+    for (const [req, action] of cases) {
+      for (const res of [
+        await h.inject(withToken(req, t.iamUser.token)),
+        await h.inject(signed(req, t.iamUser)),
+      ]) {
+        expect(api.expectError(res, '12000136', 401)).toBe(message(action));
+      }
+    }
+    expect(await api.list(id)).toEqual(tagsN(1));
+  });
+
+  it('a batch names the action of its body when the other is allowed', async () => {
+    const dev = await h.tenant();
+    await h.seed({
+      users: [
+        {
+          id: dev.iamUser.id,
+          name: dev.iamUser.name,
+          domain_id: dev.domainId,
+          policies: [
+            {
+              Version: '5.0',
+              Statement: [{ Effect: 'Allow', Action: ['mrs:cluster:batchDeleteTags'] }],
+            },
+          ],
+        },
+      ],
+    });
+    const id = await dev.resource('mrs_cluster', tagsN(1));
+    const url = `/v1.1/${dev.projectId}/clusters/${id}/tags/action`;
+    const send = (action: string) =>
+      h.inject(
+        withToken(
+          {
+            method: 'POST',
+            url,
+            headers: { 'content-type': 'application/json' },
+            payload: JSON.stringify({ action, tags: [{ key: 'k0' }] }),
+          },
+          dev.iamUser.token,
+        ),
+      );
+    const refused = await send('create');
+    expect(api.expectError(refused, '12000136', 401)).toBe(message('mrs:cluster:batchCreateTags'));
+    expect((await send('delete')).statusCode).toBe(204);
+  });
+});
+
+describe('a project or domain not the caller\'s: 400 12000052 "No access rights."', () => {
+  it.each([
+    ["a token of another domain's project", async () => (await h.tenant()).root.token],
+    ['a domain-scoped token', async () => t.root.domainToken],
+  ])('%s', async (_label, token) => {
+    const id = await api.resource(tagsN(1));
+    const res = await h.inject(
+      withToken({ method: 'GET', url: base(id), headers: {} }, await token()),
+    );
+    expect(api.expectError(res, '12000052', 400)).toBe('No access rights.');
+  });
+
+  it("another domain's signing key, on a write: nothing changes", async () => {
+    const other = await h.tenant();
+    const id = await api.resource(tagsN(1));
+    const req: RouteRequest = {
+      method: 'POST',
+      url: `${base(id)}/action`,
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ action: 'delete', tags: [{ key: 'k0' }] }),
+    };
+    expect(api.expectError(await h.inject(signed(req, other.root)), '12000052', 400)).toBe(
+      'No access rights.',
+    );
+    expect(await api.list(id)).toEqual(tagsN(1));
+  });
 });
 
 it('list answers 200 with exactly {"tags":[…]}', async () => {
