@@ -16,9 +16,15 @@ import { Transactions } from './transactions.js';
 // The store's public face: code outside store/ imports what it needs from here. The modules this
 // one is built from import each other directly, never this one, so no import goes round in a
 // circle.
-export { type DatabaseLocation, parseDatabaseUrl, redactUrl } from './database-url.js';
+export {
+  type DatabaseLocation,
+  databaseDirectory,
+  parseDatabaseUrl,
+  redactUrl,
+  sharedAcrossMachines,
+} from './database-url.js';
 export type { Executor } from './executor.js';
-export type { StoreCapabilities } from './store-capabilities.js';
+export { capabilitiesOf, type StoreCapabilities } from './store-capabilities.js';
 export { isStoreUnavailable, type StoreFault, storeFault } from './store-errors.js';
 
 export interface StoreOptions {
