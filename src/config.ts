@@ -1,7 +1,7 @@
 import { type AccessKeyLockoutPolicy, DEFAULT_AKSK_LOCKOUT } from './auth/access-key-lockout.js';
 import type { AuthMode } from './auth/authenticator.js';
 import { DEFAULT_LOGIN_LOCKOUT, type LoginLockoutPolicy } from './auth/login-lockout.js';
-import { parseDatabaseUrl } from './store/database.js';
+import { capabilitiesOf, parseDatabaseUrl } from './store/database.js';
 
 export interface ServeConfig {
   readonly host: string;
@@ -166,7 +166,7 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
   if (!/^\d+$/.test(workersText) || workers < 1 || workers > MAX_WORKERS) {
     throw new ConfigError(`invalid number of workers '${workersText}': use 1–${MAX_WORKERS}`);
   }
-  if (workers > 1 && parseDatabaseUrl(databaseUrl).kind === 'sqlite') {
+  if (workers > 1 && !capabilitiesOf(parseDatabaseUrl(databaseUrl)).concurrentWriters) {
     throw new ConfigError(
       `--workers ${workers} needs the PostgreSQL store: a SQLite database has one writer at a time, so several processes on one file would take turns at its write lock instead of serving in parallel (and wait on each other's transactions); serve SQLite with one process, or use postgres://…`,
     );

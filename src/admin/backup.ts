@@ -88,7 +88,7 @@ export async function exportDatabase(
       format: EXPORT_FORMAT,
       version: EXPORT_VERSION,
       schema: executed[executed.length - 1]!,
-      source: store.caps.dialect,
+      source: store.location.kind,
       exported_at: new Date().toISOString(),
       counts,
     };

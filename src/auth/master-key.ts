@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import type { DatabaseLocation } from '../store/database.js';
+import { join } from 'node:path';
+import {
+  type DatabaseLocation,
+  databaseDirectory,
+  sharedAcrossMachines,
+} from '../store/database.js';
 import { parseMasterKey, type SecretBox } from './secret-box.js';
 
 export interface MasterKey {
@@ -18,13 +22,13 @@ export interface MasterKey {
  */
 export function loadMasterKey(location: DatabaseLocation, fromEnv: string | undefined): MasterKey {
   if (fromEnv) return { key: parseMasterKey(fromEnv), source: 'TAGPLANE_MASTER_KEY' };
-  if (location.kind === 'postgres') {
+  if (sharedAcrossMachines(location)) {
     throw new Error(
       'TAGPLANE_MASTER_KEY is required with PostgreSQL: every node must hold the same key (64 hex digits; e.g. `openssl rand -hex 32`).',
     );
   }
-  if (location.path === ':memory:') return { key: randomBytes(32), source: 'in memory' };
-  const file = keyFileOf(location.path);
+  const file = keyFileOf(location);
+  if (file === undefined) return { key: randomBytes(32), source: 'in memory' };
   if (!existsSync(file)) {
     try {
       writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
@@ -36,8 +40,10 @@ export function loadMasterKey(location: DatabaseLocation, fromEnv: string | unde
   return { key: parseMasterKey(readFileSync(file, 'utf8')), source: file };
 }
 
-function keyFileOf(sqlitePath: string): string {
-  return join(dirname(resolve(sqlitePath)), 'master.key');
+/** The key file beside a database kept in a file; undefined where there is none (in memory). */
+function keyFileOf(location: DatabaseLocation): string | undefined {
+  const directory = databaseDirectory(location);
+  return directory === undefined ? undefined : join(directory, 'master.key');
 }
 
 /**
@@ -49,8 +55,8 @@ export function existingMasterKey(
   fromEnv: string | undefined,
 ): MasterKey | undefined {
   if (fromEnv) return { key: parseMasterKey(fromEnv), source: 'TAGPLANE_MASTER_KEY' };
-  if (location.kind !== 'sqlite' || location.path === ':memory:') return undefined;
-  const file = keyFileOf(location.path);
+  const file = keyFileOf(location);
+  if (file === undefined) return undefined;
   return existsSync(file)
     ? { key: parseMasterKey(readFileSync(file, 'utf8')), source: file }
     : undefined;

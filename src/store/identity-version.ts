@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from './database.js';
+import type { Executor } from './executor.js';
 
 /**
  * Identity data (domains, projects, users, access keys) is read on every request and changes

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from './database.js';
+import type { Executor } from './executor.js';
 
 /**
  * Nodes keep a small view of the access keys that have signature failures or a lock (see

@@ -1,5 +1,6 @@
 import type { Compilable, CompiledQuery } from 'kysely';
-import { type Executor, nameStatement } from './database.js';
+import type { Executor } from './executor.js';
+import { nameStatement } from './postgres-pool.js';
 
 /**
  * A query of the hot path, built and compiled once per database kind and then only executed.

@@ -1,0 +1,79 @@
+import type { PostgresPool } from 'kysely';
+import pg from 'pg';
+
+/** int8 (bigint) columns and counts come back as numbers, as they do on SQLite. */
+export const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/**
+ * SQL of the hot-path queries (see prepared.ts), each with a statement name. On PostgreSQL they
+ * run as named prepared statements: parsed and planned once per connection, not on every call.
+ */
+const namedStatements = new Map<string, string>();
+
+export function nameStatement(sqlText: string): void {
+  if (!namedStatements.has(sqlText))
+    namedStatements.set(sqlText, `tagplane_${namedStatements.size}`);
+}
+
+const NAMED = Symbol('tagplane.namedStatements');
+
+/** Routes the hot-path queries of a pg client through named prepared statements. */
+function useNamedStatements(client: pg.PoolClient): void {
+  const c = client as pg.PoolClient & { [NAMED]?: true };
+  if (c[NAMED]) return;
+  c[NAMED] = true;
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    const name = typeof text === 'string' ? namedStatements.get(text) : undefined;
+    if (name && Array.isArray(values) && callback === undefined) {
+      return query({ name, text, values });
+    }
+    return callback === undefined ? query(text, values) : query(text, values, callback);
+  };
+}
+
+/**
+ * A pg pool whose connections never go back to the pool inside a transaction: a connection
+ * released while its transaction is open or failed (a rollback that could not be sent) is
+ * closed instead of being handed to the next request.
+ */
+export function guardedPool(url: string, size: number): PostgresPool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: size,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: 'tagplane',
+    types: pgTypes,
+  });
+  // An idle client losing its server must not crash the process; the pool drops it and the next
+  // query opens a new connection.
+  pool.on('error', () => {});
+  return {
+    async connect() {
+      const client = await pool.connect();
+      useNamedStatements(client);
+      // A connection lost while checked out is reported to the query using it; node-postgres
+      // also emits it on the client, which would end the process without a listener.
+      const onLost = () => {};
+      client.on('error', onLost);
+      const release = client.release;
+      client.release = (err?: Error | boolean) => {
+        client.off('error', onLost);
+        if (err === undefined && client.getTransactionStatus() !== 'I') {
+          release(new Error('connection released inside a transaction'));
+        } else {
+          release(err);
+        }
+      };
+      return client;
+    },
+    end: () => pool.end(),
+  };
+}
