@@ -236,6 +236,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   });
   registerServiceRoutes(app, PROFILES, { engine, authenticator });
   registerTmsRoutes(app, {
+    store: deps.store,
     cross: new CrossServiceTags(deps.store, engine, authorizer),
     authenticator,
   });

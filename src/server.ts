@@ -15,7 +15,7 @@ import {
 import { SecretBox } from './auth/secret-box.js';
 import { TokenSigner } from './auth/tokens.js';
 import type { ServeConfig } from './config.js';
-import { sha256Hex } from './http/admin-routes.js';
+import { sha256Hex } from './core/hash.js';
 import { createLogger } from './logging.js';
 import { type DatabaseLocation, parseDatabaseUrl, Store } from './store/database.js';
 import { findAccessKey } from './store/identity-store.js';

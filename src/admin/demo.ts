@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SecretBox } from '../auth/secret-box.js';
+import { LETTERS_DIGITS, randomString } from '../core/random.js';
 import type { Store } from '../store/database.js';
 import { applySeed } from './seed.js';
 
@@ -12,15 +13,6 @@ export interface DemoData {
   readonly accessKey: string;
   readonly secretKey: string;
   readonly bmsServerId: string;
-}
-
-const ALPHANUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-
-function randomString(n: number, alphabet = ALPHANUM): string {
-  const bytes = randomBytes(n);
-  let s = '';
-  for (const b of bytes) s += alphabet[b % alphabet.length];
-  return s;
 }
 
 const hex32 = () => randomBytes(16).toString('hex');
@@ -37,7 +29,7 @@ export async function createDemo(store: Store, secrets: SecretBox): Promise<Demo
     projectId: hex32(),
     projectName: 'eu-de',
     accessKey: randomString(20),
-    secretKey: randomString(40, `${ALPHANUM}abcdefghijklmnopqrstuvwxyz`),
+    secretKey: randomString(40, LETTERS_DIGITS),
     bmsServerId: randomUUID(),
   };
   const domainId = hex32();

@@ -1,6 +1,9 @@
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { compilePolicy, PolicyError } from '../auth/policy-evaluator.js';
 import type { SecretBox } from '../auth/secret-box.js';
+import { AppError } from '../core/app-error.js';
+import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
+import type { Tag } from '../core/tag.js';
 import { profileForType } from '../services/index.js';
 import { isResourceType, type ResourceType } from '../services/profile.js';
 import type { Executor, Store } from '../store/database.js';
@@ -18,8 +21,7 @@ import {
   upsertUser,
 } from '../store/identity-store.js';
 import { gatherStatistics, registerResources } from '../store/resources-store.js';
-import { deleteTags, listTags, putTags, type Tag } from '../store/tags-store.js';
-import { TagError } from '../tags/tag-error.js';
+import { deleteTags, listTags, putTags } from '../store/tags-store.js';
 import { readTagArray, readTagsToCreate } from '../tags/tag-input.js';
 
 /** A seed document that cannot be loaded; the message names the entry. Nothing was written. */
@@ -32,11 +34,6 @@ export class SeedError extends Error {
 
 /** A seed registering this many resources or more is followed by fresh planner statistics. */
 const BULK_RESOURCES = 500;
-
-export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-/** Resource ids travel in URL paths: no slash, no control characters. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: excluding control characters is the point
-export const RESOURCE_ID_PATTERN = /^[^/\u0000-\u001f]{1,128}$/;
 
 export interface SeedDomain {
   readonly id: string;
@@ -260,7 +257,7 @@ export function parseSeed(doc: unknown): Seed {
       try {
         tags = readTagsToCreate(readTagArray(obj), profile.create.rules);
       } catch (err) {
-        if (err instanceof TagError) r.fail(`${err.message} (${profile.title} rules)`);
+        if (err instanceof AppError) r.fail(`${err.message} (${profile.title} rules)`);
         throw err;
       }
       if (tags.length > profile.maxTags) {

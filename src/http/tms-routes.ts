@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type TSchema, Type } from 'typebox';
-import { RESOURCE_ID_PATTERN } from '../admin/seed.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import type { Principal } from '../auth/principal.js';
+import { AppError } from '../core/app-error.js';
+import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
+import type { Principal } from '../core/principal.js';
 import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../services/profile.js';
 import { type CrossServiceOperation, tms } from '../services/tms.js';
+import type { Store } from '../store/database.js';
 import type { BatchTarget, CrossServiceTags } from '../tags/cross-service.js';
-import { TagError } from '../tags/tag-error.js';
+import { requireProject } from '../tags/projects.js';
 import { type JsonObject, parseJsonObject, readTagArray } from '../tags/tag-input.js';
 import {
   MAX_CONDITION_KEY_LENGTH,
@@ -26,6 +28,7 @@ import {
 import { signable } from './signable.js';
 
 export interface TmsRouteDeps {
+  readonly store: Store;
   readonly cross: CrossServiceTags;
   readonly authenticator: Authenticator;
 }
@@ -60,20 +63,19 @@ export const TMS_ROUTES: readonly {
   { method: 'GET', path: '/v1.0/tms/providers', operationId: 'ListProviders', op: 'providers' },
 ];
 
-const PROJECT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const FILTER_KINDS = {
   key: 'key_invalid',
   value: 'value_invalid',
   other: 'invalid_parameter',
 } as const;
 
-function invalid(message: string): TagError {
-  return new TagError('invalid_parameter', message);
+function invalid(message: string): AppError {
+  return new AppError('invalid_parameter', message);
 }
 
 function readProjectId(raw: unknown): string {
   if (raw === undefined || raw === null || raw === '') throw invalid("'project_id' is required.");
-  if (typeof raw !== 'string' || !PROJECT_ID.test(raw)) {
+  if (typeof raw !== 'string' || !ID_PATTERN.test(raw)) {
     throw invalid("'project_id' must be 1–64 characters from A-Z a-z 0-9 _ -.");
   }
   return raw;
@@ -81,7 +83,7 @@ function readProjectId(raw: unknown): string {
 
 function readType(raw: unknown, where: string): ResourceType {
   if (!isResourceType(raw)) {
-    throw new TagError(
+    throw new AppError(
       'resource_type_invalid',
       `${where} ${JSON.stringify(raw ?? null)} is not a resource type; use one of ${RESOURCE_TYPES.join(', ')}.`,
     );
@@ -210,7 +212,7 @@ function batchSchema(action: 'create' | 'delete'): Record<string, TSchema> {
 
 /** The cross-service API (`/v1.0`, TMS-style) in its own error envelope. */
 export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): void {
-  const { cross, authenticator } = deps;
+  const { store, cross, authenticator } = deps;
   const config = { errors: serviceRenderer(tms) };
   const tags = [tms.title];
   const security: Record<string, string[]>[] = [{ token: [] }, { aksk: [] }];
@@ -228,8 +230,8 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
   /** Project-scoped tokens act in their project; domain tokens and signatures in their domain. */
   const admitProject = async (principal: Principal, projectId: string) => {
     const denial = await authenticator.projectAccessDenial(principal, projectId, true);
-    if (denial) throw new TagError(`scope_${denial.scope}`, denial.message);
-    await cross.requireProject(projectId);
+    if (denial) throw new AppError(`scope_${denial.scope}`, denial.message);
+    await requireProject(store.db, projectId);
   };
 
   for (const action of ['create', 'delete'] as const) {
@@ -425,16 +427,16 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         } else {
           const key = queryString(request, 'key');
           if (typeof key !== 'string' || key === '') {
-            throw new TagError('key_invalid', "The 'key' query parameter is required.");
+            throw new AppError('key_invalid', "The 'key' query parameter is required.");
           }
           if (unstorable(key)) {
-            throw new TagError(
+            throw new AppError(
               'key_invalid',
               "'key' contains U+0000 or an unpaired surrogate, which no tag can hold.",
             );
           }
           if (codePointLength(key) > MAX_CONDITION_KEY_LENGTH) {
-            throw new TagError(
+            throw new AppError(
               'key_invalid',
               `'key' must be at most ${MAX_CONDITION_KEY_LENGTH} characters.`,
             );

@@ -1,4 +1,4 @@
-import type { TagErrorKind } from '../tags/tag-error.js';
+import type { AppErrorKind } from '../core/app-error.js';
 import type { TextRule } from '../tags/text-rule.js';
 
 /** The canonical resource types of the central store. */
@@ -29,7 +29,7 @@ export interface ErrorRow {
   readonly status: number;
   readonly when: string;
   /** The error kinds rendered with this code. The first 400 row also takes every unlisted kind. */
-  readonly kinds: readonly TagErrorKind[];
+  readonly kinds: readonly AppErrorKind[];
   /**
    * The message, where the service's table fixes it: `{detail}` stands for what went wrong,
    * `{resource_id}` and `{action}` for the resource addressed and the action refused. Without
