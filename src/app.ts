@@ -39,7 +39,7 @@ import { openApiDocument } from './http/openapi.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
 import { registerServiceRoutes } from './http/service-routes.js';
 import { registerTmsRoutes } from './http/tms-routes.js';
-import { PROFILES } from './services/index.js';
+import { PROFILES } from './services/registry.js';
 import type { Store } from './store/database.js';
 import { CrossServiceTags } from './tags/cross-service.js';
 import { TagEngine } from './tags/tag-engine.js';

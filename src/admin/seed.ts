@@ -4,8 +4,12 @@ import type { SecretBox } from '../auth/secret-box.js';
 import { AppError } from '../core/app-error.js';
 import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
 import type { Tag } from '../core/tag.js';
-import { profileForType } from '../services/index.js';
-import { isResourceType, type ResourceType } from '../services/profile.js';
+import {
+  isResourceType,
+  profileForType,
+  RESOURCE_TYPES,
+  type ResourceType,
+} from '../services/registry.js';
 import type { Executor, Store } from '../store/database.js';
 import {
   findAccessKey,
@@ -247,7 +251,7 @@ export function parseSeed(doc: unknown): Seed {
     const typeText = r.requiredString('type');
     if (!isResourceType(typeText)) {
       r.fail(
-        `'type' ${JSON.stringify(typeText)} is not a resource type (expected one of modelarts_hyperinstance, bms_server, ddm_instance, as_group, mrs_cluster).`,
+        `'type' ${JSON.stringify(typeText)} is not a resource type (expected one of ${RESOURCE_TYPES.join(', ')}).`,
       );
     }
     const type: ResourceType = typeText;

@@ -7,7 +7,7 @@ import type { SecretBox } from '../auth/secret-box.js';
 import { AppError } from '../core/app-error.js';
 import { sha256Hex } from '../core/hash.js';
 import { RESOURCE_ID_PATTERN } from '../core/ids.js';
-import { isResourceType, RESOURCE_TYPES } from '../services/profile.js';
+import { isResourceType, RESOURCE_TYPES } from '../services/registry.js';
 import type { Store } from '../store/database.js';
 import { resetAll } from '../store/identity-store.js';
 import {

@@ -4,8 +4,8 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { AppError } from '../core/app-error.js';
 import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
 import type { Principal } from '../core/principal.js';
-import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../services/profile.js';
-import { type CrossServiceOperation, tms } from '../services/tms.js';
+import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../services/registry.js';
+import { type CrossServiceOperation, TMS_ROUTES, tms } from '../services/tms.js';
 import type { Store } from '../store/database.js';
 import type { BatchTarget, CrossServiceTags } from '../tags/cross-service.js';
 import { requireProject } from '../tags/projects.js';
@@ -32,36 +32,6 @@ export interface TmsRouteDeps {
   readonly cross: CrossServiceTags;
   readonly authenticator: Authenticator;
 }
-
-/** Every route of the cross-service API with the operation (and so the action) it performs. */
-export const TMS_ROUTES: readonly {
-  readonly method: 'GET' | 'POST';
-  readonly path: string;
-  readonly operationId: string;
-  readonly op: CrossServiceOperation;
-}[] = [
-  {
-    method: 'POST',
-    path: '/v1.0/resource-tags/batch-create',
-    operationId: 'BatchCreateResourceTags',
-    op: 'batchCreate',
-  },
-  {
-    method: 'POST',
-    path: '/v1.0/resource-tags/batch-delete',
-    operationId: 'BatchDeleteResourceTags',
-    op: 'batchDelete',
-  },
-  {
-    method: 'POST',
-    path: '/v1.0/resource-instances/filter',
-    operationId: 'ListResourcesByTags',
-    op: 'filter',
-  },
-  { method: 'GET', path: '/v1.0/tag-keys', operationId: 'ListTagKeys', op: 'tagKeys' },
-  { method: 'GET', path: '/v1.0/tag-values', operationId: 'ListTagValues', op: 'tagValues' },
-  { method: 'GET', path: '/v1.0/tms/providers', operationId: 'ListProviders', op: 'providers' },
-];
 
 const FILTER_KINDS = {
   key: 'key_invalid',

@@ -26,7 +26,7 @@ const deleteRules: TagRules = {
 const base = '/autoscaling-api/v1/:project_id/:resource_type';
 
 /** Auto Scaling groups (seed: as-create-or-delete-tags.txt). */
-export const as: ServiceProfile = {
+export const as: ServiceProfile<'as_group'> = {
   id: 'as',
   title: 'Auto Scaling',
   resourceType: 'as_group',
@@ -126,6 +126,7 @@ export const as: ServiceProfile = {
   query: { resourceDetail: 'SCALING_GROUP_TAG', marker: true, matchValueMax: 255 },
   projectTags: {},
   authorization: 'policy',
+  demoResource: { name: 'web-asg', tags: [{ key: 'env', value: 'dev' }] },
   permissions: {
     create: { action: 'as:groups:createTags' },
     delete: { action: 'as:groups:deleteTags' },

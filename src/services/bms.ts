@@ -19,7 +19,7 @@ const deleteRules: TagRules = {
 const base = '/v1/:project_id/baremetalservers/:server_id/tags';
 
 /** Bare Metal Servers (seed: bms-add-tags.txt). */
-export const bms: ServiceProfile = {
+export const bms: ServiceProfile<'bms_server'> = {
   id: 'bms',
   title: 'Bare Metal Server',
   resourceType: 'bms_server',
@@ -72,6 +72,7 @@ export const bms: ServiceProfile = {
   create: { rules: createRules, onExisting: 'overwrite' },
   delete: { rules: deleteRules, onAbsent: 'ignore' },
   authorization: 'policy',
+  demoResource: { name: 'web-1', tags: [{ key: 'env', value: 'dev' }] },
   permissions: {
     create: { action: 'bms:servers:batchCreateBaremetalServerTags', requires: ['bms:servers:put'] },
     delete: { action: 'bms:servers:batchDeleteBaremetalServerTags', requires: ['bms:servers:put'] },

@@ -48,7 +48,7 @@ const v2Errors: RouteErrors = {
 const defaultTags: ResourceSwitch = { attribute: 'mrs.default_tags', field: 'default_tags_enable' };
 
 /** MRS clusters, API v1.1 (seed: mrs-batch-tags.txt). */
-export const mrs: ServiceProfile = {
+export const mrs: ServiceProfile<'mrs_cluster'> = {
   id: 'mrs',
   title: 'MapReduce Service',
   resourceType: 'mrs_cluster',
@@ -115,6 +115,7 @@ export const mrs: ServiceProfile = {
   query: { resourceDetail: null, marker: false, matchValueMax: 64 },
   projectTags: {},
   authorization: 'policy',
+  demoResource: { name: 'analytics', tags: [{ key: 'env', value: 'dev' }] },
   permissions: {
     create: { action: 'mrs:cluster:batchCreateTags' },
     delete: { action: 'mrs:cluster:batchDeleteTags' },

@@ -1,19 +1,6 @@
 import type { AppErrorKind } from '../core/app-error.js';
+import type { Tag } from '../core/tag.js';
 import type { TextRule } from '../tags/text-rule.js';
-
-/** The canonical resource types of the central store. */
-export const RESOURCE_TYPES = [
-  'modelarts_hyperinstance',
-  'bms_server',
-  'ddm_instance',
-  'as_group',
-  'mrs_cluster',
-] as const;
-export type ResourceType = (typeof RESOURCE_TYPES)[number];
-
-export function isResourceType(s: unknown): s is ResourceType {
-  return typeof s === 'string' && (RESOURCE_TYPES as readonly string[]).includes(s);
-}
 
 /** Rules for the tags of one operation (create or delete). */
 export interface TagRules {
@@ -199,14 +186,28 @@ export interface QueryProfile {
   readonly matchValueMax: number;
 }
 
+/** A resource of the profile's type for the demo a new database starts with (admin/demo.ts). */
+export interface DemoResource {
+  readonly name: string;
+  readonly tags: readonly Tag[];
+  /** A fresh resource id of the service's own form; a random UUID when absent. */
+  readonly newId?: () => string;
+}
+
 /** How the project tag listing pages. */
 export interface ProjectTagsProfile {
   /** `offset`/`limit` query parameters and `offset`, `limit`, `total_count` in the answer (DDM). */
   readonly paging?: { readonly defaultLimit: number; readonly maxLimit: number };
 }
 
-export interface ServiceProfile extends ApiIdentity, ErrorCatalogue {
-  readonly resourceType: ResourceType;
+/**
+ * One service: its routes, rules, limits, answers and error codes, as data the generic engine
+ * applies, listed in registry.ts. `Type` is the literal resource type, from which the registry
+ * derives the `ResourceType` union.
+ */
+export interface ServiceProfile<Type extends string = string> extends ApiIdentity, ErrorCatalogue {
+  /** The resource type in the central store (`bms_server`): lower case, digits and `_`. */
+  readonly resourceType: Type;
   /** Noun used in messages, e.g. "BMS" or "scaling group". */
   readonly resourceNoun: string;
   /** Name of the resource id path parameter. */
@@ -232,6 +233,8 @@ export interface ServiceProfile extends ApiIdentity, ErrorCatalogue {
   readonly query?: QueryProfile;
   /** Set when the service has a `project-tags` route. */
   readonly projectTags?: ProjectTagsProfile;
+  /** The resource of this type a new database's demo starts with. */
+  readonly demoResource: DemoResource;
   readonly permissions: Readonly<Partial<Record<PermissionName, Permission>>>;
   readonly routes: readonly RouteDef[];
 }
