@@ -1,4 +1,5 @@
-import type { ServiceProfile, TagRules } from './profile.js';
+import type { TagRules } from './profile.js';
+import { defineService } from './profile-check.js';
 
 const createRules: TagRules = {
   key: {
@@ -26,7 +27,7 @@ const deleteRules: TagRules = {
 const base = '/autoscaling-api/v1/:project_id/:resource_type';
 
 /** Auto Scaling groups (seed: as-create-or-delete-tags.txt). */
-export const as: ServiceProfile<'as_group'> = {
+export const as = defineService({
   id: 'as',
   title: 'Auto Scaling',
   resourceType: 'as_group',
@@ -168,4 +169,4 @@ export const as: ServiceProfile<'as_group'> = {
       companion: true,
     },
   ],
-};
+});

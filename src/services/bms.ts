@@ -1,4 +1,5 @@
-import type { ServiceProfile, TagRules } from './profile.js';
+import type { TagRules } from './profile.js';
+import { defineService } from './profile-check.js';
 
 const FORBIDDEN = '=*<>\\,|/';
 
@@ -19,7 +20,7 @@ const deleteRules: TagRules = {
 const base = '/v1/:project_id/baremetalservers/:server_id/tags';
 
 /** Bare Metal Servers (seed: bms-add-tags.txt). */
-export const bms: ServiceProfile<'bms_server'> = {
+export const bms = defineService({
   id: 'bms',
   title: 'Bare Metal Server',
   resourceType: 'bms_server',
@@ -96,4 +97,4 @@ export const bms: ServiceProfile<'bms_server'> = {
       companion: true,
     },
   ],
-};
+});

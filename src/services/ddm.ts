@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ServiceProfile, TagRules } from './profile.js';
+import type { TagRules } from './profile.js';
+import { defineService } from './profile-check.js';
 
 const createRules: TagRules = {
   key: {
@@ -23,7 +24,7 @@ const instances = '/v3/:project_id/instances';
 const base = `${instances}/:instance_id/tags`;
 
 /** DDM instances, V3 API (seed: ddm-v3-add-tags.txt). */
-export const ddm: ServiceProfile<'ddm_instance'> = {
+export const ddm = defineService({
   id: 'ddm',
   title: 'Distributed Database Middleware',
   resourceType: 'ddm_instance',
@@ -120,4 +121,4 @@ export const ddm: ServiceProfile<'ddm_instance'> = {
       companion: true,
     },
   ],
-};
+});

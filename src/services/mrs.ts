@@ -1,4 +1,5 @@
-import type { ResourceSwitch, RouteErrors, ServiceProfile, TagRules } from './profile.js';
+import type { ResourceSwitch, RouteErrors, TagRules } from './profile.js';
+import { defineService } from './profile-check.js';
 
 const FORBIDDEN = '=*<>\\,|/';
 
@@ -48,7 +49,7 @@ const v2Errors: RouteErrors = {
 const defaultTags: ResourceSwitch = { attribute: 'mrs.default_tags', field: 'default_tags_enable' };
 
 /** MRS clusters, API v1.1 (seed: mrs-batch-tags.txt). */
-export const mrs: ServiceProfile<'mrs_cluster'> = {
+export const mrs = defineService({
   id: 'mrs',
   title: 'MapReduce Service',
   resourceType: 'mrs_cluster',
@@ -218,4 +219,4 @@ export const mrs: ServiceProfile<'mrs_cluster'> = {
       switch: defaultTags,
     },
   ],
-};
+});

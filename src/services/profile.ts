@@ -202,8 +202,8 @@ export interface ProjectTagsProfile {
 
 /**
  * One service: its routes, rules, limits, answers and error codes, as data the generic engine
- * applies, listed in registry.ts. `Type` is the literal resource type, from which the registry
- * derives the `ResourceType` union.
+ * applies. Written with `defineService` (profile-check.ts), listed in registry.ts. `Type` is the
+ * literal resource type, from which the registry derives the `ResourceType` union.
  */
 export interface ServiceProfile<Type extends string = string> extends ApiIdentity, ErrorCatalogue {
   /** The resource type in the central store (`bms_server`): lower case, digits and `_`. */
