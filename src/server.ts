@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { createDemo, type DemoData } from './admin/demo.js';
-import { applySeed, SeedError } from './admin/seed.js';
+import { applySeed } from './admin/seed.js';
+import { SeedError } from './admin/seed-document.js';
 import { buildApp } from './app.js';
 import { signRequest } from './auth/aksk-signature.js';
 import {

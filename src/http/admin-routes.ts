@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { applySeed, SeedError } from '../admin/seed.js';
+import { applySeed } from '../admin/seed.js';
+import { SeedError } from '../admin/seed-document.js';
 import { AuthenticationError } from '../auth/authenticator.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { AppError } from '../core/app-error.js';

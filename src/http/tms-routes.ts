@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type TSchema, Type } from 'typebox';
 import type { Authenticator } from '../auth/authenticator.js';
 import { AppError } from '../core/app-error.js';
 import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
@@ -19,13 +18,14 @@ import {
 } from '../tags/tag-query.js';
 import { codePointLength } from '../tags/text-rule.js';
 import { serviceRenderer } from './envelopes.js';
-import {
-  conditionList,
-  flatErrorSchema,
-  gatewayErrorSchema,
-  TagSchema,
-} from './service-schemas.js';
 import { signable } from './signable.js';
+import {
+  batchSchema,
+  filterSchema,
+  PROVIDERS_SCHEMA,
+  TMS_ERROR_RESPONSES,
+  tagListingSchema,
+} from './tms-schemas.js';
 
 export interface TmsRouteDeps {
   readonly store: Store;
@@ -119,67 +119,6 @@ function queryString(request: FastifyRequest, name: string): unknown {
   return v;
 }
 
-const errorResponses = {
-  400: flatErrorSchema(
-    tms.errors
-      .filter((r) => r.status === 400)
-      .map((r) => `${r.code}: ${r.when}`)
-      .join(' '),
-  ),
-  401: gatewayErrorSchema(401),
-  403: flatErrorSchema('TMS.2030: not allowed.'),
-  404: flatErrorSchema('TMS.0005: the project does not exist.'),
-  413: gatewayErrorSchema(413),
-  500: flatErrorSchema(`${tms.internalError.code}: unexpected failure.`),
-  502: gatewayErrorSchema(502),
-  504: gatewayErrorSchema(504),
-};
-
-const TagInput = Type.Object({
-  key: Type.String({ description: "Tag key, checked with the resource's own service rules." }),
-  value: Type.Optional(
-    Type.String({ description: "Tag value, checked with the resource's own service rules." }),
-  ),
-});
-
-function batchSchema(action: 'create' | 'delete'): Record<string, TSchema> {
-  return {
-    body: Type.Object({
-      project_id: Type.String({ description: 'Project of every resource.' }),
-      resources: Type.Array(
-        Type.Object({
-          resource_id: Type.String(),
-          resource_type: Type.Union(RESOURCE_TYPES.map((t) => Type.Literal(t))),
-        }),
-        { minItems: 1, maxItems: tms.maxBatchResources },
-      ),
-      tags: Type.Array(TagInput, {
-        minItems: 1,
-        description:
-          action === 'create'
-            ? "Tags to add to every resource, under each resource's service rules (key and value rules, tag limit, overwrite or refuse an existing key)."
-            : 'Tags to remove from every resource: by key, or by key and value when a value is given.',
-      }),
-    }),
-    200: Type.Object(
-      {
-        failed_resources: Type.Array(
-          Type.Object({
-            resource_id: Type.String(),
-            resource_type: Type.String(),
-            error_code: Type.String({ description: "The resource's own service's error code." }),
-            error_msg: Type.String(),
-          }),
-        ),
-      },
-      {
-        description:
-          'The resources not changed, each with why. Every other resource was changed; each resource changes completely or not at all.',
-      },
-    ),
-  };
-}
-
 /** The cross-service API (`/v1.0`, TMS-style) in its own error envelope. */
 export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): void {
   const { store, cross, authenticator } = deps;
@@ -221,7 +160,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         tags,
         security,
         body,
-        response: { 200: ok, ...errorResponses },
+        response: { 200: ok, ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
         const principal = await authenticate(request);
@@ -239,6 +178,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
 
   {
     const { url, method, operationId } = route('filter');
+    const filter = filterSchema();
     app.route({
       url,
       method,
@@ -250,43 +190,8 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
           'Resources of the listed types (all five when absent) having every listed tag condition, newest registration first.',
         tags,
         security,
-        body: Type.Object({
-          project_id: Type.String(),
-          resource_types: Type.Optional(
-            Type.Array(Type.Union(RESOURCE_TYPES.map((t) => Type.Literal(t))), { minItems: 1 }),
-          ),
-          tags: conditionList(
-            'Resources having every listed key, each with one of its values. Bad keys: TMS.0009; bad values: TMS.0010.',
-          ),
-          without_any_tag: Type.Optional(
-            Type.Boolean({
-              description: 'true: only resources without any tag; `tags` is ignored.',
-            }),
-          ),
-          offset: Type.Optional(Type.Integer({ minimum: 0, description: 'Default 0.' })),
-          limit: Type.Optional(
-            Type.Integer({
-              minimum: 1,
-              maximum: tms.filterLimit.max,
-              description: `Default ${tms.filterLimit.fallback}.`,
-            }),
-          ),
-        }),
-        response: {
-          200: Type.Object({
-            resources: Type.Array(
-              Type.Object({
-                project_id: Type.String(),
-                resource_id: Type.String(),
-                resource_name: Type.String(),
-                resource_type: Type.String(),
-                tags: Type.Array(TagSchema),
-              }),
-            ),
-            total_count: Type.Integer({ description: 'Every match, not just this page.' }),
-          }),
-          ...errorResponses,
-        },
+        body: filter.body,
+        response: { 200: filter[200], ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
         const principal = await authenticate(request);
@@ -329,30 +234,9 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
     });
   }
 
-  const pageQuery = (extra: Record<string, TSchema>) =>
-    Type.Object({
-      project_id: Type.String(),
-      ...extra,
-      limit: Type.Optional(
-        Type.Integer({
-          minimum: 1,
-          maximum: tms.listLimit.max,
-          description: `Default ${tms.listLimit.fallback}.`,
-        }),
-      ),
-      marker: Type.Optional(
-        Type.String({ description: '`page_info.next_marker` of the previous page.' }),
-      ),
-    });
-  const pageInfo = Type.Object({
-    next_marker: Type.Union([Type.String(), Type.Null()], {
-      description: 'Marker of the next page; null on the last page.',
-    }),
-    current_count: Type.Integer(),
-  });
-
   for (const which of ['keys', 'values'] as const) {
     const { url, method, operationId } = route(which === 'keys' ? 'tagKeys' : 'tagValues');
+    const listing = tagListingSchema(which);
     app.route({
       url,
       method,
@@ -366,15 +250,8 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         description: 'Over every resource type; ascending in code-point order, a page at a time.',
         tags,
         security,
-        querystring: pageQuery(
-          which === 'values'
-            ? { key: Type.String({ minLength: 1, maxLength: MAX_CONDITION_KEY_LENGTH }) }
-            : {},
-        ),
-        response: {
-          200: Type.Object({ [which]: Type.Array(Type.String()), page_info: pageInfo }),
-          ...errorResponses,
-        },
+        querystring: listing.querystring,
+        response: { 200: listing[200], ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
         const rawProject = queryString(request, 'project_id');
@@ -427,17 +304,6 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
 
   {
     const { url, method, operationId } = route('providers');
-    const provider = Type.Object({
-      provider: Type.String(),
-      provider_i18n_display_name: Type.String(),
-      resource_types: Type.Array(
-        Type.Object({
-          resource_type: Type.String(),
-          resource_type_i18n_display_name: Type.String(),
-          global: Type.Boolean(),
-        }),
-      ),
-    });
     app.route({
       url,
       method,
@@ -447,13 +313,8 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         summary: 'List the services and resource types whose tags this API manages',
         tags,
         security,
-        querystring: Type.Object({
-          provider: Type.Optional(Type.String({ description: 'Only this service.' })),
-        }),
-        response: {
-          200: Type.Object({ providers: Type.Array(provider), total_count: Type.Integer() }),
-          ...errorResponses,
-        },
+        querystring: PROVIDERS_SCHEMA.querystring,
+        response: { 200: PROVIDERS_SCHEMA[200], ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
         const principal = await authenticate(request);
