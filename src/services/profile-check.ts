@@ -1,5 +1,4 @@
 import type { AppErrorKind } from '../core/app-error.js';
-import type { TextRule } from '../tags/text-rule.js';
 import {
   type ErrorRow,
   type OperationKind,
@@ -8,6 +7,7 @@ import {
   routePermissionNames,
   type ServiceProfile,
   type TagRules,
+  type TextRule,
 } from './profile.js';
 
 /**

@@ -1,6 +1,28 @@
 import type { AppErrorKind } from '../core/app-error.js';
 import type { Tag } from '../core/tag.js';
-import type { TextRule } from '../tags/text-rule.js';
+
+/**
+ * A rule for one tag key or value, as data. Each service profile declares its rules with these
+ * fields; tags/text-rule.ts enforces and documents any of them.
+ */
+export interface TextRule {
+  /** Minimum length in Unicode code points. */
+  readonly min: number;
+  /** Maximum length in Unicode code points. */
+  readonly max: number;
+  /** When set, every code point must match this single-character pattern (a whitelist). */
+  readonly allowed?: RegExp;
+  /** Human description of `allowed`, for messages and documentation. */
+  readonly allowedText?: string;
+  /** Characters that may not appear (a blacklist). */
+  readonly forbidden?: string;
+  /** ASCII control characters 0–31 are not allowed. */
+  readonly noControl?: boolean;
+  /** May not start or end with a space. */
+  readonly noOuterSpace?: boolean;
+  readonly forbiddenPrefixes?: readonly string[];
+  readonly forbiddenSuffixes?: readonly string[];
+}
 
 /** Rules for the tags of one operation (create or delete). */
 export interface TagRules {

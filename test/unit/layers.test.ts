@@ -121,6 +121,22 @@ describe('source layers', () => {
     expect(reaching).toEqual([]);
   });
 
+  it('no circle between folders: the domain folders too import one way only', () => {
+    const folderOf = (path: string) => (path.includes('/') ? path.split('/')[0]! : undefined);
+    const edges = new Map<string, Set<string>>();
+    for (const i of IMPORTS) {
+      const [a, b] = [folderOf(i.from), folderOf(i.target)];
+      if (!i.relative || a === undefined || b === undefined || a === b) continue;
+      edges.set(a, (edges.get(a) ?? new Set()).add(b));
+    }
+    const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
+      [...(edges.get(from) ?? [])].some(
+        (next) => next === to || (!seen.has(next) && reaches(next, to, seen.add(next))),
+      );
+    const circular = [...edges.keys()].filter((folder) => reaches(folder, folder));
+    expect(circular).toEqual([]);
+  });
+
   it('no circle of runtime imports', () => {
     // Type-only imports are erased when compiled; a circle of runtime imports makes the load
     // order decide which module sees the other half-initialised.
