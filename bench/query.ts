@@ -20,6 +20,7 @@
  * each, the SQL the query store sends and its plan (PostgreSQL: EXPLAIN (ANALYZE, BUFFERS);
  * SQLite: EXPLAIN QUERY PLAN) instead of timing it. Progress goes to stderr, results to stdout.
  */
+
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -36,7 +37,7 @@ import { applySeed } from '../src/admin/seed.js';
 import { buildApp } from '../src/app.js';
 import { SecretBox } from '../src/auth/secret-box.js';
 import { TOKEN_LIFETIME_MS, TokenSigner } from '../src/auth/tokens.js';
-import { sha256Hex } from '../src/http/admin-routes.js';
+import { sha256Hex } from '../src/core/hash.js';
 import {
   type DatabaseLocation,
   parseDatabaseUrl,

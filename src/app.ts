@@ -39,7 +39,7 @@ import { openApiDocument } from './http/openapi.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
 import { registerServiceRoutes } from './http/service-routes.js';
 import { registerTmsRoutes } from './http/tms-routes.js';
-import { PROFILES } from './services/index.js';
+import { PROFILES } from './services/registry.js';
 import type { Store } from './store/database.js';
 import { CrossServiceTags } from './tags/cross-service.js';
 import { TagEngine } from './tags/tag-engine.js';
@@ -236,6 +236,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   });
   registerServiceRoutes(app, PROFILES, { engine, authenticator });
   registerTmsRoutes(app, {
+    store: deps.store,
     cross: new CrossServiceTags(deps.store, engine, authorizer),
     authenticator,
   });

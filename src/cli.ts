@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { Command, CommanderError, Option } from 'commander';
 import { BackupError, exportDatabase, importDatabase } from './admin/backup.js';
-import { SeedError } from './admin/seed.js';
+import { SeedError } from './admin/seed-document.js';
 import { existingMasterKey } from './auth/master-key.js';
 import { SecretBox } from './auth/secret-box.js';
 import { ProgressBar } from './cli-progress.js';

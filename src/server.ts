@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { createDemo, type DemoData } from './admin/demo.js';
-import { applySeed, SeedError } from './admin/seed.js';
+import { applySeed } from './admin/seed.js';
+import { SeedError } from './admin/seed-document.js';
 import { buildApp } from './app.js';
 import { signRequest } from './auth/aksk-signature.js';
 import {
@@ -15,7 +16,7 @@ import {
 import { SecretBox } from './auth/secret-box.js';
 import { TokenSigner } from './auth/tokens.js';
 import type { ServeConfig } from './config.js';
-import { sha256Hex } from './http/admin-routes.js';
+import { sha256Hex } from './core/hash.js';
 import { createLogger } from './logging.js';
 import { type DatabaseLocation, parseDatabaseUrl, Store } from './store/database.js';
 import { findAccessKey } from './store/identity-store.js';

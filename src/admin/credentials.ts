@@ -1,10 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { hashPassword } from '../auth/passwords.js';
 import { compilePolicy, PolicyError } from '../auth/policy-evaluator.js';
 import type { SecretBox } from '../auth/secret-box.js';
+import { AppError } from '../core/app-error.js';
+import type { AccessKeyRecord } from '../core/identity.js';
+import { ID_PATTERN } from '../core/ids.js';
+import { LETTERS_DIGITS, randomString } from '../core/random.js';
 import type { Store } from '../store/database.js';
 import {
-  type AccessKeyRecord,
   deleteAccessKey,
   deleteUser,
   findAccessKey,
@@ -19,29 +22,12 @@ import {
   type UserListing,
   upsertAccessKey,
 } from '../store/identity-store.js';
-import { TagError } from '../tags/tag-error.js';
 import type { JsonObject } from '../tags/tag-input.js';
-import { ID_PATTERN } from './seed.js';
-
-const UPPER_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-const MIXED = `${UPPER_DIGITS}abcdefghijklmnopqrstuvwxyz`;
-
-export function randomString(n: number, alphabet = UPPER_DIGITS): string {
-  // Rejection sampling keeps every character equally likely.
-  const limit = 256 - (256 % alphabet.length);
-  let s = '';
-  while (s.length < n) {
-    for (const b of randomBytes(n)) {
-      if (b < limit && s.length < n) s += alphabet[b % alphabet.length];
-    }
-  }
-  return s;
-}
 
 /** An access key id in the cloud's form: 20 upper-case letters and digits. */
 export const generateAccessKey = () => randomString(20);
 /** A secret key: 40 letters and digits (about 238 bits). */
-export const generateSecretKey = () => randomString(40, MIXED);
+export const generateSecretKey = () => randomString(40, LETTERS_DIGITS);
 
 /** A user as the admin API shows it: never a password hash or a secret key. */
 export interface UserView {
@@ -83,7 +69,7 @@ function userView(u: UserListing, keys: readonly AccessKeyRecord[]): UserView {
   };
 }
 
-const invalid = (message: string) => new TagError('invalid_parameter', message);
+const invalid = (message: string) => new AppError('invalid_parameter', message);
 
 function optionalString(body: JsonObject, field: string): string | undefined {
   const v = body[field];
@@ -131,13 +117,13 @@ export class CredentialAdmin {
 
   private async view(id: string): Promise<UserView> {
     const [user] = await listUsers(this.store.db, { id });
-    if (!user) throw new TagError('resource_not_found', `User '${id}' does not exist.`);
+    if (!user) throw new AppError('resource_not_found', `User '${id}' does not exist.`);
     return userView(user, await listAccessKeys(this.store.db, [id]));
   }
 
   private async requireUser(id: string) {
     const user = await findUserById(this.store.db, id);
-    if (!user) throw new TagError('resource_not_found', `User '${id}' does not exist.`);
+    if (!user) throw new AppError('resource_not_found', `User '${id}' does not exist.`);
     return user;
   }
 
@@ -176,23 +162,23 @@ export class CredentialAdmin {
 
     await this.store.transaction(async (tx) => {
       if (!(await findDomainById(tx, domainId))) {
-        throw new TagError('resource_not_found', `Domain '${domainId}' does not exist.`);
+        throw new AppError('resource_not_found', `Domain '${domainId}' does not exist.`);
       }
       if (await findUserById(tx, id))
-        throw new TagError('conflict', `User '${id}' already exists.`);
+        throw new AppError('conflict', `User '${id}' already exists.`);
       if (await findUserByName(tx, domainId, name)) {
-        throw new TagError('conflict', `Domain '${domainId}' already has a user named '${name}'.`);
+        throw new AppError('conflict', `Domain '${domainId}' already has a user named '${name}'.`);
       }
       // Another creation of this id may have committed since the look-up above.
       if (!(await insertUser(tx, { id, domainId, name, root, passwordHash, policies }, this.now())))
-        throw new TagError('conflict', `User '${id}' already exists.`);
+        throw new AppError('conflict', `User '${id}' already exists.`);
     });
     return this.view(id);
   }
 
   async deleteUser(id: string): Promise<void> {
     const gone = await this.store.transaction((tx) => deleteUser(tx, id));
-    if (!gone) throw new TagError('resource_not_found', `User '${id}' does not exist.`);
+    if (!gone) throw new AppError('resource_not_found', `User '${id}' does not exist.`);
   }
 
   /** Replaces the user's policy documents. */
@@ -208,7 +194,7 @@ export class CredentialAdmin {
     checkPolicy(doc);
     await this.store.transaction(async (tx) => {
       const user = await findUserById(tx, id);
-      if (!user) throw new TagError('resource_not_found', `User '${id}' does not exist.`);
+      if (!user) throw new AppError('resource_not_found', `User '${id}' does not exist.`);
       await setUserPolicies(tx, id, [...user.policies, doc]);
     });
     return this.view(id);
@@ -224,7 +210,7 @@ export class CredentialAdmin {
     const secretKey = generateSecretKey();
     const record = await this.store.transaction(async (tx) => {
       if (!(await findUserById(tx, userId))) {
-        throw new TagError('resource_not_found', `User '${userId}' does not exist.`);
+        throw new AppError('resource_not_found', `User '${userId}' does not exist.`);
       }
       let accessKey = generateAccessKey();
       while (await findAccessKey(tx, accessKey)) accessKey = generateAccessKey();
@@ -248,7 +234,7 @@ export class CredentialAdmin {
   async deleteAccessKey(userId: string, accessKey: string): Promise<void> {
     const gone = await this.store.transaction((tx) => deleteAccessKey(tx, userId, accessKey));
     if (!gone) {
-      throw new TagError(
+      throw new AppError(
         'resource_not_found',
         `User '${userId}' has no access key '${accessKey}'.`,
       );

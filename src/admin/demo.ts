@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SecretBox } from '../auth/secret-box.js';
+import { LETTERS_DIGITS, randomString } from '../core/random.js';
+import { PROFILES } from '../services/registry.js';
 import type { Store } from '../store/database.js';
 import { applySeed } from './seed.js';
 
@@ -14,22 +16,22 @@ export interface DemoData {
   readonly bmsServerId: string;
 }
 
-const ALPHANUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-
-function randomString(n: number, alphabet = ALPHANUM): string {
-  const bytes = randomBytes(n);
-  let s = '';
-  for (const b of bytes) s += alphabet[b % alphabet.length];
-  return s;
-}
-
 const hex32 = () => randomBytes(16).toString('hex');
 
 /**
  * The demo a new database starts with: one domain, one project, a root user with a password and
- * an access key, and one resource of each type. Credentials are random and shown once.
+ * an access key, and one resource of each type (its profile's demoResource). Credentials are
+ * random and shown once.
  */
 export async function createDemo(store: Store, secrets: SecretBox): Promise<DemoData> {
+  const resources = PROFILES.map(({ resourceType, demoResource }) => ({
+    type: resourceType,
+    id: demoResource.newId?.() ?? randomUUID(),
+    name: demoResource.name,
+    tags: demoResource.tags,
+  }));
+  // The BMS server is the one the start-up banner's example requests use.
+  const bmsServer = resources.find((r) => r.type === 'bms_server')!;
   const demo: DemoData = {
     domainName: 'demo',
     userName: 'demo',
@@ -37,8 +39,8 @@ export async function createDemo(store: Store, secrets: SecretBox): Promise<Demo
     projectId: hex32(),
     projectName: 'eu-de',
     accessKey: randomString(20),
-    secretKey: randomString(40, `${ALPHANUM}abcdefghijklmnopqrstuvwxyz`),
-    bmsServerId: randomUUID(),
+    secretKey: randomString(40, LETTERS_DIGITS),
+    bmsServerId: bmsServer.id,
   };
   const domainId = hex32();
   await applySeed(store, secrets, {
@@ -54,43 +56,13 @@ export async function createDemo(store: Store, secrets: SecretBox): Promise<Demo
         access_keys: [{ access_key: demo.accessKey, secret_key: demo.secretKey }],
       },
     ],
-    resources: [
-      {
-        project_id: demo.projectId,
-        type: 'modelarts_hyperinstance',
-        id: randomUUID(),
-        name: 'supernode-1',
-        tags: [{ key: 'team', value: 'ml' }],
-      },
-      {
-        project_id: demo.projectId,
-        type: 'bms_server',
-        id: demo.bmsServerId,
-        name: 'web-1',
-        tags: [{ key: 'env', value: 'dev' }],
-      },
-      {
-        project_id: demo.projectId,
-        type: 'ddm_instance',
-        id: `${hex32()}in09`,
-        name: 'orders-ddm',
-        tags: [{ key: 'env', value: 'dev' }],
-      },
-      {
-        project_id: demo.projectId,
-        type: 'as_group',
-        id: randomUUID(),
-        name: 'web-asg',
-        tags: [{ key: 'env', value: 'dev' }],
-      },
-      {
-        project_id: demo.projectId,
-        type: 'mrs_cluster',
-        id: randomUUID(),
-        name: 'analytics',
-        tags: [{ key: 'env', value: 'dev' }],
-      },
-    ],
+    resources: resources.map((r) => ({
+      project_id: demo.projectId,
+      type: r.type,
+      id: r.id,
+      name: r.name,
+      tags: r.tags,
+    })),
   });
   return demo;
 }

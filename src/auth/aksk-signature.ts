@@ -1,4 +1,5 @@
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { sha256Hex } from '../core/hash.js';
 
 /**
  * The Huawei Cloud API signatures: `SDK-HMAC-SHA256` (the secret key signs directly) and
@@ -223,10 +224,6 @@ export function headerValue(headers: SignableRequest['headers'], name: string): 
   const v = headers[name];
   if (v === undefined) return undefined;
   return typeof v === 'string' ? v : v.join(',');
-}
-
-export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** The signed payload hash: the X-Sdk-Content-Sha256 value when sent, else the body's hash. */

@@ -1,3 +1,5 @@
+import { sha256Hex } from '../core/hash.js';
+import { type Principal, principalOf } from '../core/principal.js';
 import type { AccessKeyLockout } from './access-key-lockout.js';
 import {
   ALGORITHM,
@@ -13,13 +15,11 @@ import {
   parseSdkDate,
   payloadHash,
   type SignableRequest,
-  sha256Hex,
   signingKey,
   stringToSign,
   UNSIGNED_PAYLOAD,
 } from './aksk-signature.js';
 import type { IdentityCache } from './identity-cache.js';
-import { type Principal, principalOf } from './principal.js';
 import type { TokenSigner } from './tokens.js';
 
 /** Credentials missing or not acceptable: answered 401 in the gateway envelope. */

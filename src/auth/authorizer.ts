@@ -1,7 +1,8 @@
+import { AppError } from '../core/app-error.js';
+import type { Principal } from '../core/principal.js';
+import type { ResourceRecord } from '../core/resource.js';
+import type { Tag } from '../core/tag.js';
 import type { ApiIdentity, Permission } from '../services/profile.js';
-import type { ResourceRecord, Tag } from '../store/tags-store.js';
-import { TagError } from '../tags/tag-error.js';
-import type { Principal } from './principal.js';
 
 /** Everything a decision may depend on. */
 export interface AccessRequest {
@@ -28,10 +29,10 @@ export interface PrecheckRequest {
 }
 
 export interface Authorizer {
-  /** Throws a `forbidden` TagError naming the denied action, or returns. */
+  /** Throws a `forbidden` AppError naming the denied action, or returns. */
   authorize(req: AccessRequest): void;
   /**
-   * Throws a `forbidden` TagError when no request context could make any of the permissions
+   * Throws a `forbidden` AppError when no request context could make any of the permissions
    * granted (no policy allows the action, or one denies it unconditionally), so such a caller
    * is refused before its body is validated. Passing it decides nothing: `authorize` still runs
    * with the resource and the tags.
@@ -39,8 +40,8 @@ export interface Authorizer {
   precheck?(req: PrecheckRequest): void;
 }
 
-export function deny(principal: Principal, action: string): TagError {
-  return new TagError(
+export function deny(principal: Principal, action: string): AppError {
+  return new AppError(
     'forbidden',
     `User '${principal.userName}' is not authorized to perform ${action} on this resource.`,
     { action },

@@ -1,11 +1,6 @@
+import type { ProjectRecord, UserRecord } from '../core/identity.js';
 import type { Store } from '../store/database.js';
-import {
-  findAccessKey,
-  findProject,
-  findUserById,
-  type ProjectRecord,
-  type UserRecord,
-} from '../store/identity-store.js';
+import { findAccessKey, findProject, findUserById } from '../store/identity-store.js';
 import type { SecretBox } from './secret-box.js';
 
 /** An access key with its secret opened, as the signature check needs it. */

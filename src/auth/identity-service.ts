@@ -1,6 +1,7 @@
+import type { DomainRecord, ProjectRecord, UserRecord } from '../core/identity.js';
+import type { Principal } from '../core/principal.js';
 import type { Store } from '../store/database.js';
 import {
-  type DomainRecord,
   findDomainById,
   findDomainByName,
   findProject,
@@ -8,12 +9,9 @@ import {
   findUserByName,
   listDomains,
   listProjects,
-  type ProjectRecord,
-  type UserRecord,
 } from '../store/identity-store.js';
 import type { LoginLockout } from './login-lockout.js';
 import { verifyPassword } from './passwords.js';
-import type { Principal } from './principal.js';
 import { TOKEN_LIFETIME_MS, type TokenClaims, type TokenSigner } from './tokens.js';
 
 /** An IAM request that fails, with the status IAM answers. */

@@ -1,5 +1,6 @@
+import { AppError } from '../core/app-error.js';
+import type { Principal } from '../core/principal.js';
 import type { Permission } from '../services/profile.js';
-import { TagError } from '../tags/tag-error.js';
 import type { AccessRequest, Authorizer, PrecheckRequest } from './authorizer.js';
 import {
   type CompiledPolicies,
@@ -9,7 +10,6 @@ import {
   possibility,
   type RequestContext,
 } from './policy-evaluator.js';
-import type { Principal } from './principal.js';
 
 /** The actions one permission needs: its own and those it depends on (BMS: `bms:servers:put`). */
 function actionsOf(p: Permission): string[] {
@@ -24,8 +24,8 @@ function exempt(principal: Principal, req: { profile: { authorization: string } 
  * A refusal naming what was refused and why; `action` is the bare action refused, when there
  * is one.
  */
-function forbidden(principal: Principal, what: string, why: string, action?: string): TagError {
-  return new TagError(
+function forbidden(principal: Principal, what: string, why: string, action?: string): AppError {
+  return new AppError(
     'forbidden',
     `User '${principal.userName}' is not authorized to perform ${what}: ${why}.`,
     action !== undefined ? { action } : {},

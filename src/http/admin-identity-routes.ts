@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { CredentialAdmin } from '../admin/credentials.js';
+import { ID_PATTERN } from '../core/ids.js';
 import { parseJsonObject } from '../tags/tag-input.js';
 import { AdminError, adminGuard } from './admin-routes.js';
 import { adminRenderer } from './envelopes.js';
@@ -80,7 +81,7 @@ export function registerAdminIdentityRoutes(
       tags,
       security,
       body: Type.Object({
-        id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+        id: Type.Optional(Type.String({ pattern: ID_PATTERN.source })),
         name: Type.String({ minLength: 1, maxLength: 64 }),
         domain_id: Type.String(),
         root: Type.Optional(Type.Boolean({ description: 'A root user may do everything.' })),

@@ -1,12 +1,16 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { applySeed, RESOURCE_ID_PATTERN, SeedError } from '../admin/seed.js';
+import { applySeed } from '../admin/seed.js';
+import { SeedError } from '../admin/seed-document.js';
 import { AuthenticationError } from '../auth/authenticator.js';
 import type { SecretBox } from '../auth/secret-box.js';
-import { isResourceType, RESOURCE_TYPES } from '../services/profile.js';
+import { AppError } from '../core/app-error.js';
+import { sha256Hex } from '../core/hash.js';
+import { RESOURCE_ID_PATTERN } from '../core/ids.js';
+import { isResourceType, RESOURCE_TYPES } from '../services/registry.js';
 import type { Store } from '../store/database.js';
-import { findProject, resetAll } from '../store/identity-store.js';
+import { resetAll } from '../store/identity-store.js';
 import {
   deregisterResource,
   listResourcesWithTags,
@@ -14,14 +18,10 @@ import {
   registerResources,
 } from '../store/resources-store.js';
 import { listTags } from '../store/tags-store.js';
-import { TagError } from '../tags/tag-error.js';
+import { requireProject } from '../tags/projects.js';
 import { parseJsonObject } from '../tags/tag-input.js';
 import { adminRenderer } from './envelopes.js';
 import { GatewayErrorSchema, TagSchema } from './service-schemas.js';
-
-export function sha256Hex(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
-}
 
 export interface AdminRouteDeps {
   readonly store: Store;
@@ -66,16 +66,10 @@ function resourceJson(r: ResourceWithTags) {
 
 function checkType(type: string): void {
   if (!isResourceType(type)) {
-    throw new TagError(
+    throw new AppError(
       'invalid_parameter',
       `Unknown resource type '${type}'; expected one of ${RESOURCE_TYPES.join(', ')}.`,
     );
-  }
-}
-
-async function requireProject(store: Store, projectId: string): Promise<void> {
-  if (!(await findProject(store.db, projectId))) {
-    throw new TagError('resource_not_found', `Project '${projectId}' does not exist.`);
   }
 }
 
@@ -136,7 +130,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       try {
         return await applySeed(store, deps.secrets, doc);
       } catch (err) {
-        if (err instanceof SeedError) throw new TagError('invalid_parameter', err.message);
+        if (err instanceof SeedError) throw new AppError('invalid_parameter', err.message);
         throw err;
       }
     },
@@ -175,16 +169,16 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       const { project_id: projectId, type, id } = request.params as Record<string, string>;
       checkType(type!);
       if (!RESOURCE_ID_PATTERN.test(id!)) {
-        throw new TagError('invalid_parameter', 'The resource id must be 1–128 characters.');
+        throw new AppError('invalid_parameter', 'The resource id must be 1–128 characters.');
       }
       const raw = request.body as Buffer | undefined;
       const body = raw && raw.length > 0 ? parseJsonObject(raw) : {};
       for (const f of ['name', 'enterprise_project_id'] as const) {
         if (body[f] !== undefined && typeof body[f] !== 'string') {
-          throw new TagError('invalid_parameter', `'${f}' must be a string.`);
+          throw new AppError('invalid_parameter', `'${f}' must be a string.`);
         }
       }
-      await requireProject(store, projectId!);
+      await requireProject(store.db, projectId!);
       const rec = await store.transaction(async (tx) => {
         const [r] = await registerResources(
           tx,
@@ -220,7 +214,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       checkType(type!);
       const gone = await store.transaction((tx) => deregisterResource(tx, projectId!, type!, id!));
       if (!gone) {
-        throw new TagError(
+        throw new AppError(
           'resource_not_found',
           `No ${type} '${id}' is registered in project '${projectId}'.`,
         );
@@ -246,7 +240,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       const { project_id: projectId } = request.params as Record<string, string>;
       const { type } = request.query as Record<string, string | undefined>;
       if (type !== undefined) checkType(type);
-      await requireProject(store, projectId!);
+      await requireProject(store.db, projectId!);
       const list = await listResourcesWithTags(store.db, projectId!, type);
       return { resources: list.map(resourceJson) };
     },

@@ -1,6 +1,6 @@
+import type { AppError } from '../core/app-error.js';
 import { renderError } from '../services/error-table.js';
 import type { ErrorCatalogue } from '../services/profile.js';
-import type { TagError } from '../tags/tag-error.js';
 import { gatewayBody } from './gateway-errors.js';
 
 export interface ErrorReply {
@@ -10,7 +10,7 @@ export interface ErrorReply {
 
 /** Renders errors in the envelope of the API a route belongs to. */
 export interface ErrorRenderer {
-  domain(err: TagError, requestId: string): ErrorReply;
+  domain(err: AppError, requestId: string): ErrorReply;
   /** An unexpected failure: a generic body; the details go to the log only. */
   internal(requestId: string): ErrorReply;
 }
@@ -39,7 +39,7 @@ export function serviceRenderer(profile: ErrorCatalogue): ErrorRenderer {
   };
 }
 
-const STATUS_FOR_KIND: Partial<Record<TagError['kind'], number>> = {
+const STATUS_FOR_KIND: Partial<Record<AppError['kind'], number>> = {
   resource_not_found: 404,
   forbidden: 403,
   scope_project: 403,

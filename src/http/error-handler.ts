@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationError } from '../auth/authenticator.js';
+import { AppError } from '../core/app-error.js';
 import { storeFault } from '../store/database.js';
-import { TagError } from '../tags/tag-error.js';
 import type { ErrorRenderer } from './envelopes.js';
 import {
   GatewayError,
@@ -109,7 +109,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       return sendGateway(reply, request, 'bodyTooLarge', 'the body exceeds 1 MiB.');
     }
     const renderer = rendererOf(request);
-    if (err instanceof TagError && renderer) {
+    if (err instanceof AppError && renderer) {
       const r = renderer.domain(err, request.id);
       return reply.code(r.status).send(r.body);
     }
@@ -125,7 +125,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       // a Content-Type rule (DDM) answers its 415 and the others their invalid-parameter code.
       const given = request.headers['content-type'] ?? '';
       const r = renderer.domain(
-        new TagError(
+        new AppError(
           'media_type',
           `Unsupported Content-Type '${given}': it is not a valid media type; send the body as application/json.`,
         ),
@@ -136,7 +136,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     const status = (err as FastifyError).statusCode;
     if (status !== undefined && status >= 400 && status < 500 && renderer) {
       // A request Fastify itself refused (bad framing, a bad Content-Length, …).
-      const r = renderer.domain(new TagError('body_malformed', err.message), request.id);
+      const r = renderer.domain(new AppError('body_malformed', err.message), request.id);
       return reply.code(r.status).send(r.body);
     }
     request.log.error({ err }, 'request failed');

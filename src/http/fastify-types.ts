@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import type { ErrorRenderer } from './envelopes.js';
 
 declare module 'fastify' {

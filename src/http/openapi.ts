@@ -7,9 +7,8 @@ import {
   routePermissionNames,
   type ServiceProfile,
 } from '../services/profile.js';
-import { tms } from '../services/tms.js';
+import { TMS_ROUTES, tms } from '../services/tms.js';
 import { GATEWAY_ERRORS } from './gateway-errors.js';
-import { TMS_ROUTES } from './tms-routes.js';
 
 /** Identity-policy actions of every operation, by operation id. */
 export function actionTable(profiles: readonly ServiceProfile[]) {

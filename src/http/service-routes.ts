@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
-import type { Principal } from '../auth/principal.js';
+import { AppError } from '../core/app-error.js';
+import type { Principal } from '../core/principal.js';
+import type { Tag } from '../core/tag.js';
 import { routeCatalogue } from '../services/error-table.js';
 import {
   type ResourceSwitch,
@@ -9,9 +11,7 @@ import {
   type ServiceProfile,
   type SuccessShape,
 } from '../services/profile.js';
-import type { Tag } from '../store/tags-store.js';
 import type { TagEngine } from '../tags/tag-engine.js';
-import { TagError } from '../tags/tag-error.js';
 import {
   checkKey,
   checkValue,
@@ -53,7 +53,7 @@ function jsonBody(profile: ServiceProfile, request: FastifyRequest): JsonObject 
     const given = request.headers['content-type'];
     const accepted = profile.bodyContentTypes.map(normaliseMediaType);
     if (given === undefined || !accepted.includes(normaliseMediaType(given))) {
-      throw new TagError(
+      throw new AppError(
         'media_type',
         `Unsupported Content-Type '${given ?? ''}': use ${profile.bodyContentTypes.join(' or ')}.`,
       );
@@ -80,9 +80,9 @@ function readAction(body: JsonObject): 'create' | 'delete' {
   const action = body.action;
   if (action === 'create' || action === 'delete') return action;
   if (action === undefined || action === null) {
-    throw new TagError('action_invalid', "The 'action' field is required: 'create' or 'delete'.");
+    throw new AppError('action_invalid', "The 'action' field is required: 'create' or 'delete'.");
   }
-  throw new TagError(
+  throw new AppError(
     'action_invalid',
     `Invalid action ${JSON.stringify(action)}: use 'create' or 'delete' (lowercase).`,
   );
@@ -98,7 +98,7 @@ function checkQuery(route: RouteDef, request: FastifyRequest): void {
     const v = query[name];
     if (v === undefined || v === '') continue;
     if (typeof v !== 'string' || !/^(true|false)$/i.test(v)) {
-      throw new TagError(
+      throw new AppError(
         'invalid_parameter',
         `Invalid ${name} ${JSON.stringify(v)}: use true or false (once).`,
       );
@@ -273,11 +273,11 @@ export async function admitServiceCall(
   const denial = await authenticator.projectAccessDenial(principal, projectId);
   if (denial) {
     const action = routeActions(profile, route);
-    throw new TagError(`scope_${denial.scope}`, denial.message, action ? { action } : {});
+    throw new AppError(`scope_${denial.scope}`, denial.message, action ? { action } : {});
   }
   for (const [name, expected] of Object.entries(profile.fixedParams ?? {})) {
     if (params[name] !== expected) {
-      throw new TagError(
+      throw new AppError(
         'resource_type_invalid',
         `Invalid ${name} '${params[name]}': it must be '${expected}'.`,
       );

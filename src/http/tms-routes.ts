@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type TSchema, Type } from 'typebox';
-import { RESOURCE_ID_PATTERN } from '../admin/seed.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import type { Principal } from '../auth/principal.js';
-import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../services/profile.js';
-import { type CrossServiceOperation, tms } from '../services/tms.js';
+import { AppError } from '../core/app-error.js';
+import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
+import type { Principal } from '../core/principal.js';
+import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../services/registry.js';
+import { type CrossServiceOperation, TMS_ROUTES, tms } from '../services/tms.js';
+import type { Store } from '../store/database.js';
 import type { BatchTarget, CrossServiceTags } from '../tags/cross-service.js';
-import { TagError } from '../tags/tag-error.js';
+import { requireProject } from '../tags/projects.js';
 import { type JsonObject, parseJsonObject, readTagArray } from '../tags/tag-input.js';
 import {
   MAX_CONDITION_KEY_LENGTH,
@@ -17,63 +18,34 @@ import {
 } from '../tags/tag-query.js';
 import { codePointLength } from '../tags/text-rule.js';
 import { serviceRenderer } from './envelopes.js';
-import {
-  conditionList,
-  flatErrorSchema,
-  gatewayErrorSchema,
-  TagSchema,
-} from './service-schemas.js';
 import { signable } from './signable.js';
+import {
+  batchSchema,
+  filterSchema,
+  PROVIDERS_SCHEMA,
+  TMS_ERROR_RESPONSES,
+  tagListingSchema,
+} from './tms-schemas.js';
 
 export interface TmsRouteDeps {
+  readonly store: Store;
   readonly cross: CrossServiceTags;
   readonly authenticator: Authenticator;
 }
 
-/** Every route of the cross-service API with the operation (and so the action) it performs. */
-export const TMS_ROUTES: readonly {
-  readonly method: 'GET' | 'POST';
-  readonly path: string;
-  readonly operationId: string;
-  readonly op: CrossServiceOperation;
-}[] = [
-  {
-    method: 'POST',
-    path: '/v1.0/resource-tags/batch-create',
-    operationId: 'BatchCreateResourceTags',
-    op: 'batchCreate',
-  },
-  {
-    method: 'POST',
-    path: '/v1.0/resource-tags/batch-delete',
-    operationId: 'BatchDeleteResourceTags',
-    op: 'batchDelete',
-  },
-  {
-    method: 'POST',
-    path: '/v1.0/resource-instances/filter',
-    operationId: 'ListResourcesByTags',
-    op: 'filter',
-  },
-  { method: 'GET', path: '/v1.0/tag-keys', operationId: 'ListTagKeys', op: 'tagKeys' },
-  { method: 'GET', path: '/v1.0/tag-values', operationId: 'ListTagValues', op: 'tagValues' },
-  { method: 'GET', path: '/v1.0/tms/providers', operationId: 'ListProviders', op: 'providers' },
-];
-
-const PROJECT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const FILTER_KINDS = {
   key: 'key_invalid',
   value: 'value_invalid',
   other: 'invalid_parameter',
 } as const;
 
-function invalid(message: string): TagError {
-  return new TagError('invalid_parameter', message);
+function invalid(message: string): AppError {
+  return new AppError('invalid_parameter', message);
 }
 
 function readProjectId(raw: unknown): string {
   if (raw === undefined || raw === null || raw === '') throw invalid("'project_id' is required.");
-  if (typeof raw !== 'string' || !PROJECT_ID.test(raw)) {
+  if (typeof raw !== 'string' || !ID_PATTERN.test(raw)) {
     throw invalid("'project_id' must be 1–64 characters from A-Z a-z 0-9 _ -.");
   }
   return raw;
@@ -81,7 +53,7 @@ function readProjectId(raw: unknown): string {
 
 function readType(raw: unknown, where: string): ResourceType {
   if (!isResourceType(raw)) {
-    throw new TagError(
+    throw new AppError(
       'resource_type_invalid',
       `${where} ${JSON.stringify(raw ?? null)} is not a resource type; use one of ${RESOURCE_TYPES.join(', ')}.`,
     );
@@ -147,70 +119,9 @@ function queryString(request: FastifyRequest, name: string): unknown {
   return v;
 }
 
-const errorResponses = {
-  400: flatErrorSchema(
-    tms.errors
-      .filter((r) => r.status === 400)
-      .map((r) => `${r.code}: ${r.when}`)
-      .join(' '),
-  ),
-  401: gatewayErrorSchema(401),
-  403: flatErrorSchema('TMS.2030: not allowed.'),
-  404: flatErrorSchema('TMS.0005: the project does not exist.'),
-  413: gatewayErrorSchema(413),
-  500: flatErrorSchema(`${tms.internalError.code}: unexpected failure.`),
-  502: gatewayErrorSchema(502),
-  504: gatewayErrorSchema(504),
-};
-
-const TagInput = Type.Object({
-  key: Type.String({ description: "Tag key, checked with the resource's own service rules." }),
-  value: Type.Optional(
-    Type.String({ description: "Tag value, checked with the resource's own service rules." }),
-  ),
-});
-
-function batchSchema(action: 'create' | 'delete'): Record<string, TSchema> {
-  return {
-    body: Type.Object({
-      project_id: Type.String({ description: 'Project of every resource.' }),
-      resources: Type.Array(
-        Type.Object({
-          resource_id: Type.String(),
-          resource_type: Type.Union(RESOURCE_TYPES.map((t) => Type.Literal(t))),
-        }),
-        { minItems: 1, maxItems: tms.maxBatchResources },
-      ),
-      tags: Type.Array(TagInput, {
-        minItems: 1,
-        description:
-          action === 'create'
-            ? "Tags to add to every resource, under each resource's service rules (key and value rules, tag limit, overwrite or refuse an existing key)."
-            : 'Tags to remove from every resource: by key, or by key and value when a value is given.',
-      }),
-    }),
-    200: Type.Object(
-      {
-        failed_resources: Type.Array(
-          Type.Object({
-            resource_id: Type.String(),
-            resource_type: Type.String(),
-            error_code: Type.String({ description: "The resource's own service's error code." }),
-            error_msg: Type.String(),
-          }),
-        ),
-      },
-      {
-        description:
-          'The resources not changed, each with why. Every other resource was changed; each resource changes completely or not at all.',
-      },
-    ),
-  };
-}
-
 /** The cross-service API (`/v1.0`, TMS-style) in its own error envelope. */
 export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): void {
-  const { cross, authenticator } = deps;
+  const { store, cross, authenticator } = deps;
   const config = { errors: serviceRenderer(tms) };
   const tags = [tms.title];
   const security: Record<string, string[]>[] = [{ token: [] }, { aksk: [] }];
@@ -228,8 +139,8 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
   /** Project-scoped tokens act in their project; domain tokens and signatures in their domain. */
   const admitProject = async (principal: Principal, projectId: string) => {
     const denial = await authenticator.projectAccessDenial(principal, projectId, true);
-    if (denial) throw new TagError(`scope_${denial.scope}`, denial.message);
-    await cross.requireProject(projectId);
+    if (denial) throw new AppError(`scope_${denial.scope}`, denial.message);
+    await requireProject(store.db, projectId);
   };
 
   for (const action of ['create', 'delete'] as const) {
@@ -249,7 +160,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         tags,
         security,
         body,
-        response: { 200: ok, ...errorResponses },
+        response: { 200: ok, ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
         const principal = await authenticate(request);
@@ -267,6 +178,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
 
   {
     const { url, method, operationId } = route('filter');
+    const filter = filterSchema();
     app.route({
       url,
       method,
@@ -278,43 +190,8 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
           'Resources of the listed types (all five when absent) having every listed tag condition, newest registration first.',
         tags,
         security,
-        body: Type.Object({
-          project_id: Type.String(),
-          resource_types: Type.Optional(
-            Type.Array(Type.Union(RESOURCE_TYPES.map((t) => Type.Literal(t))), { minItems: 1 }),
-          ),
-          tags: conditionList(
-            'Resources having every listed key, each with one of its values. Bad keys: TMS.0009; bad values: TMS.0010.',
-          ),
-          without_any_tag: Type.Optional(
-            Type.Boolean({
-              description: 'true: only resources without any tag; `tags` is ignored.',
-            }),
-          ),
-          offset: Type.Optional(Type.Integer({ minimum: 0, description: 'Default 0.' })),
-          limit: Type.Optional(
-            Type.Integer({
-              minimum: 1,
-              maximum: tms.filterLimit.max,
-              description: `Default ${tms.filterLimit.fallback}.`,
-            }),
-          ),
-        }),
-        response: {
-          200: Type.Object({
-            resources: Type.Array(
-              Type.Object({
-                project_id: Type.String(),
-                resource_id: Type.String(),
-                resource_name: Type.String(),
-                resource_type: Type.String(),
-                tags: Type.Array(TagSchema),
-              }),
-            ),
-            total_count: Type.Integer({ description: 'Every match, not just this page.' }),
-          }),
-          ...errorResponses,
-        },
+        body: filter.body,
+        response: { 200: filter[200], ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
         const principal = await authenticate(request);
@@ -357,30 +234,9 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
     });
   }
 
-  const pageQuery = (extra: Record<string, TSchema>) =>
-    Type.Object({
-      project_id: Type.String(),
-      ...extra,
-      limit: Type.Optional(
-        Type.Integer({
-          minimum: 1,
-          maximum: tms.listLimit.max,
-          description: `Default ${tms.listLimit.fallback}.`,
-        }),
-      ),
-      marker: Type.Optional(
-        Type.String({ description: '`page_info.next_marker` of the previous page.' }),
-      ),
-    });
-  const pageInfo = Type.Object({
-    next_marker: Type.Union([Type.String(), Type.Null()], {
-      description: 'Marker of the next page; null on the last page.',
-    }),
-    current_count: Type.Integer(),
-  });
-
   for (const which of ['keys', 'values'] as const) {
     const { url, method, operationId } = route(which === 'keys' ? 'tagKeys' : 'tagValues');
+    const listing = tagListingSchema(which);
     app.route({
       url,
       method,
@@ -394,15 +250,8 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         description: 'Over every resource type; ascending in code-point order, a page at a time.',
         tags,
         security,
-        querystring: pageQuery(
-          which === 'values'
-            ? { key: Type.String({ minLength: 1, maxLength: MAX_CONDITION_KEY_LENGTH }) }
-            : {},
-        ),
-        response: {
-          200: Type.Object({ [which]: Type.Array(Type.String()), page_info: pageInfo }),
-          ...errorResponses,
-        },
+        querystring: listing.querystring,
+        response: { 200: listing[200], ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
         const rawProject = queryString(request, 'project_id');
@@ -425,16 +274,16 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         } else {
           const key = queryString(request, 'key');
           if (typeof key !== 'string' || key === '') {
-            throw new TagError('key_invalid', "The 'key' query parameter is required.");
+            throw new AppError('key_invalid', "The 'key' query parameter is required.");
           }
           if (unstorable(key)) {
-            throw new TagError(
+            throw new AppError(
               'key_invalid',
               "'key' contains U+0000 or an unpaired surrogate, which no tag can hold.",
             );
           }
           if (codePointLength(key) > MAX_CONDITION_KEY_LENGTH) {
-            throw new TagError(
+            throw new AppError(
               'key_invalid',
               `'key' must be at most ${MAX_CONDITION_KEY_LENGTH} characters.`,
             );
@@ -455,17 +304,6 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
 
   {
     const { url, method, operationId } = route('providers');
-    const provider = Type.Object({
-      provider: Type.String(),
-      provider_i18n_display_name: Type.String(),
-      resource_types: Type.Array(
-        Type.Object({
-          resource_type: Type.String(),
-          resource_type_i18n_display_name: Type.String(),
-          global: Type.Boolean(),
-        }),
-      ),
-    });
     app.route({
       url,
       method,
@@ -475,13 +313,8 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         summary: 'List the services and resource types whose tags this API manages',
         tags,
         security,
-        querystring: Type.Object({
-          provider: Type.Optional(Type.String({ description: 'Only this service.' })),
-        }),
-        response: {
-          200: Type.Object({ providers: Type.Array(provider), total_count: Type.Integer() }),
-          ...errorResponses,
-        },
+        querystring: PROVIDERS_SCHEMA.querystring,
+        response: { 200: PROVIDERS_SCHEMA[200], ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
         const principal = await authenticate(request);

@@ -1,4 +1,5 @@
-import type { ServiceProfile, TagRules } from './profile.js';
+import type { TagRules } from './profile.js';
+import { defineService } from './profile-check.js';
 
 const createRules: TagRules = {
   key: {
@@ -26,7 +27,7 @@ const deleteRules: TagRules = {
 const base = '/autoscaling-api/v1/:project_id/:resource_type';
 
 /** Auto Scaling groups (seed: as-create-or-delete-tags.txt). */
-export const as: ServiceProfile = {
+export const as = defineService({
   id: 'as',
   title: 'Auto Scaling',
   resourceType: 'as_group',
@@ -126,6 +127,7 @@ export const as: ServiceProfile = {
   query: { resourceDetail: 'SCALING_GROUP_TAG', marker: true, matchValueMax: 255 },
   projectTags: {},
   authorization: 'policy',
+  demoResource: { name: 'web-asg', tags: [{ key: 'env', value: 'dev' }] },
   permissions: {
     create: { action: 'as:groups:createTags' },
     delete: { action: 'as:groups:deleteTags' },
@@ -167,4 +169,4 @@ export const as: ServiceProfile = {
       companion: true,
     },
   ],
-};
+});

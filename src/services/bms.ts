@@ -1,4 +1,5 @@
-import type { ServiceProfile, TagRules } from './profile.js';
+import type { TagRules } from './profile.js';
+import { defineService } from './profile-check.js';
 
 const FORBIDDEN = '=*<>\\,|/';
 
@@ -19,7 +20,7 @@ const deleteRules: TagRules = {
 const base = '/v1/:project_id/baremetalservers/:server_id/tags';
 
 /** Bare Metal Servers (seed: bms-add-tags.txt). */
-export const bms: ServiceProfile = {
+export const bms = defineService({
   id: 'bms',
   title: 'Bare Metal Server',
   resourceType: 'bms_server',
@@ -72,6 +73,7 @@ export const bms: ServiceProfile = {
   create: { rules: createRules, onExisting: 'overwrite' },
   delete: { rules: deleteRules, onAbsent: 'ignore' },
   authorization: 'policy',
+  demoResource: { name: 'web-1', tags: [{ key: 'env', value: 'dev' }] },
   permissions: {
     create: { action: 'bms:servers:batchCreateBaremetalServerTags', requires: ['bms:servers:put'] },
     delete: { action: 'bms:servers:batchDeleteBaremetalServerTags', requires: ['bms:servers:put'] },
@@ -95,4 +97,4 @@ export const bms: ServiceProfile = {
       companion: true,
     },
   ],
-};
+});

@@ -1,4 +1,6 @@
-import type { ServiceProfile, TagRules } from './profile.js';
+import { randomBytes } from 'node:crypto';
+import type { TagRules } from './profile.js';
+import { defineService } from './profile-check.js';
 
 const createRules: TagRules = {
   key: {
@@ -22,7 +24,7 @@ const instances = '/v3/:project_id/instances';
 const base = `${instances}/:instance_id/tags`;
 
 /** DDM instances, V3 API (seed: ddm-v3-add-tags.txt). */
-export const ddm: ServiceProfile = {
+export const ddm = defineService({
   id: 'ddm',
   title: 'Distributed Database Middleware',
   resourceType: 'ddm_instance',
@@ -62,6 +64,12 @@ export const ddm: ServiceProfile = {
   bodyContentTypes: ['application/json', 'application/json;charset=utf-8'],
   projectTags: { paging: { defaultLimit: 10, maxLimit: 128 } },
   authorization: 'policy',
+  demoResource: {
+    name: 'orders-ddm',
+    tags: [{ key: 'env', value: 'dev' }],
+    // DDM instance ids are 32 hex digits and 'in09'.
+    newId: () => `${randomBytes(16).toString('hex')}in09`,
+  },
   permissions: {
     create: { action: 'ddm:instance:createTags' },
     delete: { action: 'ddm:instance:deleteTags' },
@@ -113,4 +121,4 @@ export const ddm: ServiceProfile = {
       companion: true,
     },
   ],
-};
+});

@@ -1,13 +1,13 @@
-import type { TagError, TagErrorKind } from '../tags/tag-error.js';
+import type { AppError, AppErrorKind } from '../core/app-error.js';
 import type { ErrorCatalogue, ErrorRow, RouteDef, ServiceProfile } from './profile.js';
 
-const cache = new WeakMap<ErrorCatalogue, Map<TagErrorKind, ErrorRow>>();
+const cache = new WeakMap<ErrorCatalogue, Map<AppErrorKind, ErrorRow>>();
 
 /**
  * The row of the profile's error table for a kind: the row listing it, else the service's generic
  * invalid-parameter code (the first 400 row).
  */
-export function errorRowFor(profile: ErrorCatalogue, kind: TagErrorKind): ErrorRow {
+export function errorRowFor(profile: ErrorCatalogue, kind: AppErrorKind): ErrorRow {
   let map = cache.get(profile);
   if (!map) {
     map = new Map();
@@ -38,12 +38,12 @@ const PLACEHOLDER = /\{(detail|resource_id|action)\}/g;
  * error's details; a row whose message quotes a detail the error lacks says what went wrong
  * instead.
  */
-export function renderError(profile: ErrorCatalogue, err: TagError): RenderedError {
+export function renderError(profile: ErrorCatalogue, err: AppError): RenderedError {
   const row = errorRowFor(profile, err.kind);
   return { status: row.status, code: row.code, message: messageOf(row, err) };
 }
 
-function messageOf(row: ErrorRow, err: TagError): string {
+function messageOf(row: ErrorRow, err: AppError): string {
   if (row.message === undefined) return err.message;
   const values: Record<string, string | undefined> = {
     detail: err.message,

@@ -1,4 +1,5 @@
-import type { ServiceProfile, TagRules } from './profile.js';
+import type { TagRules } from './profile.js';
+import { defineService } from './profile-check.js';
 
 const key = {
   min: 1,
@@ -24,7 +25,7 @@ const deleteRules: TagRules = { key, value, valueRequired: false };
 const base = '/v1/:project_id/dev-servers/hyperinstance/:id/tags';
 
 /** ModelArts Lite Server supernodes (seed: modelarts-lite-server-supernode-create-tags.txt). */
-export const modelarts: ServiceProfile = {
+export const modelarts = defineService({
   id: 'modelarts',
   title: 'ModelArts Lite Server supernode',
   resourceType: 'modelarts_hyperinstance',
@@ -67,6 +68,7 @@ export const modelarts: ServiceProfile = {
   delete: { rules: deleteRules, onAbsent: 'reject' },
   // Under identity-policy-based authorisation the seed requires no permission for these APIs.
   authorization: 'none',
+  demoResource: { name: 'supernode-1', tags: [{ key: 'team', value: 'ml' }] },
   permissions: {
     create: { action: 'modelarts:hyperinstance:createTags' },
     delete: { action: 'modelarts:hyperinstance:deleteTags' },
@@ -99,4 +101,4 @@ export const modelarts: ServiceProfile = {
       companion: true,
     },
   ],
-};
+});

@@ -1,4 +1,5 @@
-import type { ResourceSwitch, RouteErrors, ServiceProfile, TagRules } from './profile.js';
+import type { ResourceSwitch, RouteErrors, TagRules } from './profile.js';
+import { defineService } from './profile-check.js';
 
 const FORBIDDEN = '=*<>\\,|/';
 
@@ -48,7 +49,7 @@ const v2Errors: RouteErrors = {
 const defaultTags: ResourceSwitch = { attribute: 'mrs.default_tags', field: 'default_tags_enable' };
 
 /** MRS clusters, API v1.1 (seed: mrs-batch-tags.txt). */
-export const mrs: ServiceProfile = {
+export const mrs = defineService({
   id: 'mrs',
   title: 'MapReduce Service',
   resourceType: 'mrs_cluster',
@@ -115,6 +116,7 @@ export const mrs: ServiceProfile = {
   query: { resourceDetail: null, marker: false, matchValueMax: 64 },
   projectTags: {},
   authorization: 'policy',
+  demoResource: { name: 'analytics', tags: [{ key: 'env', value: 'dev' }] },
   permissions: {
     create: { action: 'mrs:cluster:batchCreateTags' },
     delete: { action: 'mrs:cluster:batchDeleteTags' },
@@ -217,4 +219,4 @@ export const mrs: ServiceProfile = {
       switch: defaultTags,
     },
   ],
-};
+});

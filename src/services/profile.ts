@@ -1,18 +1,27 @@
-import type { TagErrorKind } from '../tags/tag-error.js';
-import type { TextRule } from '../tags/text-rule.js';
+import type { AppErrorKind } from '../core/app-error.js';
+import type { Tag } from '../core/tag.js';
 
-/** The canonical resource types of the central store. */
-export const RESOURCE_TYPES = [
-  'modelarts_hyperinstance',
-  'bms_server',
-  'ddm_instance',
-  'as_group',
-  'mrs_cluster',
-] as const;
-export type ResourceType = (typeof RESOURCE_TYPES)[number];
-
-export function isResourceType(s: unknown): s is ResourceType {
-  return typeof s === 'string' && (RESOURCE_TYPES as readonly string[]).includes(s);
+/**
+ * A rule for one tag key or value, as data. Each service profile declares its rules with these
+ * fields; tags/text-rule.ts enforces and documents any of them.
+ */
+export interface TextRule {
+  /** Minimum length in Unicode code points. */
+  readonly min: number;
+  /** Maximum length in Unicode code points. */
+  readonly max: number;
+  /** When set, every code point must match this single-character pattern (a whitelist). */
+  readonly allowed?: RegExp;
+  /** Human description of `allowed`, for messages and documentation. */
+  readonly allowedText?: string;
+  /** Characters that may not appear (a blacklist). */
+  readonly forbidden?: string;
+  /** ASCII control characters 0–31 are not allowed. */
+  readonly noControl?: boolean;
+  /** May not start or end with a space. */
+  readonly noOuterSpace?: boolean;
+  readonly forbiddenPrefixes?: readonly string[];
+  readonly forbiddenSuffixes?: readonly string[];
 }
 
 /** Rules for the tags of one operation (create or delete). */
@@ -29,7 +38,7 @@ export interface ErrorRow {
   readonly status: number;
   readonly when: string;
   /** The error kinds rendered with this code. The first 400 row also takes every unlisted kind. */
-  readonly kinds: readonly TagErrorKind[];
+  readonly kinds: readonly AppErrorKind[];
   /**
    * The message, where the service's table fixes it: `{detail}` stands for what went wrong,
    * `{resource_id}` and `{action}` for the resource addressed and the action refused. Without
@@ -199,14 +208,28 @@ export interface QueryProfile {
   readonly matchValueMax: number;
 }
 
+/** A resource of the profile's type for the demo a new database starts with (admin/demo.ts). */
+export interface DemoResource {
+  readonly name: string;
+  readonly tags: readonly Tag[];
+  /** A fresh resource id of the service's own form; a random UUID when absent. */
+  readonly newId?: () => string;
+}
+
 /** How the project tag listing pages. */
 export interface ProjectTagsProfile {
   /** `offset`/`limit` query parameters and `offset`, `limit`, `total_count` in the answer (DDM). */
   readonly paging?: { readonly defaultLimit: number; readonly maxLimit: number };
 }
 
-export interface ServiceProfile extends ApiIdentity, ErrorCatalogue {
-  readonly resourceType: ResourceType;
+/**
+ * One service: its routes, rules, limits, answers and error codes, as data the generic engine
+ * applies. Written with `defineService` (profile-check.ts), listed in registry.ts. `Type` is the
+ * literal resource type, from which the registry derives the `ResourceType` union.
+ */
+export interface ServiceProfile<Type extends string = string> extends ApiIdentity, ErrorCatalogue {
+  /** The resource type in the central store (`bms_server`): lower case, digits and `_`. */
+  readonly resourceType: Type;
   /** Noun used in messages, e.g. "BMS" or "scaling group". */
   readonly resourceNoun: string;
   /** Name of the resource id path parameter. */
@@ -232,6 +255,8 @@ export interface ServiceProfile extends ApiIdentity, ErrorCatalogue {
   readonly query?: QueryProfile;
   /** Set when the service has a `project-tags` route. */
   readonly projectTags?: ProjectTagsProfile;
+  /** The resource of this type a new database's demo starts with. */
+  readonly demoResource: DemoResource;
   readonly permissions: Readonly<Partial<Record<PermissionName, Permission>>>;
   readonly routes: readonly RouteDef[];
 }

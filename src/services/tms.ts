@@ -84,3 +84,33 @@ export const tms: CrossServiceApi = {
     providers: { action: 'tms:providers:list' },
   },
 };
+
+/** Every route of the cross-service API with the operation (and so the action) it performs. */
+export const TMS_ROUTES: readonly {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly operationId: string;
+  readonly op: CrossServiceOperation;
+}[] = [
+  {
+    method: 'POST',
+    path: '/v1.0/resource-tags/batch-create',
+    operationId: 'BatchCreateResourceTags',
+    op: 'batchCreate',
+  },
+  {
+    method: 'POST',
+    path: '/v1.0/resource-tags/batch-delete',
+    operationId: 'BatchDeleteResourceTags',
+    op: 'batchDelete',
+  },
+  {
+    method: 'POST',
+    path: '/v1.0/resource-instances/filter',
+    operationId: 'ListResourcesByTags',
+    op: 'filter',
+  },
+  { method: 'GET', path: '/v1.0/tag-keys', operationId: 'ListTagKeys', op: 'tagKeys' },
+  { method: 'GET', path: '/v1.0/tag-values', operationId: 'ListTagValues', op: 'tagValues' },
+  { method: 'GET', path: '/v1.0/tms/providers', operationId: 'ListProviders', op: 'providers' },
+];

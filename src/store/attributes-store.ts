@@ -1,5 +1,5 @@
+import type { ResourceRecord } from '../core/resource.js';
 import type { Executor } from './database.js';
-import type { ResourceRecord } from './tags-store.js';
 
 /*
  * Named values a resource holds besides its tags (table `resource_attributes`). They are not

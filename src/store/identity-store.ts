@@ -1,33 +1,6 @@
+import type { AccessKeyRecord, DomainRecord, ProjectRecord, UserRecord } from '../core/identity.js';
 import type { Executor } from './database.js';
 import { identityChanged } from './identity-version.js';
-
-export interface DomainRecord {
-  readonly id: string;
-  readonly name: string;
-}
-
-export interface ProjectRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly domainId: string;
-}
-
-export interface UserRecord {
-  readonly id: string;
-  readonly domainId: string;
-  readonly name: string;
-  readonly root: boolean;
-  readonly passwordHash: string | null;
-  /** Identity policy documents, as stored (validated when written). */
-  readonly policies: unknown[];
-}
-
-export interface AccessKeyRecord {
-  readonly accessKey: string;
-  readonly userId: string;
-  readonly secretCiphertext: string;
-  readonly createdAt: string;
-}
 
 type UserRow = {
   id: string;

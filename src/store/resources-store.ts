@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
+import type { ResourceRecord } from '../core/resource.js';
+import type { Tag } from '../core/tag.js';
 import type { Executor, StoreCapabilities } from './database.js';
-import { type ResourceRecord, type Tag, toResourceRecord } from './tags-store.js';
+import { toResourceRecord } from './tags-store.js';
 
 export interface ResourceInput {
   readonly projectId: string;

@@ -1,20 +1,7 @@
+import type { ResourceRecord } from '../core/resource.js';
+import type { Tag } from '../core/tag.js';
 import type { Executor } from './database.js';
 import { prepared } from './prepared.js';
-
-export interface Tag {
-  readonly key: string;
-  readonly value: string;
-}
-
-export interface ResourceRecord {
-  readonly rid: number;
-  readonly projectId: string;
-  readonly type: string;
-  readonly resourceId: string;
-  readonly name: string;
-  readonly enterpriseProjectId: string;
-  readonly createdAt: string;
-}
 
 type ResourceRow = {
   rid: number | string;

@@ -1,11 +1,12 @@
 import type { Authorizer } from '../auth/authorizer.js';
-import type { Principal } from '../auth/principal.js';
+import { AppError } from '../core/app-error.js';
+import type { Principal } from '../core/principal.js';
 import { renderError } from '../services/error-table.js';
-import { PROFILES, profileForType } from '../services/index.js';
-import type { ResourceType, ServiceProfile } from '../services/profile.js';
+import type { ServiceProfile } from '../services/profile.js';
+import type { ResourceType } from '../services/registry.js';
+import { PROFILES, profileForType } from '../services/registry.js';
 import { type CrossServiceOperation, tms } from '../services/tms.js';
 import type { Store } from '../store/database.js';
-import { findProject } from '../store/identity-store.js';
 import { type FoundResource, findResources, type TagPredicate } from '../store/query-store.js';
 import {
   compareCodePoints,
@@ -13,7 +14,6 @@ import {
   distinctValuesOfKey,
 } from '../store/tag-listing-store.js';
 import type { TagEngine } from './tag-engine.js';
-import { TagError } from './tag-error.js';
 import { readTagsToCreate, readTagsToDelete } from './tag-input.js';
 
 export interface BatchTarget {
@@ -54,13 +54,6 @@ export class CrossServiceTags {
     this.authorizer.authorize({ principal, profile: tms, permission: tms.permissions[op] });
   }
 
-  /** A project the caller may otherwise act in but that does not exist (open mode). */
-  async requireProject(projectId: string): Promise<void> {
-    if (!(await findProject(this.store.db, projectId))) {
-      throw new TagError('resource_not_found', `Project '${projectId}' does not exist.`);
-    }
-  }
-
   /**
    * Adds (`create`) or removes (`delete`) the tags on each resource. Returns the resources that
    * failed, each with its own service's error code and message.
@@ -86,7 +79,7 @@ export class CrossServiceTags {
           await this.engine.delete(principal, profile, ref, selectors);
         }
       } catch (err) {
-        if (!(err instanceof TagError)) throw err;
+        if (!(err instanceof AppError)) throw err;
         failed.push(failure(profile, target, err));
       }
     }
@@ -183,7 +176,7 @@ export class CrossServiceTags {
 }
 
 /** A resource's failure as its own service answers it: that service's code and message. */
-function failure(profile: ServiceProfile, target: BatchTarget, err: TagError): FailedResource {
+function failure(profile: ServiceProfile, target: BatchTarget, err: AppError): FailedResource {
   const { code, message } = renderError(profile, err);
   return {
     resource_id: target.resourceId,

@@ -1,5 +1,8 @@
 import type { Authorizer } from '../auth/authorizer.js';
-import type { Principal } from '../auth/principal.js';
+import { AppError } from '../core/app-error.js';
+import type { Principal } from '../core/principal.js';
+import type { ResourceRecord } from '../core/resource.js';
+import type { Tag, TagSelector } from '../core/tag.js';
 import type {
   Permission,
   PermissionName,
@@ -10,15 +13,7 @@ import { getAttribute, setAttribute } from '../store/attributes-store.js';
 import type { Executor, Store } from '../store/database.js';
 import { countResources, type FoundResource, findResources } from '../store/query-store.js';
 import { distinctKeys, distinctValues } from '../store/tag-listing-store.js';
-import {
-  deleteTags,
-  findResourceWithTags,
-  putTags,
-  type ResourceRecord,
-  type Tag,
-} from '../store/tags-store.js';
-import { TagError } from './tag-error.js';
-import type { TagSelector } from './tag-input.js';
+import { deleteTags, findResourceWithTags, putTags } from '../store/tags-store.js';
 import { filterOf, type ServiceQuery } from './tag-query.js';
 
 /** How a switch is stored among a resource's attributes. */
@@ -90,7 +85,7 @@ export class TagEngine {
       lock && this.store.caps.rowLocks,
     );
     if (!found) {
-      throw new TagError(
+      throw new AppError(
         'resource_not_found',
         `The ${profile.resourceNoun} '${ref.resourceId}' does not exist in project '${ref.projectId}'.`,
         { resourceId: ref.resourceId },
@@ -143,7 +138,7 @@ export class TagEngine {
         if (existing === undefined) {
           added++;
         } else if (profile.create.onExisting === 'reject') {
-          throw new TagError(
+          throw new AppError(
             'tag_exists',
             `The tag key '${t.key}' already exists on ${profile.resourceNoun} '${ref.resourceId}'.`,
           );
@@ -151,7 +146,7 @@ export class TagEngine {
       }
       const total = current.size + added;
       if (total > profile.maxTags) {
-        throw new TagError(
+        throw new AppError(
           'too_many_tags',
           `A ${profile.resourceNoun} can have at most ${profile.maxTags} tags; this request would leave ${total}.`,
         );
@@ -191,7 +186,7 @@ export class TagEngine {
             if (onAbsent === 'reject') {
               const what =
                 s.value === undefined ? `'${s.key}'` : `'${s.key}' with value '${s.value}'`;
-              throw new TagError(
+              throw new AppError(
                 'tag_absent',
                 `The tag ${what} does not exist on ${profile.resourceNoun} '${ref.resourceId}'.`,
               );

@@ -1,13 +1,7 @@
+import { AppError } from '../core/app-error.js';
+import type { Tag, TagSelector } from '../core/tag.js';
 import type { TagRules } from '../services/profile.js';
-import type { Tag } from '../store/tags-store.js';
-import { TagError } from './tag-error.js';
 import { checkText } from './text-rule.js';
-
-/** A tag named for deletion: without a value it matches by key alone. */
-export interface TagSelector {
-  readonly key: string;
-  readonly value?: string;
-}
 
 /** Requests whose `tags` array is longer than this are refused before any other work. */
 export const MAX_TAGS_IN_REQUEST = 1000;
@@ -21,25 +15,25 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** The body parsed as a JSON object, or a `body_empty` or `body_malformed` error. */
 export function parseJsonObject(body: Buffer | string | undefined): JsonObject {
   if (body === undefined || body.length === 0) {
-    throw new TagError('body_empty', 'The request body is missing; a JSON object is required.');
+    throw new AppError('body_empty', 'The request body is missing; a JSON object is required.');
   }
   let text: string;
   try {
     text = typeof body === 'string' ? body : UTF8.decode(body);
   } catch {
-    throw new TagError('body_malformed', 'The request body is not valid UTF-8.');
+    throw new AppError('body_malformed', 'The request body is not valid UTF-8.');
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new TagError(
+    throw new AppError(
       'body_malformed',
       `The request body is not valid JSON: ${(err as Error).message}`,
     );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new TagError('body_malformed', 'The request body must be a JSON object.');
+    throw new AppError('body_malformed', 'The request body must be a JSON object.');
   }
   return parsed as JsonObject;
 }
@@ -52,13 +46,13 @@ function has(obj: JsonObject, field: string): boolean {
 export function readTagArray(body: JsonObject, field = 'tags'): unknown[] {
   const v = body[field];
   if (v === undefined || v === null) {
-    throw new TagError('tags_missing', `The '${field}' field is required.`);
+    throw new AppError('tags_missing', `The '${field}' field is required.`);
   }
   if (!Array.isArray(v)) {
-    throw new TagError('body_malformed', `The '${field}' field must be an array of tag objects.`);
+    throw new AppError('body_malformed', `The '${field}' field must be an array of tag objects.`);
   }
   if (v.length > MAX_TAGS_IN_REQUEST) {
-    throw new TagError(
+    throw new AppError(
       'too_many_in_request',
       `The '${field}' array has ${v.length} items; at most ${MAX_TAGS_IN_REQUEST} are accepted in one request.`,
     );
@@ -69,10 +63,10 @@ export function readTagArray(body: JsonObject, field = 'tags'): unknown[] {
 /** Checks one key against the rules; `where` names it in messages (e.g. "tags[2].key"). */
 export function checkKey(key: unknown, rules: TagRules, where: string): string {
   if (key === undefined || key === null) {
-    throw new TagError('key_missing', `${where} is required.`);
+    throw new AppError('key_missing', `${where} is required.`);
   }
   if (typeof key !== 'string') {
-    throw new TagError('key_type', `${where} must be a string.`);
+    throw new AppError('key_type', `${where} must be a string.`);
   }
   const v = checkText(key, rules.key);
   if (v) {
@@ -82,7 +76,7 @@ export function checkKey(key: unknown, rules: TagRules, where: string): string {
         : v.problem === 'too_long'
           ? 'key_too_long'
           : 'key_invalid';
-    throw new TagError(kind, `${where} '${key}' ${v.detail}.`);
+    throw new AppError(kind, `${where} '${key}' ${v.detail}.`);
   }
   return key;
 }
@@ -98,14 +92,14 @@ export function checkValue(
   where: string,
 ): string | undefined {
   if (!present) {
-    if (rules.valueRequired) throw new TagError('value_missing', `${where} is required.`);
+    if (rules.valueRequired) throw new AppError('value_missing', `${where} is required.`);
     return undefined;
   }
-  if (value === null) throw new TagError('value_missing', `${where} must be a string, not null.`);
-  if (typeof value !== 'string') throw new TagError('value_type', `${where} must be a string.`);
+  if (value === null) throw new AppError('value_missing', `${where} must be a string, not null.`);
+  if (typeof value !== 'string') throw new AppError('value_type', `${where} must be a string.`);
   const v = checkText(value, rules.value);
   if (v) {
-    throw new TagError(
+    throw new AppError(
       v.problem === 'too_long' ? 'value_too_long' : 'value_invalid',
       `${where} '${value}' ${v.detail}.`,
     );
@@ -119,7 +113,7 @@ function readOne(
   where: string,
 ): { key: string; value: string | undefined } {
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-    throw new TagError('tag_malformed', `${where} must be an object with 'key' and 'value'.`);
+    throw new AppError('tag_malformed', `${where} must be an object with 'key' and 'value'.`);
   }
   const tag = item as JsonObject;
   const key = checkKey(tag.key, rules, `${where}.key`);
@@ -141,7 +135,7 @@ export function readTagsToCreate(
   items.forEach((item, i) => {
     const { key, value } = readOne(item, rules, `${field}[${i}]`);
     if (seen.has(key)) {
-      throw new TagError(
+      throw new AppError(
         'duplicate_key',
         `Tag key '${key}' appears more than once in the request.`,
       );
@@ -168,7 +162,7 @@ export function readTagsToDelete(
 export function readSingleTag(body: JsonObject, field: string, rules: TagRules): Tag {
   const item = body[field];
   if (item === undefined || item === null) {
-    throw new TagError('tags_missing', `The '${field}' field is required.`);
+    throw new AppError('tags_missing', `The '${field}' field is required.`);
   }
   const { key, value } = readOne(item, rules, field);
   return { key, value: value ?? '' };

@@ -1,5 +1,5 @@
+import { AppError, type AppErrorKind } from '../core/app-error.js';
 import type { ResourceFilter, TagPredicate } from '../store/query-store.js';
-import { TagError, type TagErrorKind } from './tag-error.js';
 import type { JsonObject } from './tag-input.js';
 import { codePointLength } from './text-rule.js';
 
@@ -19,10 +19,10 @@ export const MAX_CONDITION_VALUE_LENGTH = 255;
  * for one key is `duplicateValue` where given, else a bad value.
  */
 export interface QueryErrorKinds {
-  readonly key: TagErrorKind;
-  readonly value: TagErrorKind;
-  readonly other: TagErrorKind;
-  readonly duplicateValue?: TagErrorKind;
+  readonly key: AppErrorKind;
+  readonly value: AppErrorKind;
+  readonly other: AppErrorKind;
+  readonly duplicateValue?: AppErrorKind;
 }
 
 /**
@@ -57,10 +57,10 @@ export function readConditions(
   const list = body[field];
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) {
-    throw new TagError(kinds.other, `'${field}' must be an array of {"key","values"} objects.`);
+    throw new AppError(kinds.other, `'${field}' must be an array of {"key","values"} objects.`);
   }
   if (list.length > MAX_CONDITION_KEYS) {
-    throw new TagError(
+    throw new AppError(
       kinds.other,
       `'${field}' has ${list.length} keys; at most ${MAX_CONDITION_KEYS} are allowed.`,
     );
@@ -69,29 +69,29 @@ export function readConditions(
   return list.map((item, i) => {
     const where = `${field}[${i}]`;
     if (!isObject(item)) {
-      throw new TagError(kinds.other, `${where} must be an object with 'key' and 'values'.`);
+      throw new AppError(kinds.other, `${where} must be an object with 'key' and 'values'.`);
     }
     const key = item.key;
     if (key === undefined || key === null) {
-      throw new TagError(kinds.key, `${where}.key is required.`);
+      throw new AppError(kinds.key, `${where}.key is required.`);
     }
-    if (typeof key !== 'string') throw new TagError(kinds.key, `${where}.key must be a string.`);
-    if (key.length === 0) throw new TagError(kinds.key, `${where}.key must not be empty.`);
+    if (typeof key !== 'string') throw new AppError(kinds.key, `${where}.key must be a string.`);
+    if (key.length === 0) throw new AppError(kinds.key, `${where}.key must not be empty.`);
     if (unstorable(key)) {
-      throw new TagError(
+      throw new AppError(
         kinds.key,
         `${where}.key contains U+0000 or an unpaired surrogate, which no tag can hold.`,
       );
     }
     const len = codePointLength(key);
     if (len > MAX_CONDITION_KEY_LENGTH) {
-      throw new TagError(
+      throw new AppError(
         kinds.key,
         `${where}.key must be at most ${MAX_CONDITION_KEY_LENGTH} characters (got ${len}).`,
       );
     }
     if (seen.has(key)) {
-      throw new TagError(kinds.key, `The key '${key}' appears more than once in '${field}'.`);
+      throw new AppError(kinds.key, `The key '${key}' appears more than once in '${field}'.`);
     }
     seen.add(key);
     return { key, ...readValues(item.values, `${where}.values`, kinds) };
@@ -107,32 +107,32 @@ function readValues(
   const contains: string[] = [];
   if (values === undefined || values === null) return { exact, contains };
   if (!Array.isArray(values)) {
-    throw new TagError(kinds.value, `${where} must be an array of strings.`);
+    throw new AppError(kinds.value, `${where} must be an array of strings.`);
   }
   if (values.length > MAX_CONDITION_VALUES) {
-    throw new TagError(
+    throw new AppError(
       kinds.value,
       `${where} has ${values.length} values; at most ${MAX_CONDITION_VALUES} are allowed per key.`,
     );
   }
   const seen = new Set<string>();
   values.forEach((v, j) => {
-    if (typeof v !== 'string') throw new TagError(kinds.value, `${where}[${j}] must be a string.`);
+    if (typeof v !== 'string') throw new AppError(kinds.value, `${where}[${j}] must be a string.`);
     if (unstorable(v)) {
-      throw new TagError(
+      throw new AppError(
         kinds.value,
         `${where}[${j}] contains U+0000 or an unpaired surrogate, which no tag can hold.`,
       );
     }
     const len = codePointLength(v);
     if (len > MAX_CONDITION_VALUE_LENGTH) {
-      throw new TagError(
+      throw new AppError(
         kinds.value,
         `${where}[${j}] must be at most ${MAX_CONDITION_VALUE_LENGTH} characters (got ${len}).`,
       );
     }
     if (seen.has(v)) {
-      throw new TagError(
+      throw new AppError(
         kinds.duplicateValue ?? kinds.value,
         `The value '${v}' appears more than once in ${where}.`,
       );
@@ -141,7 +141,7 @@ function readValues(
     if (v.startsWith(SUBSTRING_PREFIX)) {
       const needle = v.slice(SUBSTRING_PREFIX.length);
       if (needle === '') {
-        throw new TagError(
+        throw new AppError(
           kinds.value,
           `${where}[${j}] '*' is not a valid value: '*' starts a substring match and must be followed by the text to find.`,
         );
@@ -155,10 +155,10 @@ function readValues(
 }
 
 /** `without_any_tag`: a boolean; absent or null is false. */
-export function readBoolean(body: JsonObject, field: string, kind: TagErrorKind): boolean {
+export function readBoolean(body: JsonObject, field: string, kind: AppErrorKind): boolean {
   const v = body[field];
   if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw new TagError(kind, `'${field}' must be true or false.`);
+  if (typeof v !== 'boolean') throw new AppError(kind, `'${field}' must be true or false.`);
   return v;
 }
 
@@ -172,7 +172,7 @@ export function readCount(
   raw: unknown,
   field: string,
   range: { readonly min: number; readonly max: number; readonly fallback: number },
-  kind: TagErrorKind,
+  kind: AppErrorKind,
 ): number {
   if (raw === undefined || raw === null) return range.fallback;
   let n: number | undefined;
@@ -183,13 +183,13 @@ export function readCount(
       ? `a whole number ≥ ${range.min}`
       : `a whole number from ${range.min} to ${range.max}`;
   if (n === undefined) {
-    throw new TagError(
+    throw new AppError(
       kind,
       `'${field}' must be ${bounds}, given as a number or a string of digits.`,
     );
   }
   if (n < range.min || n > range.max) {
-    throw new TagError(kind, `'${field}' must be ${bounds} (got ${n}).`);
+    throw new AppError(kind, `'${field}' must be ${bounds} (got ${n}).`);
   }
   return n;
 }
@@ -245,7 +245,7 @@ function readMatches(body: JsonObject, rules: ServiceQueryRules): ServiceQuery['
   const list = body.matches;
   if (list === undefined || list === null) return undefined;
   if (!Array.isArray(list)) {
-    throw new TagError(
+    throw new AppError(
       'query_matches_invalid',
       `'matches' must be an array of {"key","value"} objects.`,
     );
@@ -254,33 +254,33 @@ function readMatches(body: JsonObject, rules: ServiceQueryRules): ServiceQuery['
   list.forEach((item, i) => {
     const where = `matches[${i}]`;
     if (!isObject(item)) {
-      throw new TagError(
+      throw new AppError(
         'query_matches_invalid',
         `${where} must be an object with 'key' and 'value'.`,
       );
     }
     if (item.key !== 'resource_name') {
-      throw new TagError(
+      throw new AppError(
         'query_matches_invalid',
         `${where}.key must be 'resource_name' (got ${JSON.stringify(item.key ?? null)}).`,
       );
     }
     if (name !== undefined) {
-      throw new TagError(
+      throw new AppError(
         'query_matches_invalid',
         `'resource_name' appears more than once in 'matches'.`,
       );
     }
     const value = item.value;
     if (typeof value !== 'string' || unstorable(value)) {
-      throw new TagError(
+      throw new AppError(
         'query_matches_invalid',
         `${where}.value must be a string without U+0000 or unpaired surrogates.`,
       );
     }
     const len = codePointLength(value);
     if (len > rules.matchValueMax) {
-      throw new TagError(
+      throw new AppError(
         'query_matches_invalid',
         `${where}.value must be at most ${rules.matchValueMax} characters (got ${len}).`,
       );
@@ -294,7 +294,7 @@ function readMatches(body: JsonObject, rules: ServiceQueryRules): ServiceQuery['
 export function readServiceQuery(body: JsonObject, rules: ServiceQueryRules): ServiceQuery {
   const action = body.action;
   if (action !== 'filter' && action !== 'count') {
-    throw new TagError(
+    throw new AppError(
       'action_invalid',
       action === undefined || action === null
         ? "The 'action' field is required: 'filter' or 'count'."

@@ -1,26 +1,10 @@
-/**
- * A rule for one tag key or value, as data. Each service profile declares its rules with these
- * fields; `checkText` applies any of them, and `describeRule` turns one into the prose and JSON
- * Schema of the OpenAPI document, so the documented rule and the enforced rule cannot drift apart.
+import type { TextRule } from '../services/profile.js';
+
+/*
+ * Applying the key and value rules service profiles declare (TextRule): `checkText` enforces any
+ * of them, and `describeRule` turns one into the prose and JSON Schema of the OpenAPI document,
+ * so the documented rule and the enforced rule cannot drift apart.
  */
-export interface TextRule {
-  /** Minimum length in Unicode code points. */
-  readonly min: number;
-  /** Maximum length in Unicode code points. */
-  readonly max: number;
-  /** When set, every code point must match this single-character pattern (a whitelist). */
-  readonly allowed?: RegExp;
-  /** Human description of `allowed`, for messages and documentation. */
-  readonly allowedText?: string;
-  /** Characters that may not appear (a blacklist). */
-  readonly forbidden?: string;
-  /** ASCII control characters 0–31 are not allowed. */
-  readonly noControl?: boolean;
-  /** May not start or end with a space. */
-  readonly noOuterSpace?: boolean;
-  readonly forbiddenPrefixes?: readonly string[];
-  readonly forbiddenSuffixes?: readonly string[];
-}
 
 export type TextProblem = 'too_short' | 'too_long' | 'invalid';
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_ERRORS } from '../../src/http/gateway-errors.js';
-import { PROFILES } from '../../src/services/index.js';
 import { routePermissionNames } from '../../src/services/profile.js';
+import { PROFILES } from '../../src/services/registry.js';
 import { tms } from '../../src/services/tms.js';
 import { createHarness, type Harness, json } from '../support/harness.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ResourceType } from '../../src/services/profile.js';
+import type { ResourceType } from '../../src/services/registry.js';
 import { ADMIN_TOKEN, createHarness, type Harness, json, type Tenant } from '../support/harness.js';
 
 /** The cross-service API (`/v1.0`): batches with per-resource outcomes, filter, keys, values. */

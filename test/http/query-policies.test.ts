@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKEN_LIFETIME_MS } from '../../src/auth/tokens.js';
-import type { ResourceType } from '../../src/services/profile.js';
+import type { ResourceType } from '../../src/services/registry.js';
 import { ADMIN_TOKEN, createHarness, type Harness, json, type Tenant } from '../support/harness.js';
 
 /** Identity policies on the query, project-tag and cross-service routes. */

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROFILES } from '../../src/services/index.js';
+import { PROFILES } from '../../src/services/registry.js';
 import { adminTags, expectGatewayError } from '../support/envelopes.js';
 import { createHarness, type Harness, type Tenant } from '../support/harness.js';
 import { ROUTES, type RouteCase } from '../support/routes.js';

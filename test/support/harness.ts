@@ -4,9 +4,9 @@ import { type AppOptions, buildApp } from '../../src/app.js';
 import type { AuthMode } from '../../src/auth/authenticator.js';
 import { SecretBox } from '../../src/auth/secret-box.js';
 import { TOKEN_LIFETIME_MS, type TokenClaims, TokenSigner } from '../../src/auth/tokens.js';
-import { sha256Hex } from '../../src/http/admin-routes.js';
+import { sha256Hex } from '../../src/core/hash.js';
 import { createLogger } from '../../src/logging.js';
-import type { ResourceType } from '../../src/services/profile.js';
+import type { ResourceType } from '../../src/services/registry.js';
 import type { Store } from '../../src/store/database.js';
 import { attachTestStore, openTestStore } from './test-store.js';
 

@@ -1,5 +1,5 @@
-import { PROFILES } from '../../src/services/index.js';
 import type { RouteDef, ServiceProfile } from '../../src/services/profile.js';
+import { PROFILES } from '../../src/services/registry.js';
 import type { Tenant } from './harness.js';
 import { type Refusals, SERVICE_SPECS, type ServiceId } from './service-spec.js';
 

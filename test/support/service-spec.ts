@@ -1,4 +1,4 @@
-import type { ResourceType } from '../../src/services/profile.js';
+import type { ResourceType } from '../../src/services/registry.js';
 
 /**
  * What SPEC §3 says about each service, written out by hand from SPEC rather than read from

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
+import type { Tag } from '../../core/tag.js';
 import type { Executor, StoreCapabilities } from '../database.js';
-import type { Tag } from '../tags-store.js';
 
 export interface FoundResource {
   readonly rid: number;

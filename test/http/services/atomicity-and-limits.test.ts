@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROFILES } from '../../../src/services/index.js';
+import { PROFILES } from '../../../src/services/registry.js';
 import { createHarness, type Harness, type Tenant } from '../../support/harness.js';
 import { SERVICE_SPECS, type ServiceId, sortTags, tagsN } from '../../support/service-spec.js';
 import { expectError, TagApi } from '../../support/tag-api.js';

@@ -1,8 +1,10 @@
 /**
- * What went wrong, independent of any service. Domain code throws a TagError with a kind and a
- * precise message; the service profile's error table maps the kind to its own code and status.
+ * What went wrong, independent of any API. Code at every layer below http/ throws an AppError
+ * with a kind and a precise message; the catalogue of the API a route belongs to (a service
+ * profile's error table, the cross-service API's, the admin or IAM envelope) maps the kind to its
+ * own code and status.
  */
-export type TagErrorKind =
+export type AppErrorKind =
   | 'body_malformed'
   /** The body is empty or absent. */
   | 'body_empty'
@@ -45,20 +47,20 @@ export type TagErrorKind =
   | 'scope_domain';
 
 /** Facts a catalogue's message template may quote (`{resource_id}`, `{action}`). */
-export interface TagErrorDetails {
+export interface AppErrorDetails {
   /** The resource the request addresses. */
   readonly resourceId?: string;
   /** The identity-policy action refused, or the one the request needed. */
   readonly action?: string;
 }
 
-export class TagError extends Error {
+export class AppError extends Error {
   constructor(
-    readonly kind: TagErrorKind,
+    readonly kind: AppErrorKind,
     message: string,
-    readonly details: TagErrorDetails = {},
+    readonly details: AppErrorDetails = {},
   ) {
     super(message);
-    this.name = 'TagError';
+    this.name = 'AppError';
   }
 }

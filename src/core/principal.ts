@@ -1,4 +1,4 @@
-import type { UserRecord } from '../store/identity-store.js';
+import type { UserRecord } from './identity.js';
 
 /** Who is calling, once their credentials have been verified. */
 export interface Principal {
