@@ -4,8 +4,6 @@ import type { AccessKeyLockout } from './access-key-lockout.js';
 import {
   ALGORITHM,
   CLOCK_SKEW_MS,
-  CONTENT_SHA256_HEADER,
-  candidateCanonicalRequests,
   constantTimeHexEqual,
   DATE_HEADER,
   DERIVED_ALGORITHM,
@@ -13,12 +11,16 @@ import {
   hmacHex,
   parseAuthorization,
   parseSdkDate,
-  payloadHash,
-  type SignableRequest,
   signingKey,
   stringToSign,
   UNSIGNED_PAYLOAD,
 } from './aksk-signature.js';
+import {
+  CONTENT_SHA256_HEADER,
+  candidateCanonicalRequests,
+  payloadHash,
+  type SignableRequest,
+} from './canonical-request.js';
 import type { IdentityCache } from './identity-cache.js';
 import type { TokenSigner } from './tokens.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { SignableRequest } from '../auth/aksk-signature.js';
+import type { SignableRequest } from '../auth/canonical-request.js';
 
 const EMPTY = Buffer.alloc(0);
 

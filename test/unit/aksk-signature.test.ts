@@ -5,14 +5,16 @@ import { AKSKSigner } from '@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner.js
 import { HKDF } from '@huaweicloud/huaweicloud-sdk-core/auth/HKDF.js';
 import { describe, expect, it } from 'vitest';
 import {
-  candidateCanonicalRequests,
-  canonicalQueries,
-  canonicalUris,
   derivedSigningKey,
   parseAuthorization,
   parseSdkDate,
-  rfc3986,
 } from '../../src/auth/aksk-signature.js';
+import {
+  candidateCanonicalRequests,
+  canonicalQueries,
+  canonicalUris,
+  rfc3986,
+} from '../../src/auth/canonical-request.js';
 
 /** The Node SDK signer's own canonicalisation functions (protected in its typings). */
 const sdk = AKSKSigner as unknown as {
