@@ -7,14 +7,8 @@ import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../src/auth/aksk-signature.js';
-import {
-  type CliResult,
-  http,
-  newMasterKey,
-  runCli,
-  type ServerProcess,
-  startServer,
-} from '../support/processes.js';
+import { http, newMasterKey, startNode } from '../support/nodes.js';
+import { type CliResult, runCli, type ServerProcess } from '../support/process.js';
 import {
   createSqliteDatabase,
   createTestDatabase,
@@ -136,7 +130,7 @@ describe('tagplane export / import', () => {
     dir = await mkdtemp(join(tmpdir(), 'tagplane-export-'));
     source = await newDb('sqlite');
     // No --admin-token: the generated one lives in the database and must travel with it.
-    const node = await startServer(['--database', source.url], env);
+    const node = await startNode(['--database', source.url], env);
     try {
       adminToken = (await node.line(/^admin token: /)).slice('admin token: '.length);
       const seeded = await http(node.url, 'POST', '/admin/v1/seed', {
@@ -199,7 +193,7 @@ describe('tagplane export / import', () => {
 
   const exportTo = async (db: TestDatabase, file: string) => {
     const res = await runCli(['export', '--database', db.url, '--output', file], env);
-    expect(res.status, res.stderr).toBe(0);
+    expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toBe('');
     return res;
   };
@@ -215,7 +209,7 @@ describe('tagplane export / import', () => {
 
     const middle = await newDb();
     const imported = await importFrom(middle, first);
-    expect(imported.status, imported.stderr).toBe(0);
+    expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stderr).toMatch(/import: 100% \(\d+\/\d+ rows\)/);
     if (middle.kind === 'postgres') {
       // The restored tables come with planner statistics (ANALYZE), not those of empty tables.
@@ -240,7 +234,7 @@ describe('tagplane export / import', () => {
     await exportTo(middle, second);
 
     const back = await newDb('sqlite');
-    expect((await importFrom(back, second)).status).toBe(0);
+    expect((await importFrom(back, second)).code).toBe(0);
     const third = join(dir, 'third.jsonl');
     await exportTo(back, third);
 
@@ -254,7 +248,7 @@ describe('tagplane export / import', () => {
     expect(linesOf(third)).toEqual(original);
 
     // The restored database serves as the original did, with the same master key.
-    const node = await startServer(['--database', middle.url], env);
+    const node = await startNode(['--database', middle.url], env);
     try {
       expect((await listing(node)).body).toEqual(sourceListing);
       // A token the original database issued is still valid (the signing key travelled).
@@ -332,9 +326,9 @@ describe('tagplane export / import', () => {
   it('refuses a database that already holds data, and changes nothing', async () => {
     const file = exportFile;
     const target = await newDb();
-    expect((await importFrom(target, file)).status).toBe(0);
+    expect((await importFrom(target, file)).code).toBe(0);
     const again = await importFrom(target, file);
-    expect(again.status).toBe(1);
+    expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already holds data .*import into a new, empty database/);
     const check = join(dir, 'refuse-check.jsonl');
     await exportTo(target, check);
@@ -348,19 +342,19 @@ describe('tagplane export / import', () => {
     writeFileSync(cut, `${lines.slice(0, -2).join('\n')}\n`);
     const target = await newDb();
     const res = await importFrom(target, cut);
-    expect(res.status).toBe(1);
+    expect(res.code).toBe(1);
     expect(res.stderr).toMatch(
       /the export is incomplete or altered: tags \d+ rows, header says \d+/,
     );
     // Nothing stayed: the full export still goes in.
-    expect((await importFrom(target, file)).status).toBe(0);
+    expect((await importFrom(target, file)).code).toBe(0);
   }, 60_000);
 
   it('refuses an export sealed under another master key than the one given', async () => {
     const file = exportFile;
     const target = await newDb();
     const res = await importFrom(target, file, { TAGPLANE_MASTER_KEY: newMasterKey() });
-    expect(res.status).toBe(1);
+    expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/different master key/);
   }, 60_000);
 
@@ -369,7 +363,7 @@ describe('tagplane export / import', () => {
     const notExport = join(dir, 'not-export.jsonl');
     writeFileSync(notExport, '{"hello":"world"}\n');
     const a = await importFrom(target, notExport);
-    expect(a.status).toBe(1);
+    expect(a.code).toBe(1);
     expect(a.stderr).toMatch(/line 1 is not a tagplane export header/);
 
     const badRow = join(dir, 'bad-row.jsonl');
@@ -379,18 +373,18 @@ describe('tagplane export / import', () => {
       `${header}\n{"table":"domains","row":{"id":7,"name":"x","created_at":"t"}}\n`,
     );
     const b = await importFrom(target, badRow);
-    expect(b.status).toBe(1);
+    expect(b.code).toBe(1);
     expect(b.stderr).toMatch(/line 2: domains\.id must be a string/);
 
     const missing = await importFrom(target, join(dir, 'no-such-file.jsonl'));
-    expect(missing.status).toBe(1);
+    expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no-such-file\.jsonl/);
   }, 60_000);
 
   it('export names a SQLite database that does not exist instead of creating it', async () => {
     const path = join(dir, 'missing', 'nothing.db');
     const res = await runCli(['export', '--database', `sqlite:${path}`], env);
-    expect(res.status).toBe(1);
+    expect(res.code).toBe(1);
     expect(res.stderr).toContain(`there is no SQLite database at ${path}`);
     expect(existsSync(join(dir, 'missing'))).toBe(false);
   });

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDatabaseUrl, Store } from '../../src/store/database.js';
 import { migrations } from '../../src/store/migrations/index.js';
-import { newMasterKey, runCli, startServer } from '../support/processes.js';
+import { newMasterKey, startNode } from '../support/nodes.js';
+import { runCli } from '../support/process.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-store.js';
 
 /** Migrations run on their own (`tagplane migrate`) for rolling deploys, on either store. */
@@ -23,12 +24,12 @@ describe('tagplane migrate', () => {
   it('brings a new database to the current schema, and then has nothing to do', async () => {
     const db = await newDb();
     const first = await runCli(['migrate', '--database', db.url], env);
-    expect(first.status, first.stderr).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(
       new RegExp(`: ${known.length} migration\\(s\\) applied; schema at ${latest}\n$`),
     );
     const again = await runCli(['migrate', '--database', db.url], env);
-    expect(again.status).toBe(0);
+    expect(again.code).toBe(0);
     expect(again.stdout).toMatch(
       new RegExp(`: 0 migration\\(s\\) applied; schema at ${latest}\n$`),
     );
@@ -36,20 +37,20 @@ describe('tagplane migrate', () => {
 
   it('serve --no-migrate (TAGPLANE_MIGRATE=0) refuses a database with migrations pending, and starts once they ran', async () => {
     const db = await newDb();
-    await expect(startServer(['--database', db.url, '--no-migrate'], env)).rejects.toThrow(
+    await expect(startNode(['--database', db.url, '--no-migrate'], env)).rejects.toThrow(
       `the database schema is behind this version of tagplane (pending: ${known.join(', ')}); run \`tagplane migrate\` first`,
     );
     await expect(
-      startServer(['--database', db.url], { ...env, TAGPLANE_MIGRATE: '0' }),
+      startNode(['--database', db.url], { ...env, TAGPLANE_MIGRATE: '0' }),
     ).rejects.toThrow('run `tagplane migrate` first');
-    expect((await runCli(['migrate', '--database', db.url], env)).status).toBe(0);
-    const node = await startServer(['--database', db.url, '--no-migrate'], env);
+    expect((await runCli(['migrate', '--database', db.url], env)).code).toBe(0);
+    const node = await startNode(['--database', db.url, '--no-migrate'], env);
     await node.stop();
   });
 
   it('every command refuses a schema newer than this version knows', async () => {
     const db = await newDb();
-    expect((await runCli(['migrate', '--database', db.url], env)).status).toBe(0);
+    expect((await runCli(['migrate', '--database', db.url], env)).code).toBe(0);
     // What a newer tagplane leaves behind: a migration this version has never heard of.
     const store = Store.open(parseDatabaseUrl(db.url));
     try {
@@ -64,12 +65,12 @@ describe('tagplane migrate', () => {
       /the database schema is newer than this version of tagplane knows \(unknown migrations: 9999-from-the-future\); upgrade tagplane/;
 
     const migrate = await runCli(['migrate', '--database', db.url], env);
-    expect(migrate.status).toBe(1);
+    expect(migrate.code).toBe(1);
     expect(migrate.stderr).toMatch(newer);
-    await expect(startServer(['--database', db.url], env)).rejects.toThrow(newer);
-    await expect(startServer(['--database', db.url, '--no-migrate'], env)).rejects.toThrow(newer);
+    await expect(startNode(['--database', db.url], env)).rejects.toThrow(newer);
+    await expect(startNode(['--database', db.url, '--no-migrate'], env)).rejects.toThrow(newer);
     const exported = await runCli(['export', '--database', db.url], env);
-    expect(exported.status).toBe(1);
+    expect(exported.code).toBe(1);
     expect(exported.stderr).toMatch(/schema is newer than this version of tagplane knows/);
     expect(exported.stdout).toBe('');
   });

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PrivatePostgres, startPrivatePostgres } from '../support/private-postgres.js';
 import {
   http,
   issueToken,
   NODE_ADMIN_TOKEN,
   type NodeTenant,
   newMasterKey,
-  type ServerProcess,
   seedTenant,
-  startServer,
-} from '../support/processes.js';
+  startNode,
+} from '../support/nodes.js';
+import { type PrivatePostgres, startPrivatePostgres } from '../support/private-postgres.js';
+import type { ServerProcess } from '../support/process.js';
 import { readAllTags, tagsPresent, WriteStream } from '../support/write-stream.js';
 
 /** The database crashes and comes back while tagplane serves: on a cluster of the test's own. */
@@ -23,7 +23,7 @@ describe('PostgreSQL going down and coming back while tagplane runs', () => {
 
   beforeAll(async () => {
     pg = await startPrivatePostgres();
-    node = await startServer(['--database', pg.url, '--admin-token', NODE_ADMIN_TOKEN], {
+    node = await startNode(['--database', pg.url, '--admin-token', NODE_ADMIN_TOKEN], {
       TAGPLANE_MASTER_KEY: newMasterKey(),
     });
     tenant = await seedTenant(

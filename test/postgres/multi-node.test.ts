@@ -7,12 +7,11 @@ import {
   NODE_ADMIN_TOKEN,
   type NodeTenant,
   newMasterKey,
-  type ServerProcess,
   seedTenant,
-  startServer,
-  startServers,
-  waitFor,
-} from '../support/processes.js';
+  startNode,
+  startNodes,
+} from '../support/nodes.js';
+import { type ServerProcess, waitFor } from '../support/process.js';
 import { createPostgresDatabase, type TestDatabase } from '../support/test-store.js';
 
 /**
@@ -31,7 +30,7 @@ describe('three nodes on one PostgreSQL database', () => {
     db = await createPostgresDatabase();
     const env = { TAGPLANE_MASTER_KEY: newMasterKey() };
     const args = ['--database', db.url, '--admin-token', NODE_ADMIN_TOKEN];
-    nodes = await startServers(3, args, env);
+    nodes = await startNodes(3, args, env);
     tenant = await seedTenant(nodes[0]!.url, NODE_ADMIN_TOKEN, [
       ...bms.map((id) => ({ type: 'bms_server', id })),
       ...supernodes.map((id) => ({ type: 'modelarts_hyperinstance', id })),
@@ -316,11 +315,11 @@ describe('nodes without an --admin-token', () => {
     const env = { TAGPLANE_MASTER_KEY: newMasterKey() };
     const started: ServerProcess[] = [];
     try {
-      started.push(await startServer(['--database', db.url], env));
+      started.push(await startNode(['--database', db.url], env));
       const line = await started[0]!.line(/^admin token: /);
       const generated = line.slice('admin token: '.length);
       expect(generated).toMatch(/^[A-Za-z0-9_-]{20,}$/);
-      started.push(await startServer(['--database', db.url], env));
+      started.push(await startNode(['--database', db.url], env));
       expect(await started[1]!.line(/^admin token: /)).toBe(
         'admin token: (generated on first start; set one with --admin-token)',
       );
@@ -349,7 +348,7 @@ describe('starting on PostgreSQL', () => {
     const env = { TAGPLANE_MASTER_KEY: newMasterKey() };
     let started: ServerProcess[] = [];
     try {
-      started = await startServers(
+      started = await startNodes(
         3,
         ['--database', db.url, '--admin-token', NODE_ADMIN_TOKEN],
         { ...env, TAGPLANE_LOG_LEVEL: 'info' },
@@ -363,16 +362,14 @@ describe('starting on PostgreSQL', () => {
       await Promise.all(started.map((n) => n.stop()));
       await db.drop();
     }
-    const creators = started.filter((n) => n.stdout.some((l) => l.startsWith('demo: domain ')));
+    const creators = started.filter((n) => n.lines.some((l) => l.startsWith('demo: domain ')));
     expect(creators).toHaveLength(1);
   }, 60_000);
 
   it('requires TAGPLANE_MASTER_KEY, which every node must share', async () => {
     const db = await createPostgresDatabase();
     try {
-      await expect(
-        startServer(['--database', db.url], { TAGPLANE_MASTER_KEY: '' }),
-      ).rejects.toThrow(
+      await expect(startNode(['--database', db.url], { TAGPLANE_MASTER_KEY: '' })).rejects.toThrow(
         /TAGPLANE_MASTER_KEY is required with PostgreSQL: every node must hold the same key/,
       );
     } finally {
@@ -383,12 +380,12 @@ describe('starting on PostgreSQL', () => {
   it('refuses a master key other than the one the database was set up with', async () => {
     const db = await createPostgresDatabase();
     try {
-      const first = await startServer(['--database', db.url], {
+      const first = await startNode(['--database', db.url], {
         TAGPLANE_MASTER_KEY: newMasterKey(),
       });
       await first.stop();
       await expect(
-        startServer(['--database', db.url], { TAGPLANE_MASTER_KEY: newMasterKey() }),
+        startNode(['--database', db.url], { TAGPLANE_MASTER_KEY: newMasterKey() }),
       ).rejects.toThrow(/master key .* is not the one this database's secrets were encrypted with/);
     } finally {
       await db.drop();
@@ -397,7 +394,7 @@ describe('starting on PostgreSQL', () => {
 
   it('rejects a pool size that is not a number from 1 to 1000', async () => {
     await expect(
-      startServer(['--database', 'postgres://127.0.0.1:1/x'], { TAGPLANE_PG_POOL: '0' }),
+      startNode(['--database', 'postgres://127.0.0.1:1/x'], { TAGPLANE_PG_POOL: '0' }),
     ).rejects.toThrow(/invalid TAGPLANE_PG_POOL '0': use 1–1000/);
   });
 });

@@ -5,10 +5,10 @@ import {
   NODE_ADMIN_TOKEN,
   type NodeTenant,
   newMasterKey,
-  type ServerProcess,
   seedTenant,
-  startServers,
-} from '../support/processes.js';
+  startNodes,
+} from '../support/nodes.js';
+import type { ServerProcess } from '../support/process.js';
 import { createPostgresDatabase, type TestDatabase } from '../support/test-store.js';
 import { readAllTags, tagsPresent, WriteStream } from '../support/write-stream.js';
 
@@ -24,7 +24,7 @@ describe('a node killed with SIGKILL in the middle of a stream of writes', () =>
     db = await createPostgresDatabase();
     const env = { TAGPLANE_MASTER_KEY: newMasterKey() };
     const args = ['--database', db.url, '--admin-token', NODE_ADMIN_TOKEN];
-    nodes = await startServers(3, args, env);
+    nodes = await startNodes(3, args, env);
     tenant = await seedTenant(
       nodes[0]!.url,
       NODE_ADMIN_TOKEN,

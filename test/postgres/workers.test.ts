@@ -5,12 +5,10 @@ import {
   issueToken,
   NODE_ADMIN_TOKEN,
   newMasterKey,
-  runCli,
-  type ServerProcess,
   seedTenant,
-  startServer,
-  waitFor,
-} from '../support/processes.js';
+  startNode,
+} from '../support/nodes.js';
+import { runCli, type ServerProcess, waitFor } from '../support/process.js';
 import { createPostgresDatabase, type TestDatabase } from '../support/test-store.js';
 
 /** `serve --workers N` on a fresh PostgreSQL database: N processes behind one port. */
@@ -120,7 +118,7 @@ describe('serve --workers 2 on PostgreSQL', () => {
   });
 
   it('migrates a new database once, prints its lines once, and serves from two processes', async () => {
-    server = await startServer(['--database', db.url, '--workers', '2'], env, { demo: true });
+    server = await startNode(['--database', db.url, '--workers', '2'], env, { demo: true });
     const primary = server.child.pid!;
     const workers = children(primary);
     expect(workers).toHaveLength(2);
@@ -145,9 +143,9 @@ describe('serve --workers 2 on PostgreSQL', () => {
 
     await server.stop();
     expect(server.child.exitCode).toBe(0);
-    const out = server.stdout.join('\n');
+    const out = server.lines.join('\n');
     expect(out.match(/^tagplane listening on /gm)).toHaveLength(1);
-    expect(server.stdout[0]).toBe(`tagplane listening on ${server.url}`);
+    expect(server.lines[0]).toBe(`tagplane listening on ${server.url}`);
     expect(out.match(/^admin token: /gm)).toHaveLength(1);
     expect(out.match(/^demo: root user /gm)).toHaveLength(1);
     expect(out.match(/^example: tag the demo BMS/gm)).toHaveLength(1);
@@ -167,7 +165,7 @@ describe('serve --workers 2 on PostgreSQL', () => {
   }, 60_000);
 
   it('replaces a worker that dies, and keeps the port (also given as 0) when all of them do', async () => {
-    server = await startServer(
+    server = await startNode(
       ['--database', db.url, '--workers', '2', '--admin-token', NODE_ADMIN_TOKEN],
       env,
     );
@@ -201,11 +199,11 @@ describe('serve --workers 2 on PostgreSQL', () => {
     expect(status).toBe(200);
     const tenant = await seedTenant(server.url, NODE_ADMIN_TOKEN);
     expect(await issueToken(server.url, tenant)).toMatch(/./);
-    expect(server.stdout.filter((l) => l.startsWith('tagplane listening on '))).toHaveLength(1);
+    expect(server.lines.filter((l) => l.startsWith('tagplane listening on '))).toHaveLength(1);
   }, 60_000);
 
   it('SIGTERM: every worker finishes its in-flight request, then all exit 0', async () => {
-    server = await startServer(
+    server = await startNode(
       ['--database', db.url, '--workers', '2', '--admin-token', NODE_ADMIN_TOKEN],
       env,
     );
@@ -250,7 +248,7 @@ describe('serve --workers 2 on PostgreSQL', () => {
     expect(server.stderr()).toMatch(/SIGTERM received, 2 workers finishing in-flight requests/);
     for (const pid of workers) expect(alive(pid)).toBe(false);
 
-    const again = await startServer(['--database', db.url, '--admin-token', NODE_ADMIN_TOKEN], env);
+    const again = await startNode(['--database', db.url, '--admin-token', NODE_ADMIN_TOKEN], env);
     try {
       const token2 = await issueToken(again.url, tenant);
       for (const id of ['srv-a', 'srv-b']) {
@@ -272,7 +270,7 @@ describe('serve --workers 2 on PostgreSQL', () => {
       ['serve', '--port', '0', '--database', db.url, '--workers', '2', '--no-migrate'],
       env,
     );
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/schema is behind/);
     expect(r.stdout).not.toMatch(/listening/);
   });

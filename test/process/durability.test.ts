@@ -83,7 +83,7 @@ it('every acknowledged write survives a SIGKILL; unacknowledged ones are all-or-
         acknowledged.push(i);
         if (acknowledged.length >= KILL_AFTER && !killed) {
           killed = true;
-          s.proc.kill('SIGKILL');
+          s.child.kill('SIGKILL');
         }
       } catch (err) {
         // Connection reset or refused by the killed server: the outcome is unknown.

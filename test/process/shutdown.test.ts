@@ -108,7 +108,7 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('%s', (signal) => {
     );
     const slow = await startSlowRequest(s.url, { ...req, payload: req.payload! });
 
-    s.proc.kill(signal);
+    s.child.kill(signal);
     // Wait until the server has acted on the signal before the request's body arrives.
     await new Promise<void>((resolve) => {
       const check = () =>

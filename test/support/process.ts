@@ -7,32 +7,56 @@ import { fileURLToPath } from 'node:url';
 import type { Answer } from './envelopes.js';
 import type { RouteRequest } from './routes.js';
 
+/**
+ * The one way tests run `tagplane` as a process: the built CLI (the Vitest global setup builds
+ * dist/ once per run), started with exactly the arguments given, in an environment without the
+ * outer shell's TAGPLANE_* variables. test/support/nodes.ts builds the multi-node helpers on it.
+ */
+
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'tagplane.js');
 
 /** The first line a server prints on standard output. */
 export const LISTENING = /^tagplane listening on http:\/\/(\S+):(\d+)$/;
 
+/** How long a server may take to print its listening line, or any line waited for. */
+const START_TIMEOUT_MS = 30_000;
+/** How long `stop()` waits after its signal before it kills the process. */
+const STOP_GRACE_MS = 10_000;
+
 export interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
 }
 
-/** A running `tagplane` process and what it has printed so far. */
+/** A command run to completion. */
+export interface CliResult extends Exit {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A running `tagplane serve` process and what it has printed so far. */
 export interface ServerProcess {
-  readonly proc: ChildProcess;
+  readonly child: ChildProcess;
   /** `http://host:port` from the listening line. */
   readonly url: string;
   readonly port: number;
   /** Standard output, line by line, the listening line first. */
   readonly lines: string[];
   stdout(): string;
+  /** Standard error so far (the logs). */
   stderr(): string;
+  /** Resolves once the process has exited and all its output is read. */
   readonly exited: Promise<Exit>;
   /** Resolves with the first stdout line matching `re` (waiting for it to be printed). */
   line(re: RegExp, timeoutMs?: number): Promise<string>;
-  /** Sends `signal` and waits for the exit. */
+  /**
+   * Sends `signal` (SIGTERM: an orderly shutdown) and waits for the exit; kills the process if it
+   * is still running after 10 s.
+   */
   stop(signal?: NodeJS.Signals): Promise<Exit>;
+  /** Ends it with SIGKILL: no shutdown, no flushing. */
+  kill(): Promise<Exit>;
 }
 
 const running = new Set<ChildProcess>();
@@ -56,6 +80,15 @@ export function tempDir(): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Resolves once `predicate` holds (checked every 20 ms); rejects after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** The environment without any TAGPLANE_* variable of the outer shell, plus `env`. */
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
@@ -63,9 +96,9 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...out, ...env };
 }
 
-function spawnCli(args: string[], env: Record<string, string>, cwd?: string): ChildProcess {
+function spawnCli(args: readonly string[], env: Record<string, string>): ChildProcess {
   const proc = spawn(process.execPath, [BIN, ...args], {
-    cwd: cwd ?? ROOT,
+    cwd: ROOT,
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -74,12 +107,15 @@ function spawnCli(args: string[], env: Record<string, string>, cwd?: string): Ch
   return proc;
 }
 
-/** Runs the CLI to completion (for commands that are expected to exit). */
+/**
+ * Runs the CLI to completion (for commands that are expected to exit); kills it after
+ * `timeoutMs`, so that a command that hangs fails its test instead of outliving it.
+ */
 export async function runCli(
-  args: string[],
+  args: readonly string[],
   env: Record<string, string> = {},
-  timeoutMs = 20_000,
-): Promise<Exit & { stdout: string; stderr: string }> {
+  timeoutMs = 60_000,
+): Promise<CliResult> {
   const proc = spawnCli(args, env);
   let stdout = '';
   let stderr = '';
@@ -90,9 +126,10 @@ export async function runCli(
     stderr += d.toString();
   });
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-  const exit = await new Promise<Exit>((resolve) =>
-    proc.once('close', (code, signal) => resolve({ code, signal })),
-  );
+  const exit = await new Promise<Exit>((resolve, reject) => {
+    proc.once('error', reject);
+    proc.once('close', (code, signal) => resolve({ code, signal }));
+  });
   clearTimeout(timer);
   return { ...exit, stdout, stderr };
 }
@@ -104,8 +141,8 @@ export async function runCli(
 export async function runClis(
   cases: readonly (readonly [string[], Record<string, string>])[],
   concurrency = 4,
-): Promise<(Exit & { stdout: string; stderr: string })[]> {
-  const results: (Exit & { stdout: string; stderr: string })[] = new Array(cases.length);
+): Promise<CliResult[]> {
+  const results: CliResult[] = new Array(cases.length);
   let next = 0;
   const lane = async () => {
     while (next < cases.length) {
@@ -120,14 +157,16 @@ export async function runClis(
 
 /**
  * Starts `tagplane serve` with `args` and resolves once it has printed its listening line (which
- * must be the first line on stdout).
+ * must be the first line on stdout). Rejects, with all it printed, if it exits or stays silent
+ * for `timeoutMs` instead.
  */
 export async function startServer(
-  args: string[],
+  args: readonly string[],
   env: Record<string, string> = {},
-  options: { cwd?: string; timeoutMs?: number } = {},
+  options: { timeoutMs?: number } = {},
 ): Promise<ServerProcess> {
-  const proc = spawnCli(['serve', ...args], env, options.cwd);
+  const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;
+  const child = spawnCli(['serve', ...args], env);
   const lines: string[] = [];
   let out = '';
   let err = '';
@@ -136,7 +175,7 @@ export async function startServer(
   const notify = () => {
     for (const w of waiters.splice(0)) w();
   };
-  proc.stdout!.on('data', (d: Buffer) => {
+  child.stdout!.on('data', (d: Buffer) => {
     const text = d.toString();
     out += text;
     partial += text;
@@ -145,29 +184,25 @@ export async function startServer(
     lines.push(...parts);
     notify();
   });
-  proc.stderr!.on('data', (d: Buffer) => {
+  child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
   });
+  let done = false;
   const exited = new Promise<Exit>((resolve) =>
-    proc.once('close', (code, signal) => {
+    child.once('close', (code, signal) => {
+      done = true;
       resolve({ code, signal });
       notify();
     }),
   );
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
 
-  const line = (re: RegExp, timeoutMs = options.timeoutMs ?? 20_000) =>
+  const line = (re: RegExp, wait = timeoutMs) =>
     new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(
-          new Error(
-            `no line matching ${re} within ${timeoutMs} ms; stdout:\n${out}\nstderr:\n${err}`,
-          ),
+          new Error(`no line matching ${re} within ${wait} ms; stdout:\n${out}\nstderr:\n${err}`),
         );
-      }, timeoutMs);
+      }, wait);
       const check = () => {
         const found = lines.find((l) => re.test(l));
         if (found !== undefined) {
@@ -185,12 +220,29 @@ export async function startServer(
       check();
     });
 
-  await line(/./);
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (done) return exited;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    const exit = await exited;
+    clearTimeout(timer);
+    return exit;
+  };
+
+  try {
+    await line(/./);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   const first = lines[0]!;
   const m = LISTENING.exec(first);
-  if (!m) throw new Error(`first stdout line is not the listening line: ${JSON.stringify(first)}`);
+  if (!m) {
+    child.kill('SIGKILL');
+    throw new Error(`first stdout line is not the listening line: ${JSON.stringify(first)}`);
+  }
   return {
-    proc,
+    child,
     url: `http://${m[1]}:${m[2]}`,
     port: Number(m[2]),
     lines,
@@ -198,10 +250,8 @@ export async function startServer(
     stderr: () => err,
     exited,
     line,
-    async stop(signal = 'SIGTERM') {
-      if (!done) proc.kill(signal);
-      return exited;
-    },
+    stop,
+    kill: () => stop('SIGKILL'),
   };
 }
 

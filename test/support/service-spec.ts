@@ -1,4 +1,13 @@
 import type { ResourceType } from '../../src/services/registry.js';
+import {
+  asciiLetters,
+  astral,
+  astralLetters,
+  chars,
+  cjkCharacters,
+  EMPTY,
+  type Sample,
+} from './text-samples.js';
 
 /**
  * What SPEC §3 says about each service, written out by hand from SPEC rather than read from
@@ -38,10 +47,20 @@ export interface ErrorCodes {
   readonly tooMany: string;
   /** A delete naming a tag the resource lacks, where that is an error. */
   readonly tagAbsent?: string;
-  readonly notFound: { readonly status: number; readonly code: string };
+  readonly notFound: {
+    readonly status: number;
+    readonly code: string;
+    /** The message, where SPEC gives it. */
+    readonly message?: (id: string) => string;
+  };
   /** A body whose Content-Type the service does not take. */
   readonly mediaType: { readonly status: number; readonly code: string };
 }
+
+/** The name of one of a service's codes, as the rule cases refer to them. */
+export type CodeName = {
+  [K in keyof ErrorCodes]-?: ErrorCodes[K] extends string ? K : never;
+}[keyof ErrorCodes];
 
 /** A refusal's status and code. */
 export interface Refusal {
@@ -87,15 +106,81 @@ export interface ServiceSpec {
   readonly listUrl: (project: string, id: string) => string;
   readonly createRequest: (project: string, id: string, tags: unknown) => WriteRequest;
   readonly deleteRequest: (project: string, id: string, tags: unknown) => WriteRequest;
+  /** The service's other routes on one resource (one tag set or deleted), with a valid body. */
+  readonly singleTagRequests: (project: string, id: string) => WriteRequest[];
   /** Extra fields of the single-resource listing. */
   readonly listExtras: Readonly<Record<string, unknown>>;
+  /** The cases its create and delete rules are tested with (test/http/services/rules.test.ts). */
+  readonly rules: ServiceRules;
 }
 
 export interface WriteRequest {
   readonly method: 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
-  readonly body: Record<string, unknown>;
+  /** Absent: the request has no body. */
+  readonly body?: Record<string, unknown>;
 }
+
+/**
+ * The create rules of a key or of a value (SPEC §3), as the texts they are tried with: a key
+ * goes in `{"key": text, "value": "v"}`, a value in `{"key": "k", "value": text}`.
+ */
+export interface TextRule {
+  /**
+   * Texts at the length limit (in code points) in each script the character set allows, and the
+   * shortest; then texts one past the limit, refused as too long.
+   */
+  readonly lengths: { readonly accepted: readonly Sample[]; readonly refused: readonly Sample[] };
+  /** Characters refused inside a text (`a…b`), besides ASCII 0–31, which every service refuses. */
+  readonly refusedChars: readonly Sample[];
+  /** Whole texts the character rules accept, or refuse: scripts, symbols, spaces, prefixes. */
+  readonly accepted: readonly Sample[];
+  readonly refused: readonly Sample[];
+}
+
+/** A create decided by the rules alone: refused with a code, or accepted storing `stored`. */
+export type CreateCase = { readonly label: string; readonly tags: readonly unknown[] } & (
+  | { readonly refused: CodeName }
+  | { readonly stored: readonly Tag[] }
+);
+
+/** A create on a resource holding `holding` tags (`tagsN`), against the tag limit. */
+export interface Merge {
+  readonly label: string;
+  readonly holding: number;
+  readonly tags: readonly Tag[];
+  /** Refused as too many tags (else: accepted, the resource then holding old and new tags). */
+  readonly refused: boolean;
+}
+
+/**
+ * A delete selector checked on its own: accepted (on a resource without it), or refused with a
+ * code when it follows a valid selector, nothing deleted.
+ */
+export interface DeleteCase {
+  readonly label: string;
+  readonly tag: Readonly<Record<string, unknown>>;
+  readonly refused?: CodeName;
+}
+
+/** What the per-service rule tests try, beyond what the codes and limits above say. */
+export interface ServiceRules {
+  /** A tag a successful create is shown with (the API reference's example, where it has one). */
+  readonly example: Tag;
+  readonly key: TextRule;
+  readonly value: TextRule;
+  /** Keys and values of many other characters, accepted together in one create. */
+  readonly acceptedTogether?: readonly Tag[];
+  /** Creates with a key or value missing, empty, null or not a string. */
+  readonly incomplete: readonly CreateCase[];
+  /** A create naming one key twice. */
+  readonly duplicate: readonly Tag[];
+  readonly merges: readonly Merge[];
+  readonly deletes: readonly DeleteCase[];
+}
+
+/** A valid tag put before the one a case is about, so that the whole request must be refused. */
+const OK = { key: 'ok', value: 'v' };
 
 /** `{"action":…,"tags":…}` on one URL, as BMS, AS and MRS take it. */
 function actionRequests(url: (project: string, id: string) => string) {
@@ -147,7 +232,11 @@ export const MODELARTS: ServiceSpec = {
   maxTags: 20,
   // Every tag error is ModelArts.0101 "Invalid Argument"; an unknown supernode ModelArts.6404.
   codes: {
-    ...allCodes('ModelArts.0101', { status: 400, code: 'ModelArts.6404' }),
+    ...allCodes('ModelArts.0101', {
+      status: 400,
+      code: 'ModelArts.6404',
+      message: (id) => `LiteServer instance '${id}' not found.`,
+    }),
     tagAbsent: 'ModelArts.0101',
   },
   refusals: {
@@ -170,6 +259,87 @@ export const MODELARTS: ServiceSpec = {
   createRequest: (p, id, tags) => ({ method: 'POST', url: `${ma(p, id)}/create`, body: { tags } }),
   deleteRequest: (p, id, tags) => ({ method: 'POST', url: `${ma(p, id)}/delete`, body: { tags } }),
   listExtras: {},
+  singleTagRequests: () => [],
+  rules: {
+    example: { key: 'zeta', value: 'z' },
+    key: {
+      lengths: {
+        accepted: [
+          asciiLetters(128),
+          astralLetters(128),
+          cjkCharacters(128),
+          ['127 letters and one astral letter', `${'a'.repeat(127)}${astral(1)}`],
+          ['one letter', 'k'],
+        ],
+        refused: [asciiLetters(129), astralLetters(129)],
+      },
+      // Letters of any script, digits, space and _ . : = + - @ only.
+      refusedChars: [
+        ...chars('/*<>\\,|#!?&%$()[]{}\'";~`^'),
+        ['an emoji', '😀'],
+        ['a currency sign', '€'],
+        ['DEL', '\x7f'],
+      ],
+      accepted: [
+        ['Latin with diacritics', 'Straße-Größe'],
+        ['Greek', 'Ωμέγα'],
+        ['Cyrillic', 'Данные'],
+        ['CJK', '数据中心'],
+        ['Japanese kana', 'データ'],
+        ['Arabic', 'بيانات'],
+        ['astral letters', astral(3)],
+        ['digits', '0123456789'],
+        ['an inner space', 'cost center'],
+        ['every allowed symbol', 'a_b.c:d=e+f-g@h'],
+        ['symbols at both ends', '@team.'],
+      ],
+      // The 'sys' prefix, with the message naming it, is tested in modelarts.test.ts.
+      refused: [
+        ['a leading space', ' key'],
+        ['a trailing space', 'key '],
+        ['only a space', ' '],
+      ],
+    },
+    value: {
+      lengths: {
+        accepted: [asciiLetters(255, 'v'), astralLetters(255), EMPTY],
+        refused: [asciiLetters(256, 'v'), astralLetters(256)],
+      },
+      // The key's set plus /.
+      refusedChars: chars('*<>\\,|#!?&%$()[]{}\'";~`^'),
+      accepted: [
+        ['a slash', 'a/b/c'],
+        ['every allowed symbol', 'a_b.c:d/e=f+g-h@i'],
+        ['outer spaces', ' padded '],
+        ['letters of other scripts', `Ωμέγα数据${astral(2)}`],
+      ],
+      refused: [],
+    },
+    incomplete: [
+      { label: 'an empty key', tags: [{ key: '', value: 'v' }], refused: 'keyEmpty' },
+      // The value is mandatory.
+      { label: 'an absent value', tags: [OK, { key: 'k' }], refused: 'valueMissing' },
+      { label: 'a null value', tags: [OK, { key: 'k', value: null }], refused: 'valueNull' },
+      { label: 'a number as value', tags: [OK, { key: 'k', value: 1 }], refused: 'valueType' },
+    ],
+    duplicate: [
+      { key: 'a', value: '1' },
+      { key: 'a', value: '2' },
+    ],
+    // Keys are never overwritten: the merges of new keys are tested with the limit's message in
+    // modelarts.test.ts.
+    merges: [{ label: 'one new', holding: 20, tags: [{ key: 'n', value: '' }], refused: true }],
+    deletes: [
+      { label: 'an empty key', tag: { key: '' }, refused: 'keyEmpty' },
+      { label: 'a key too long', tag: { key: 'k'.repeat(129) }, refused: 'keyTooLong' },
+      {
+        label: 'a value too long',
+        tag: { key: 'k0', value: 'v'.repeat(256) },
+        refused: 'valueTooLong',
+      },
+      { label: 'a null value', tag: { key: 'k0', value: null }, refused: 'valueNull' },
+    ],
+  },
 };
 
 export const BMS: ServiceSpec = {
@@ -203,6 +373,76 @@ export const BMS: ServiceSpec = {
   listUrl: bmsUrl,
   ...actionRequests((p, id) => `${bmsUrl(p, id)}/action`),
   listExtras: {},
+  singleTagRequests: () => [],
+  rules: {
+    example: { key: 'env', value: 'dev' },
+    key: {
+      lengths: {
+        accepted: [
+          asciiLetters(36),
+          astralLetters(36),
+          cjkCharacters(36),
+          ['35 letters and one astral letter', `${'a'.repeat(35)}${astral(1)}`],
+        ],
+        refused: [asciiLetters(37), astralLetters(37)],
+      },
+      refusedChars: chars('=*<>\\,|/'),
+      accepted: [],
+      refused: [],
+    },
+    value: {
+      lengths: {
+        accepted: [asciiLetters(43, 'v'), astralLetters(43), EMPTY],
+        refused: [asciiLetters(44, 'v'), astralLetters(44)],
+      },
+      refusedChars: chars('=*<>\\,|/'),
+      accepted: [],
+      refused: [],
+    },
+    acceptedTogether: [
+      { key: 'a b.c:d@e#f$g%h^i&j(k)l[m]n{o}p', value: '~`!?;\'"+_-.:@# $%^&()[]{}' },
+      { key: `Größe 数据 ${astral(2)} 😀`, value: `Ωμέγα ${astral(3)}` },
+      { key: 'sys', value: 'sys' },
+      { key: '_sys_k', value: '' },
+    ],
+    incomplete: [
+      { label: 'an empty key', tags: [{ key: '', value: 'v' }], refused: 'keyEmpty' },
+      { label: 'an absent value', tags: [{ key: 'k' }], stored: [{ key: 'k', value: '' }] },
+      { label: 'a null value', tags: [{ key: 'k', value: null }], refused: 'valueNull' },
+      { label: 'a number as value', tags: [{ key: 'k', value: 7 }], refused: 'valueType' },
+    ],
+    // Even with the same value.
+    duplicate: [
+      { key: 'a', value: '1' },
+      { key: 'a', value: '1' },
+    ],
+    merges: [
+      { label: 'overwriting one', holding: 20, tags: [{ key: 'k5', value: 'x' }], refused: false },
+      {
+        label: 'one overwrite and one new',
+        holding: 19,
+        tags: [
+          { key: 'k0', value: 'x' },
+          { key: 'n', value: '' },
+        ],
+        refused: false,
+      },
+      { label: 'two new', holding: 19, tags: tagsN(2, 'n'), refused: true },
+    ],
+    deletes: [
+      { label: 'a 36-character key', tag: { key: astral(36) } },
+      { label: 'a 43-character value', tag: { key: 'k', value: astral(43) } },
+      { label: 'a 37-character key', tag: { key: astral(37) }, refused: 'keyTooLong' },
+      {
+        label: 'a 44-character value',
+        tag: { key: 'k0', value: astral(44) },
+        refused: 'valueTooLong',
+      },
+      { label: 'an empty key', tag: { key: '' }, refused: 'keyEmpty' },
+      { label: 'a missing key', tag: { value: 'v0' }, refused: 'keyMissing' },
+      { label: 'a null value', tag: { key: 'k0', value: null }, refused: 'valueNull' },
+    ],
+  },
 };
 
 export const DDM: ServiceSpec = {
@@ -241,6 +481,103 @@ export const DDM: ServiceSpec = {
     body: { tags },
   }),
   listExtras: {},
+  singleTagRequests: (p, id) => [
+    { method: 'PUT', url: `${ddmUrl(p, id)}/k`, body: { value: 'v' } },
+  ],
+  rules: {
+    example: { key: 'k', value: 'v' },
+    key: {
+      lengths: {
+        accepted: [asciiLetters(36), astralLetters(36), cjkCharacters(36)],
+        refused: [asciiLetters(37), astralLetters(37)],
+      },
+      refusedChars: chars('*<>\\,|/'),
+      accepted: [
+        ['=', 'a=b'],
+        ['an inner space', 'a b'],
+        ['other symbols', 'a.b:c@d#e$f%g^h&i(j)+k-l_m~'],
+        ['sys', 'sys'],
+        ['_sys without the second underscore', '_sysx'],
+        ['_sys_ not at the start', 'a_sys_'],
+      ],
+      refused: [
+        ['_sys_', '_sys_'],
+        ['starting with _sys_', '_sys_tag'],
+        ['a leading space', ' key'],
+        ['a trailing space', 'key '],
+        ['only a space', ' '],
+      ],
+    },
+    value: {
+      lengths: {
+        accepted: [asciiLetters(43, 'v'), astralLetters(43), EMPTY],
+        refused: [asciiLetters(44, 'v'), astralLetters(44)],
+      },
+      refusedChars: chars('*<>\\,|'),
+      accepted: [
+        ['/', 'a/b'],
+        ['=', 'a=b'],
+        ['_sys_', '_sys_v'],
+      ],
+      refused: [],
+    },
+    incomplete: [
+      { label: 'an empty key', tags: [{ key: '', value: 'v' }], refused: 'keyEmpty' },
+      // A mandatory field with "" as its default.
+      { label: 'an absent value', tags: [{ key: 'k' }], stored: [{ key: 'k', value: '' }] },
+      { label: 'a null value', tags: [{ key: 'k', value: null }], refused: 'valueNull' },
+      { label: 'a number as value', tags: [{ key: 'k', value: 0 }], refused: 'valueType' },
+    ],
+    duplicate: [
+      { key: 'a', value: '1' },
+      { key: 'a', value: '2' },
+    ],
+    merges: [
+      {
+        label: 'overwriting two',
+        holding: 20,
+        tags: [
+          { key: 'k1', value: 'a' },
+          { key: 'k2', value: 'b' },
+        ],
+        refused: false,
+      },
+      {
+        label: 'one overwrite and one new',
+        holding: 20,
+        tags: [
+          { key: 'k1', value: 'changed' },
+          { key: 'n', value: '' },
+        ],
+        refused: true,
+      },
+    ],
+    // Keys and values are checked with the create rules.
+    deletes: [
+      { label: 'a forbidden key character', tag: { key: 'a*b' }, refused: 'keyInvalid' },
+      { label: 'a key starting with _sys_', tag: { key: '_sys_a' }, refused: 'keyInvalid' },
+      { label: 'a key with an outer space', tag: { key: ' x ' }, refused: 'keyInvalid' },
+      { label: 'a control character in a key', tag: { key: 'a\u0001b' }, refused: 'keyInvalid' },
+      { label: 'a 37-character key', tag: { key: astral(37) }, refused: 'keyTooLong' },
+      {
+        label: 'a forbidden value character',
+        tag: { key: 'k0', value: 'a|b' },
+        refused: 'valueInvalid',
+      },
+      {
+        label: 'a control character in a value',
+        tag: { key: 'k0', value: 'a\tb' },
+        refused: 'valueInvalid',
+      },
+      {
+        label: 'a 44-character value',
+        tag: { key: 'k0', value: astral(44) },
+        refused: 'valueTooLong',
+      },
+      { label: 'an empty key', tag: { key: '' }, refused: 'keyEmpty' },
+      { label: 'a missing key', tag: { value: 'v0' }, refused: 'keyMissing' },
+    ],
+  },
 };
 
 export const AS: ServiceSpec = {
@@ -286,6 +623,85 @@ export const AS: ServiceSpec = {
   listUrl: asUrl,
   ...actionRequests((p, id) => `${asUrl(p, id)}/action`),
   listExtras: { sys_tags: [] },
+  singleTagRequests: () => [],
+  rules: {
+    example: { key: 'ENV15', value: 'ENV15' },
+    // A-Z a-z 0-9 - _ and U+4E00–U+9FFF: astral letters are refused for their set.
+    key: {
+      lengths: {
+        accepted: [cjkCharacters(36), asciiLetters(36), ['one character', '-']],
+        refused: [cjkCharacters(37), asciiLetters(37)],
+      },
+      refusedChars: [
+        ...chars('. =*<>\\,|/@:+#'),
+        ['U+4DFF (below the CJK range)', '\u4DFF'],
+        ['U+A000 (above the CJK range)', '\uA000'],
+        ['an astral letter', astral(1)],
+        ['a Latin letter with a diacritic', 'é'],
+      ],
+      accepted: [
+        ['the whole ASCII set', 'AZaz09-_'],
+        ['U+4E00 and U+9FFF', '\u4E00\u9FFF'],
+      ],
+      refused: [],
+    },
+    // The key's set plus ".".
+    value: {
+      lengths: {
+        accepted: [
+          cjkCharacters(43),
+          ['43 ASCII characters with dots', `${'v.'.repeat(21)}v`],
+          EMPTY,
+        ],
+        refused: [cjkCharacters(44)],
+      },
+      refusedChars: [
+        ...chars(' =*<>\\,|/@:+#'),
+        ['U+4DFF', '\u4DFF'],
+        ['U+A000', '\uA000'],
+        ['an astral letter', astral(1)],
+      ],
+      accepted: [['the whole set', 'AZaz09-_.\u4E00\u9FFF']],
+      refused: [],
+    },
+    incomplete: [
+      { label: 'an empty key', tags: [OK, { key: '', value: 'v' }], refused: 'keyEmpty' },
+      { label: 'a missing key', tags: [OK, { value: 'v' }], refused: 'keyMissing' },
+      { label: 'a null key', tags: [OK, { key: null, value: 'v' }], refused: 'keyMissing' },
+      { label: 'an absent value', tags: [{ key: 'k' }], stored: [{ key: 'k', value: '' }] },
+    ],
+    duplicate: [
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+      { key: 'a', value: '1' },
+    ],
+    merges: [
+      { label: 'overwriting one', holding: 10, tags: [{ key: 'k9', value: 'x' }], refused: false },
+      {
+        label: 'one overwrite and one new',
+        holding: 9,
+        tags: [
+          { key: 'k0', value: 'x' },
+          { key: 'n', value: '' },
+        ],
+        refused: false,
+      },
+      { label: 'two new', holding: 9, tags: tagsN(2, 'n'), refused: true },
+    ],
+    // Characters are not checked on delete (as.test.ts); lengths up to 127 and 255.
+    deletes: [
+      { label: 'a 127-character key', tag: { key: astral(127) } },
+      { label: 'a 255-character value', tag: { key: 'k', value: astral(255) } },
+      { label: 'a 128-character key', tag: { key: astral(128) }, refused: 'keyTooLong' },
+      {
+        label: 'a 256-character value',
+        tag: { key: 'k0', value: astral(256) },
+        refused: 'valueTooLong',
+      },
+      { label: 'an empty key', tag: { key: '' }, refused: 'keyEmpty' },
+      { label: 'a missing key', tag: { value: 'v0' }, refused: 'keyMissing' },
+    ],
+  },
 };
 
 export const MRS: ServiceSpec = {
@@ -321,6 +737,79 @@ export const MRS: ServiceSpec = {
   listUrl: mrsUrl,
   ...actionRequests((p, id) => `${mrsUrl(p, id)}/action`),
   listExtras: {},
+  singleTagRequests: (p, id) => [
+    { method: 'POST', url: mrsUrl(p, id), body: { tag: { key: 'k', value: 'v' } } },
+    { method: 'DELETE', url: `${mrsUrl(p, id)}/k0` },
+  ],
+  rules: {
+    example: { key: 'key1', value: 'value1' },
+    // No ASCII 0–31, none of = * < > \ , | /, no outer spaces.
+    key: {
+      lengths: {
+        accepted: [asciiLetters(36), astralLetters(36), cjkCharacters(36)],
+        refused: [asciiLetters(37), astralLetters(37)],
+      },
+      refusedChars: chars('=*<>\\,|/'),
+      accepted: [],
+      refused: [
+        ['a leading space', ' k'],
+        ['a trailing space', 'k '],
+      ],
+    },
+    value: {
+      lengths: {
+        accepted: [asciiLetters(43, 'v'), astralLetters(43), EMPTY],
+        refused: [asciiLetters(44, 'v'), astralLetters(44)],
+      },
+      refusedChars: chars('=*<>\\,|/'),
+      accepted: [],
+      refused: [
+        ['a leading space', ' v'],
+        ['a trailing space', 'v '],
+        ['one space', ' '],
+      ],
+    },
+    acceptedTogether: [
+      { key: 'a b.c:d@e#f$g%h^i&j(k)+l-m_n', value: 'x y.z:@#$%^&()[]{}~!?;' },
+      { key: `Größe 数据 ${astral(2)}`, value: `Ωμέγα ${astral(3)}` },
+    ],
+    incomplete: [
+      { label: 'an empty key', tags: [{ key: '', value: 'v' }], refused: 'keyEmpty' },
+      { label: 'a missing key', tags: [{ value: 'v' }], refused: 'keyMissing' },
+      // The Terraform providers send {"key":"k"} for an empty value.
+      {
+        label: 'an absent value',
+        tags: [{ key: 'k' }, { key: 'k2', value: 'v' }],
+        stored: [
+          { key: 'k', value: '' },
+          { key: 'k2', value: 'v' },
+        ],
+      },
+      { label: 'a null value', tags: [OK, { key: 'k', value: null }], refused: 'valueNull' },
+      { label: 'a number as value', tags: [OK, { key: 'k', value: 1 }], refused: 'valueType' },
+    ],
+    duplicate: [
+      { key: 'a', value: '1' },
+      { key: 'a', value: '2' },
+    ],
+    merges: [
+      { label: 'overwriting one', holding: 10, tags: [{ key: 'k3', value: 'x' }], refused: false },
+      { label: 'two new', holding: 9, tags: tagsN(2, 'n'), refused: true },
+    ],
+    // Characters and outer spaces are not checked on delete (mrs.test.ts).
+    deletes: [
+      { label: 'a 36-character key', tag: { key: astral(36) } },
+      { label: 'a 43-character value', tag: { key: 'k', value: astral(43) } },
+      { label: 'a 37-character key', tag: { key: astral(37) }, refused: 'keyTooLong' },
+      {
+        label: 'a 44-character value',
+        tag: { key: 'k0', value: astral(44) },
+        refused: 'valueTooLong',
+      },
+      { label: 'an empty key', tag: { key: '' }, refused: 'keyEmpty' },
+      { label: 'a missing key', tag: { value: 'v0' }, refused: 'keyMissing' },
+    ],
+  },
 };
 
 export const SERVICE_SPECS: Readonly<Record<ServiceId, ServiceSpec>> = {

@@ -17,3 +17,19 @@ export const CONTROL_CHARS: [string, string][] = Array.from({ length: 32 }, (_, 
 
 /** `[label, character]` rows for `it.each`. */
 export const chars = (s: string): [string, string][] => [...s].map((ch) => [`'${ch}'`, ch]);
+
+/** `[label, text]`: a key or value a rule is tried with. */
+export type Sample = readonly [label: string, text: string];
+
+/** `n` ASCII letters (`letter` repeated): as many UTF-16 units as code points. */
+export const asciiLetters = (n: number, letter = 'k'): Sample => [
+  `${n} ASCII letters`,
+  letter.repeat(n),
+];
+/** `n` astral letters: twice as many UTF-16 units as code points. */
+export const astralLetters = (n: number): Sample => [
+  `${n} astral letters (${2 * n} UTF-16 units)`,
+  astral(n),
+];
+export const cjkCharacters = (n: number): Sample => [`${n} CJK characters`, cjk(n)];
+export const EMPTY: Sample = ['empty', ''];

@@ -1,4 +1,4 @@
-import { http } from './processes.js';
+import { http } from './nodes.js';
 
 /** One batch of two new tags on one BMS server, and what became of it. */
 export interface Write {

@@ -4,17 +4,20 @@ import type { RouteRequest } from '../../support/routes.js';
 import { MODELARTS, sortTags, tagsN } from '../../support/service-spec.js';
 import { signed, withToken } from '../../support/signing.js';
 import { TagApi } from '../../support/tag-api.js';
-import { astral, CONTROL_CHARS, chars, cjk } from '../../support/text-samples.js';
+import { astral } from '../../support/text-samples.js';
 
-/** SPEC §3.1: ModelArts Lite Server supernode tags. */
+/**
+ * SPEC §3.1: what only ModelArts Lite Server supernode tags do — answers with the tags written,
+ * no overwrite and no idempotence, the 'sys' prefix, messages naming the rule, 403 scopes. Its
+ * lengths, character sets, limits and unknown supernodes are tested in rules.test.ts.
+ */
 
 // Revision 2: every tag error is the documented "Invalid Argument" code, its message saying
-// which rule; an unknown supernode is ModelArts.6404, as the real service answers.
+// which rule.
 const INVALID = 'ModelArts.0101';
 const EXISTS = INVALID;
 const ABSENT = INVALID;
 const TOO_MANY = INVALID;
-const NOT_FOUND = 'ModelArts.6404';
 
 let h: Harness;
 let t: Tenant;
@@ -41,87 +44,6 @@ describe('create', () => {
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(JSON.parse(res.body)).toEqual({ tags });
     expect(await api.list(id)).toEqual(sortTags([...tags, { key: 'old', value: 'o' }]));
-  });
-
-  describe('key length: 1–128 code points', () => {
-    it.each([
-      ['128 ASCII letters', 'k'.repeat(128)],
-      ['128 astral letters (256 UTF-16 units)', astral(128)],
-      ['128 CJK characters', cjk(128)],
-      ['127 letters and one astral letter', `${'a'.repeat(127)}${astral(1)}`],
-      ['one letter', 'k'],
-    ])('%s → accepted', async (_label, key) => {
-      await api.acceptsCreate([{ key, value: 'v' }]);
-    });
-
-    it.each([
-      ['129 ASCII letters', 'k'.repeat(129)],
-      ['129 astral letters', astral(129)],
-      ['empty', ''],
-    ])('%s → 400', async (_label, key) => {
-      await api.refusesCreate([{ key, value: 'v' }], INVALID);
-    });
-  });
-
-  describe('value length: 0–255 code points', () => {
-    it.each([
-      ['255 ASCII letters', 'v'.repeat(255)],
-      ['255 astral letters (510 UTF-16 units)', astral(255)],
-      ['empty', ''],
-    ])('%s → accepted', async (_label, value) => {
-      await api.acceptsCreate([{ key: 'k', value }]);
-    });
-
-    it.each([
-      ['256 ASCII letters', 'v'.repeat(256)],
-      ['256 astral letters', astral(256)],
-    ])('%s → 400', async (_label, value) => {
-      await api.refusesCreate([{ key: 'k', value }], INVALID);
-    });
-  });
-
-  describe('key characters: letters of any script, digits, space and _ . : = + - @', () => {
-    it.each([
-      ['Latin with diacritics', 'Straße-Größe'],
-      ['Greek', 'Ωμέγα'],
-      ['Cyrillic', 'Данные'],
-      ['CJK', '数据中心'],
-      ['Japanese kana', 'データ'],
-      ['Arabic', 'بيانات'],
-      ['astral letters', astral(3)],
-      ['digits', '0123456789'],
-      ['an inner space', 'cost center'],
-      ['every allowed symbol', 'a_b.c:d=e+f-g@h'],
-      ['symbols at both ends', '@team.'],
-    ])('%s → accepted', async (_label, key) => {
-      await api.acceptsCreate([{ key, value: 'v' }]);
-    });
-
-    it.each(chars('/*<>\\,|#!?&%$()[]{}\'";~`^'))('%s → 400', async (_label, ch) => {
-      await api.refusesCreate([{ key: `a${ch}b`, value: 'v' }], INVALID);
-    });
-
-    it.each([
-      ['an emoji', '😀'],
-      ['a currency sign', '€'],
-      ['DEL', '\x7f'],
-    ])('%s → 400', async (_label, ch) => {
-      await api.refusesCreate([{ key: `a${ch}b`, value: 'v' }], INVALID);
-    });
-
-    it.each(CONTROL_CHARS)('control character %s → 400', async (_label, ch) => {
-      await api.refusesCreate([{ key: `a${ch}b`, value: 'v' }], INVALID);
-    });
-  });
-
-  describe('key spaces: not at the start or the end', () => {
-    it.each([
-      ['a leading space', ' key'],
-      ['a trailing space', 'key '],
-      ['only a space', ' '],
-    ])('%s → 400', async (_label, key) => {
-      await api.refusesCreate([{ key, value: 'v' }], INVALID);
-    });
   });
 
   describe("key: must not start with 'sys' (case-sensitive); 'sys' elsewhere is allowed", () => {
@@ -158,35 +80,6 @@ describe('create', () => {
     });
   });
 
-  describe('value characters: as the key, plus /', () => {
-    it.each([
-      ['a slash', 'a/b/c'],
-      ['every allowed symbol', 'a_b.c:d/e=f+g-h@i'],
-      ['outer spaces', ' padded '],
-      ['letters of other scripts', `Ωμέγα数据${astral(2)}`],
-    ])('%s → accepted', async (_label, value) => {
-      await api.acceptsCreate([{ key: 'k', value }]);
-    });
-
-    it.each(chars('*<>\\,|#!?&%$()[]{}\'";~`^'))('%s → 400', async (_label, ch) => {
-      await api.refusesCreate([{ key: 'k', value: `a${ch}b` }], INVALID);
-    });
-
-    it.each(CONTROL_CHARS)('control character %s → 400', async (_label, ch) => {
-      await api.refusesCreate([{ key: 'k', value: `a${ch}b` }], INVALID);
-    });
-  });
-
-  describe('the value is mandatory', () => {
-    it.each([
-      ['absent', { key: 'k' }],
-      ['null', { key: 'k', value: null }],
-      ['a number', { key: 'k', value: 1 }],
-    ])('%s → 400', async (_label, tag) => {
-      await api.refusesCreate([{ key: 'ok', value: 'v' }, tag], INVALID);
-    });
-  });
-
   describe('existing and duplicate keys', () => {
     it('a key the supernode already has → 400 ModelArts.0101, even with the same value', async () => {
       const id = await api.resource([{ key: 'env', value: 'dev' }]);
@@ -217,16 +110,6 @@ describe('create', () => {
         { key: 'Env', value: 'x' },
       ]);
     });
-
-    it('a key twice in the request → 400', async () => {
-      await api.refusesCreate(
-        [
-          { key: 'a', value: '1' },
-          { key: 'a', value: '2' },
-        ],
-        INVALID,
-      );
-    });
   });
 
   describe('at most 20 tags after the merge', () => {
@@ -237,21 +120,6 @@ describe('create', () => {
       api.expectWritten(await api.create(id, tagsN(10, 'n')), tagsN(10, 'n'));
       expect(await api.list(id)).toHaveLength(20);
     });
-
-    it('20 existing + 1 → 0101', async () => {
-      const id = await api.resource(tagsN(20));
-      await api.expectRefused(id, () => api.create(id, [{ key: 'n', value: '' }]), TOO_MANY);
-    });
-  });
-
-  it('an unknown supernode → 400 ModelArts.6404 "LiteServer instance \'<id>\' not found." on create, delete and list', async () => {
-    const other = await t.resource('bms_server');
-    for (const id of ['no-such-node', other]) {
-      const expected = `LiteServer instance '${id}' not found.`;
-      expect(api.expectError(await api.create(id, tagsN(1)), NOT_FOUND, 400)).toBe(expected);
-      expect(api.expectError(await api.remove(id, [{ key: 'k0' }]), NOT_FOUND, 400)).toBe(expected);
-      expect(api.expectError(await api.listRaw(id), NOT_FOUND, 400)).toBe(expected);
-    }
   });
 });
 
@@ -312,16 +180,6 @@ describe('delete', () => {
     await api.expectRefused(id, () => api.remove(id, [{ key: 'k0' }]), ABSENT);
   });
 
-  it.each([
-    ['empty key', { key: '' }],
-    ['key too long', { key: 'k'.repeat(129) }],
-    ['value too long', { key: 'k0', value: 'v'.repeat(256) }],
-    ['null value', { key: 'k0', value: null }],
-  ])('%s → 400 ModelArts.0101', async (_label, tag) => {
-    const id = await api.resource(tagsN(1));
-    await api.expectRefused(id, () => api.remove(id, [tag]), INVALID);
-  });
-
   it('keys are matched by code point: an astral key of 128 characters', async () => {
     const id = await api.resource([{ key: astral(128), value: 'v' }]);
     api.expectWritten(await api.remove(id, [{ key: astral(128) }]), [
@@ -332,15 +190,6 @@ describe('delete', () => {
 });
 
 describe('list', () => {
-  it('answers 200 with exactly {"tags":[…]}', async () => {
-    const id = await api.resource(tagsN(2));
-    const res = await api.listRaw(id);
-    expect(res.statusCode).toBe(200);
-    const body = JSON.parse(res.body);
-    expect(Object.keys(body)).toEqual(['tags']);
-    expect(sortTags(body.tags)).toEqual(tagsN(2));
-  });
-
   it('an untagged supernode → {"tags":[]}', async () => {
     const id = await api.resource();
     expect(JSON.parse((await api.listRaw(id)).body)).toEqual({ tags: [] });
