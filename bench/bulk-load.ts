@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { sql } from 'kysely';
 import { applySeed } from '../src/admin/seed.js';
 import { SecretBox } from '../src/auth/secret-box.js';
+import { readSeedDocument } from '../src/http/seed-schema.js';
 import { type DatabaseLocation, redactUrl, Store } from '../src/store/database.js';
 import { DATASET } from './query-dataset.js';
 import { loadDataset } from './query-load.js';
@@ -47,11 +48,15 @@ export async function ensureDataset(
     );
   try {
     await store.migrate();
-    await applySeed(store, new SecretBox(randomBytes(32)), {
-      domains: [{ id: DATASET.domainId, name: 'bench' }],
-      projects: [{ id: DATASET.projectId, name: 'bench', domain_id: DATASET.domainId }],
-      users: [{ id: DATASET.userId, name: 'bench', domain_id: DATASET.domainId, root: true }],
-    });
+    await applySeed(
+      store,
+      new SecretBox(randomBytes(32)),
+      readSeedDocument({
+        domains: [{ id: DATASET.domainId, name: 'bench' }],
+        projects: [{ id: DATASET.projectId, name: 'bench', domain_id: DATASET.domainId }],
+        users: [{ id: DATASET.userId, name: 'bench', domain_id: DATASET.domainId, root: true }],
+      }),
+    );
     const existing = await count();
     if (existing === size) {
       process.stderr.write(`reusing the dataset of ${existing.toLocaleString('en')} resources\n`);

@@ -38,6 +38,7 @@ import { buildApp } from '../src/app.js';
 import { SecretBox } from '../src/auth/secret-box.js';
 import { TOKEN_LIFETIME_MS, TokenSigner } from '../src/auth/tokens.js';
 import { sha256Hex } from '../src/core/hash.js';
+import { readSeedDocument } from '../src/http/seed-schema.js';
 import {
   type DatabaseLocation,
   parseDatabaseUrl,
@@ -203,11 +204,15 @@ async function openDataset(
 ): Promise<{ store: Store; loadMs?: number }> {
   let store = Store.open(location);
   await store.migrate();
-  await applySeed(store, secrets, {
-    domains: [{ id: DOMAIN, name: 'bench' }],
-    projects: [{ id: PROJECT, name: 'bench', domain_id: DOMAIN }],
-    users: [{ id: USER, name: 'bench', domain_id: DOMAIN, root: true }],
-  });
+  await applySeed(
+    store,
+    secrets,
+    readSeedDocument({
+      domains: [{ id: DOMAIN, name: 'bench' }],
+      projects: [{ id: PROJECT, name: 'bench', domain_id: DOMAIN }],
+      users: [{ id: USER, name: 'bench', domain_id: DOMAIN, root: true }],
+    }),
+  );
   const existing = Number(
     (
       await sql<{

@@ -17,6 +17,7 @@ import { SecretBox } from './auth/secret-box.js';
 import { TokenSigner } from './auth/tokens.js';
 import type { ServeConfig } from './config.js';
 import { sha256Hex } from './core/hash.js';
+import { readSeedDocument } from './http/seed-schema.js';
 import { createLogger } from './logging.js';
 import { type DatabaseLocation, parseDatabaseUrl, Store } from './store/database.js';
 import { findAccessKey } from './store/identity-store.js';
@@ -168,7 +169,7 @@ export async function prepareDatabase(
     } catch (err) {
       throw new SeedError(`cannot read seed file ${config.seedFile}: ${(err as Error).message}`);
     }
-    const summary = await applySeed(store, secrets, doc);
+    const summary = await applySeed(store, secrets, readSeedDocument(doc));
     later.push(
       `seed ${config.seedFile}: ${summary.domains} domains, ${summary.projects} projects, ${summary.users} users, ${summary.resources} resources`,
     );

@@ -4,7 +4,6 @@ import { compilePolicy, PolicyError } from '../auth/policy-evaluator.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { AppError } from '../core/app-error.js';
 import type { AccessKeyRecord } from '../core/identity.js';
-import { ID_PATTERN } from '../core/ids.js';
 import { LETTERS_DIGITS, randomString } from '../core/random.js';
 import type { Store } from '../store/database.js';
 import {
@@ -22,7 +21,6 @@ import {
   type UserListing,
   upsertAccessKey,
 } from '../store/identity-store.js';
-import type { JsonObject } from '../tags/tag-input.js';
 
 /** An access key id in the cloud's form: 20 upper-case letters and digits. */
 export const generateAccessKey = () => randomString(20);
@@ -30,78 +28,70 @@ export const generateAccessKey = () => randomString(20);
 export const generateSecretKey = () => randomString(40, LETTERS_DIGITS);
 
 /** A user as the admin API shows it: never a password hash or a secret key. */
-export interface UserView {
+export interface UserDetails {
   readonly id: string;
   readonly name: string;
-  readonly domain_id: string;
+  readonly domainId: string;
   readonly root: boolean;
-  readonly password_set: boolean;
+  readonly passwordSet: boolean;
   readonly policies: readonly unknown[];
-  readonly access_keys: readonly AccessKeyView[];
-  readonly created_at: string;
+  readonly accessKeys: readonly AccessKeyDetails[];
+  readonly createdAt: string;
 }
 
-export interface AccessKeyView {
-  readonly access_key: string;
-  readonly user_id: string;
-  readonly created_at: string;
+export interface AccessKeyDetails {
+  readonly accessKey: string;
+  readonly userId: string;
+  readonly createdAt: string;
 }
 
 /** A new access key: the only answer that ever carries the secret key. */
-export interface CreatedAccessKey extends AccessKeyView {
-  readonly secret_key: string;
+export interface CreatedAccessKey extends AccessKeyDetails {
+  readonly secretKey: string;
 }
 
-function keyView(k: AccessKeyRecord): AccessKeyView {
-  return { access_key: k.accessKey, user_id: k.userId, created_at: k.createdAt };
+/** A user to create; its shape is checked by the admin API's schema. */
+export interface NewUser {
+  /** Default: a generated one. */
+  readonly id?: string;
+  readonly name: string;
+  readonly domainId: string;
+  readonly root?: boolean;
+  readonly password?: string;
+  /** Identity policy documents, checked here. */
+  readonly policies?: readonly unknown[];
 }
 
-function userView(u: UserListing, keys: readonly AccessKeyRecord[]): UserView {
+function keyDetails(k: AccessKeyRecord): AccessKeyDetails {
+  return { accessKey: k.accessKey, userId: k.userId, createdAt: k.createdAt };
+}
+
+function userDetails(u: UserListing, keys: readonly AccessKeyRecord[]): UserDetails {
   return {
     id: u.id,
     name: u.name,
-    domain_id: u.domainId,
+    domainId: u.domainId,
     root: u.root,
-    password_set: u.passwordHash !== null,
+    passwordSet: u.passwordHash !== null,
     policies: u.policies,
-    access_keys: keys.filter((k) => k.userId === u.id).map(keyView),
-    created_at: u.createdAt,
+    accessKeys: keys.filter((k) => k.userId === u.id).map(keyDetails),
+    createdAt: u.createdAt,
   };
 }
 
-const invalid = (message: string) => new AppError('invalid_parameter', message);
-
-function optionalString(body: JsonObject, field: string): string | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw invalid(`'${field}' must be a string.`);
-  return v;
-}
-
-function checkPassword(v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 1024) {
-    throw invalid("'password' must be a non-empty string of at most 1024 characters.");
-  }
-  return v;
-}
-
-/** Validates policy documents as they are written; the message names the bad document. */
-export function checkPolicies(v: unknown, field = 'policies'): unknown[] {
-  if (!Array.isArray(v)) throw invalid(`'${field}' must be an array of policy documents.`);
-  return v.map((doc, i) => checkPolicy(doc, `${field}[${i}]`));
-}
-
-export function checkPolicy(doc: unknown, where = 'policy'): unknown {
+/** Validates a policy document as it is written; the message names the bad part. */
+function checkPolicy(doc: unknown, where: string): unknown {
   try {
     compilePolicy(doc, where);
   } catch (err) {
-    if (err instanceof PolicyError) throw invalid(err.message);
+    if (err instanceof PolicyError) throw new AppError('invalid_parameter', err.message);
     throw err;
   }
   return doc;
 }
 
-const BODY_FIELDS = ['id', 'name', 'domain_id', 'root', 'password', 'policies'];
+const checkPolicies = (docs: readonly unknown[]) =>
+  docs.map((doc, i) => checkPolicy(doc, `policies[${i}]`));
 
 /**
  * Users, their identity policies and their access keys, for the admin API. Secret keys are
@@ -115,10 +105,10 @@ export class CredentialAdmin {
     private readonly now: () => string = () => new Date().toISOString(),
   ) {}
 
-  private async view(id: string): Promise<UserView> {
+  private async details(id: string): Promise<UserDetails> {
     const [user] = await listUsers(this.store.db, { id });
     if (!user) throw new AppError('resource_not_found', `User '${id}' does not exist.`);
-    return userView(user, await listAccessKeys(this.store.db, [id]));
+    return userDetails(user, await listAccessKeys(this.store.db, [id]));
   }
 
   private async requireUser(id: string) {
@@ -127,38 +117,25 @@ export class CredentialAdmin {
     return user;
   }
 
-  async listUsers(domainId?: string): Promise<UserView[]> {
+  async listUsers(domainId?: string): Promise<UserDetails[]> {
     const users = await listUsers(this.store.db, domainId === undefined ? {} : { domainId });
     const keys = await listAccessKeys(
       this.store.db,
       users.map((u) => u.id),
     );
-    return users.map((u) => userView(u, keys));
+    return users.map((u) => userDetails(u, keys));
   }
 
-  getUser(id: string): Promise<UserView> {
-    return this.view(id);
+  getUser(id: string): Promise<UserDetails> {
+    return this.details(id);
   }
 
-  async createUser(body: JsonObject): Promise<UserView> {
-    for (const k of Object.keys(body)) {
-      if (!BODY_FIELDS.includes(k)) {
-        throw invalid(`Unknown field '${k}' (expected: ${BODY_FIELDS.join(', ')}).`);
-      }
-    }
-    const id = optionalString(body, 'id') ?? randomUUID().replace(/-/g, '');
-    if (!ID_PATTERN.test(id)) throw invalid(`'id' must be 1–64 characters of A-Z a-z 0-9 _ -.`);
-    const name = optionalString(body, 'name');
-    if (name === undefined || !/^.{1,64}$/u.test(name)) {
-      throw invalid("'name' is required: 1–64 characters.");
-    }
-    const domainId = optionalString(body, 'domain_id');
-    if (domainId === undefined) throw invalid("'domain_id' is required.");
-    const root = body.root ?? false;
-    if (typeof root !== 'boolean') throw invalid("'root' must be true or false.");
-    const policies = body.policies === undefined ? [] : checkPolicies(body.policies);
-    const password = body.password === undefined ? undefined : checkPassword(body.password);
-    const passwordHash = password === undefined ? null : await hashPassword(password);
+  async createUser(input: NewUser): Promise<UserDetails> {
+    const id = input.id ?? randomUUID().replace(/-/g, '');
+    const { name, domainId } = input;
+    const root = input.root ?? false;
+    const policies = checkPolicies(input.policies ?? []);
+    const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
 
     await this.store.transaction(async (tx) => {
       if (!(await findDomainById(tx, domainId))) {
@@ -173,7 +150,7 @@ export class CredentialAdmin {
       if (!(await insertUser(tx, { id, domainId, name, root, passwordHash, policies }, this.now())))
         throw new AppError('conflict', `User '${id}' already exists.`);
     });
-    return this.view(id);
+    return this.details(id);
   }
 
   async deleteUser(id: string): Promise<void> {
@@ -182,26 +159,26 @@ export class CredentialAdmin {
   }
 
   /** Replaces the user's policy documents. */
-  async setPolicies(id: string, docs: unknown): Promise<UserView> {
+  async setPolicies(id: string, docs: readonly unknown[]): Promise<UserDetails> {
     const policies = checkPolicies(docs);
     await this.requireUser(id);
     await this.store.transaction((tx) => setUserPolicies(tx, id, policies));
-    return this.view(id);
+    return this.details(id);
   }
 
   /** Attaches one more policy document. */
-  async attachPolicy(id: string, doc: unknown): Promise<UserView> {
-    checkPolicy(doc);
+  async attachPolicy(id: string, doc: unknown): Promise<UserDetails> {
+    checkPolicy(doc, 'policy');
     await this.store.transaction(async (tx) => {
       const user = await findUserById(tx, id);
       if (!user) throw new AppError('resource_not_found', `User '${id}' does not exist.`);
       await setUserPolicies(tx, id, [...user.policies, doc]);
     });
-    return this.view(id);
+    return this.details(id);
   }
 
-  async setPassword(id: string, password: unknown): Promise<void> {
-    const hash = await hashPassword(checkPassword(password));
+  async setPassword(id: string, password: string): Promise<void> {
+    const hash = await hashPassword(password);
     await this.requireUser(id);
     await this.store.transaction((tx) => setUserPasswordHash(tx, id, hash));
   }
@@ -223,12 +200,12 @@ export class CredentialAdmin {
       await upsertAccessKey(tx, k);
       return k;
     });
-    return { ...keyView(record), secret_key: secretKey };
+    return { ...keyDetails(record), secretKey };
   }
 
-  async listAccessKeys(userId: string): Promise<AccessKeyView[]> {
+  async listAccessKeys(userId: string): Promise<AccessKeyDetails[]> {
     await this.requireUser(userId);
-    return (await listAccessKeys(this.store.db, [userId])).map(keyView);
+    return (await listAccessKeys(this.store.db, [userId])).map(keyDetails);
   }
 
   async deleteAccessKey(userId: string, accessKey: string): Promise<void> {

@@ -45,22 +45,24 @@ export async function createDemo(store: Store, secrets: SecretBox): Promise<Demo
   const domainId = hex32();
   await applySeed(store, secrets, {
     domains: [{ id: domainId, name: demo.domainName }],
-    projects: [{ id: demo.projectId, name: demo.projectName, domain_id: domainId }],
+    projects: [{ id: demo.projectId, name: demo.projectName, domainId }],
     users: [
       {
         id: hex32(),
         name: demo.userName,
-        domain_id: domainId,
+        domainId,
         root: true,
         password: demo.password,
-        access_keys: [{ access_key: demo.accessKey, secret_key: demo.secretKey }],
+        accessKeys: [{ accessKey: demo.accessKey, secretKey: demo.secretKey }],
+        policies: [],
       },
     ],
     resources: resources.map((r) => ({
-      project_id: demo.projectId,
+      projectId: demo.projectId,
       type: r.type,
       id: r.id,
       name: r.name,
+      enterpriseProjectId: '0',
       tags: r.tags,
     })),
   });

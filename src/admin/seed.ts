@@ -16,7 +16,7 @@ import {
 } from '../store/identity-store.js';
 import { gatherStatistics, registerResources } from '../store/resources-store.js';
 import { deleteTags, listTags, putTags } from '../store/tags-store.js';
-import { parseSeed, SeedError, type SeedUser } from './seed-document.js';
+import { checkSeed, SeedError, type SeedInput, type SeedUser } from './seed-document.js';
 
 /** A seed registering this many resources or more is followed by fresh planner statistics. */
 const BULK_RESOURCES = 500;
@@ -25,21 +25,22 @@ export interface SeedSummary {
   readonly domains: number;
   readonly projects: number;
   readonly users: number;
-  readonly access_keys: number;
+  readonly accessKeys: number;
   readonly resources: number;
 }
 
 /**
- * Loads a seed: an idempotent upsert, all in one transaction. A bad document, or one that
- * refers to something that exists neither in it nor in the database, is rejected whole.
+ * Loads a seed: an idempotent upsert, all in one transaction. A seed whose content is wrong, or
+ * that refers to something that exists neither in it nor in the database, is rejected whole
+ * (SeedError).
  */
 export async function applySeed(
   store: Store,
   secrets: SecretBox,
-  doc: unknown,
+  input: SeedInput,
   now = new Date().toISOString(),
 ): Promise<SeedSummary> {
-  const seed = parseSeed(doc);
+  const seed = checkSeed(input);
   const passwordHashes = await hashPasswords(store, seed.users);
 
   const summary = await store.transaction(async (tx) => {
@@ -110,7 +111,7 @@ export async function applySeed(
       domains: seed.domains.length,
       projects: seed.projects.length,
       users: seed.users.length,
-      access_keys: keyCount,
+      accessKeys: keyCount,
       resources: seed.resources.length,
     };
   });

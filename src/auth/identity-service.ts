@@ -35,6 +35,9 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/** IAM's answer to a body without `auth.identity` (400). */
+export const IDENTITY_REQUIRED = 'The request body is invalid: auth.identity is required.';
+
 /** IAM's answers to a wrong user name or password, and to a locked user (both 401). */
 export const WRONG_CREDENTIALS = 'The username or password is wrong.';
 export const ACCOUNT_LOCKED = 'The account is locked.';
@@ -44,8 +47,30 @@ export function iamTime(ms: number): string {
   return new Date(ms).toISOString().replace(/Z$/, '000Z');
 }
 
+interface Ref {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** A token as IAM describes it (the body of POST and GET /v3/auth/tokens). */
 export interface TokenDescription {
-  token: Record<string, unknown>;
+  readonly token: {
+    readonly expires_at: string;
+    readonly issued_at: string;
+    readonly methods: string[];
+    readonly user: {
+      readonly domain: Ref;
+      readonly id: string;
+      readonly name: string;
+      readonly password_expires_at: string;
+    };
+    /** The project of a project-scoped token. */
+    project?: { readonly domain: Ref; readonly id: string; readonly name: string };
+    /** The domain of a domain-scoped token. */
+    domain?: Ref;
+    readonly catalog: never[];
+    readonly roles: { readonly id: string; readonly name: string }[];
+  };
 }
 
 /** IAM's password-token and discovery operations over the store. */
@@ -76,8 +101,7 @@ export class IdentityService {
   async issue(body: unknown): Promise<{ token: string; description: TokenDescription }> {
     const auth = obj(obj(body)?.auth);
     const identity = obj(auth?.identity);
-    if (!identity)
-      throw new IdentityError(400, 'The request body is invalid: auth.identity is required.');
+    if (!identity) throw new IdentityError(400, IDENTITY_REQUIRED);
     const methods = identity.methods;
     if (!Array.isArray(methods) || !methods.includes('password')) {
       throw new IdentityError(
@@ -177,7 +201,7 @@ export class IdentityService {
   private async describeClaims(claims: TokenClaims, user: UserRecord): Promise<TokenDescription> {
     const domain = await findDomainById(this.store.db, user.domainId);
     const domainRef = { id: user.domainId, name: domain?.name ?? '' };
-    const token: Record<string, unknown> = {
+    const token: TokenDescription['token'] = {
       expires_at: iamTime(claims.expiresAt),
       issued_at: iamTime(claims.issuedAt),
       methods: ['password'],

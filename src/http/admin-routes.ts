@@ -1,27 +1,42 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import {
+  deregisterResource,
+  listResources,
+  registerResource,
+  resetTenantData,
+} from '../admin/resources.js';
 import { applySeed } from '../admin/seed.js';
 import { SeedError } from '../admin/seed-document.js';
 import { AuthenticationError } from '../auth/authenticator.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { AppError } from '../core/app-error.js';
 import { sha256Hex } from '../core/hash.js';
-import { RESOURCE_ID_PATTERN } from '../core/ids.js';
-import { isResourceType, RESOURCE_TYPES } from '../services/registry.js';
 import type { Store } from '../store/database.js';
-import { resetAll } from '../store/identity-store.js';
 import {
-  deregisterResource,
-  listResourcesWithTags,
-  type ResourceWithTags,
-  registerResources,
-} from '../store/resources-store.js';
-import { listTags } from '../store/tags-store.js';
-import { requireProject } from '../tags/projects.js';
-import { parseJsonObject } from '../tags/tag-input.js';
+  AdminError,
+  projectParams,
+  ResourceSchema,
+  registerBody,
+  registerParams,
+  resourceJson,
+  resourceParams,
+  resourceQuery,
+  SeedSummarySchema,
+  seedSummaryJson,
+} from './admin-schemas.js';
 import { adminRenderer } from './envelopes.js';
-import { GatewayErrorSchema, TagSchema } from './service-schemas.js';
+import { seedDocument, seedInput } from './seed-schema.js';
+import { GatewayErrorSchema } from './service-schemas.js';
+import {
+  jsonObjectBody,
+  optionalJsonObjectBody,
+  routeValidation,
+  type TypeBoxProvider,
+} from './validation.js';
+
+export { AdminError };
 
 export interface AdminRouteDeps {
   readonly store: Store;
@@ -30,51 +45,10 @@ export interface AdminRouteDeps {
   readonly adminTokenHash: string;
 }
 
-export const AdminError = Type.Object({
-  error_code: Type.String(),
-  error_msg: Type.String(),
-  request_id: Type.String(),
-});
-
-const ResourceSchema = Type.Object({
-  project_id: Type.String(),
-  type: Type.String(),
-  id: Type.String(),
-  name: Type.String(),
-  enterprise_project_id: Type.String(),
-  created_at: Type.String(),
-  tags: Type.Array(TagSchema),
-});
-
-const resourceParams = Type.Object({
-  project_id: Type.String(),
-  type: Type.Union(RESOURCE_TYPES.map((t) => Type.Literal(t))),
-  id: Type.String(),
-});
-
-function resourceJson(r: ResourceWithTags) {
-  return {
-    project_id: r.projectId,
-    type: r.type,
-    id: r.resourceId,
-    name: r.name,
-    enterprise_project_id: r.enterpriseProjectId,
-    created_at: r.createdAt,
-    tags: r.tags,
-  };
-}
-
-function checkType(type: string): void {
-  if (!isResourceType(type)) {
-    throw new AppError(
-      'invalid_parameter',
-      `Unknown resource type '${type}'; expected one of ${RESOURCE_TYPES.join(', ')}.`,
-    );
-  }
-}
-
-/** The admin API: seed, reset and resource registration, behind the admin token. */
-/** A preHandler that lets only callers with the admin token through (401 otherwise). */
+/**
+ * A hook that lets only callers with the admin token through (401 otherwise). It runs before
+ * the request is validated, so a caller without the token learns nothing about its request.
+ */
 export function adminGuard(adminTokenHash: string) {
   const expected = Buffer.from(adminTokenHash, 'hex');
   return async (request: FastifyRequest) => {
@@ -92,43 +66,33 @@ export function adminGuard(adminTokenHash: string) {
   };
 }
 
-export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
+/** The admin API: seed, reset and resource registration, behind the admin token. */
+export function registerAdminRoutes(fastify: FastifyInstance, deps: AdminRouteDeps): void {
+  const app = fastify.withTypeProvider<TypeBoxProvider>();
   const { store } = deps;
-  const checkAdmin = adminGuard(deps.adminTokenHash);
 
   const errors = { 400: AdminError, 401: GatewayErrorSchema, 404: AdminError };
-  const base = { config: { errors: adminRenderer }, preHandler: checkAdmin };
+  const base = {
+    config: { errors: adminRenderer },
+    preValidation: adminGuard(deps.adminTokenHash),
+  };
   const tags = ['Admin'];
   const security = [{ admin: [] }];
 
   app.post('/admin/v1/seed', {
     ...base,
+    validatorCompiler: routeValidation({ body: { compiled: seedDocument, read: jsonObjectBody } }),
     schema: {
       operationId: 'AdminSeed',
       summary: 'Load a seed document (idempotent upsert; a bad document is rejected whole)',
       tags,
       security,
-      body: Type.Object({
-        domains: Type.Optional(Type.Array(Type.Object({}))),
-        projects: Type.Optional(Type.Array(Type.Object({}))),
-        users: Type.Optional(Type.Array(Type.Object({}))),
-        resources: Type.Optional(Type.Array(Type.Object({}))),
-      }),
-      response: {
-        200: Type.Object({
-          domains: Type.Integer(),
-          projects: Type.Integer(),
-          users: Type.Integer(),
-          access_keys: Type.Integer(),
-          resources: Type.Integer(),
-        }),
-        ...errors,
-      },
+      body: seedDocument.schema,
+      response: { 200: SeedSummarySchema, ...errors },
     },
     handler: async (request) => {
-      const doc = parseJsonObject(request.body as Buffer | undefined);
       try {
-        return await applySeed(store, deps.secrets, doc);
+        return seedSummaryJson(await applySeed(store, deps.secrets, seedInput(request.body)));
       } catch (err) {
         if (err instanceof SeedError) throw new AppError('invalid_parameter', err.message);
         throw err;
@@ -146,102 +110,75 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       response: { 204: Type.Null(), ...errors },
     },
     handler: async (_request, reply) => {
-      await store.transaction((tx) => resetAll(tx));
-      return reply.code(204).send();
+      await resetTenantData(store);
+      return reply.code(204).send(null);
     },
   });
 
   app.put('/admin/v1/projects/:project_id/resources/:type/:id', {
     ...base,
+    validatorCompiler: routeValidation({
+      params: { compiled: registerParams },
+      body: { compiled: registerBody, read: optionalJsonObjectBody },
+    }),
     schema: {
       operationId: 'AdminRegisterResource',
       summary: 'Register a resource, or update its name and enterprise project',
       tags,
       security,
-      params: resourceParams,
-      body: Type.Object({
-        name: Type.Optional(Type.String()),
-        enterprise_project_id: Type.Optional(Type.String()),
-      }),
+      params: registerParams.schema,
+      body: registerBody.schema,
       response: { 200: ResourceSchema, ...errors },
     },
     handler: async (request) => {
-      const { project_id: projectId, type, id } = request.params as Record<string, string>;
-      checkType(type!);
-      if (!RESOURCE_ID_PATTERN.test(id!)) {
-        throw new AppError('invalid_parameter', 'The resource id must be 1–128 characters.');
-      }
-      const raw = request.body as Buffer | undefined;
-      const body = raw && raw.length > 0 ? parseJsonObject(raw) : {};
-      for (const f of ['name', 'enterprise_project_id'] as const) {
-        if (body[f] !== undefined && typeof body[f] !== 'string') {
-          throw new AppError('invalid_parameter', `'${f}' must be a string.`);
-        }
-      }
-      await requireProject(store.db, projectId!);
-      const rec = await store.transaction(async (tx) => {
-        const [r] = await registerResources(
-          tx,
-          [
-            {
-              projectId: projectId!,
-              type: type!,
-              resourceId: id!,
-              name: (body.name as string | undefined) ?? '',
-              enterpriseProjectId: (body.enterprise_project_id as string | undefined) ?? '0',
-            },
-          ],
-          new Date().toISOString(),
-        );
-        return { ...r!, tags: await listTags(tx, r!.projectId, r!.rid) };
+      const { project_id: projectId, type, id } = request.params;
+      const { name, enterprise_project_id: enterpriseProjectId } = request.body;
+      const registered = await registerResource(store, {
+        projectId,
+        type,
+        id,
+        ...(name !== undefined ? { name } : {}),
+        ...(enterpriseProjectId !== undefined ? { enterpriseProjectId } : {}),
       });
-      return resourceJson(rec);
+      return resourceJson(registered);
     },
   });
 
   app.delete('/admin/v1/projects/:project_id/resources/:type/:id', {
     ...base,
+    validatorCompiler: routeValidation({ params: { compiled: resourceParams } }),
     schema: {
       operationId: 'AdminDeregisterResource',
       summary: 'Deregister a resource; its tags go with it',
       tags,
       security,
-      params: resourceParams,
+      params: resourceParams.schema,
       response: { 204: Type.Null(), ...errors },
     },
     handler: async (request, reply) => {
-      const { project_id: projectId, type, id } = request.params as Record<string, string>;
-      checkType(type!);
-      const gone = await store.transaction((tx) => deregisterResource(tx, projectId!, type!, id!));
-      if (!gone) {
-        throw new AppError(
-          'resource_not_found',
-          `No ${type} '${id}' is registered in project '${projectId}'.`,
-        );
-      }
-      return reply.code(204).send();
+      const { project_id: projectId, type, id } = request.params;
+      await deregisterResource(store, projectId, type, id);
+      return reply.code(204).send(null);
     },
   });
 
   app.get('/admin/v1/projects/:project_id/resources', {
     ...base,
+    validatorCompiler: routeValidation({
+      params: { compiled: projectParams },
+      querystring: { compiled: resourceQuery },
+    }),
     schema: {
       operationId: 'AdminListResources',
       summary: 'List the registered resources of a project with their tags, newest first',
       tags,
       security,
-      params: Type.Object({ project_id: Type.String() }),
-      querystring: Type.Object({
-        type: Type.Optional(Type.Union(RESOURCE_TYPES.map((t) => Type.Literal(t)))),
-      }),
+      params: projectParams.schema,
+      querystring: resourceQuery.schema,
       response: { 200: Type.Object({ resources: Type.Array(ResourceSchema) }), ...errors },
     },
     handler: async (request) => {
-      const { project_id: projectId } = request.params as Record<string, string>;
-      const { type } = request.query as Record<string, string | undefined>;
-      if (type !== undefined) checkType(type);
-      await requireProject(store.db, projectId!);
-      const list = await listResourcesWithTags(store.db, projectId!, type);
+      const list = await listResources(store, request.params.project_id, request.query.type);
       return { resources: list.map(resourceJson) };
     },
   });

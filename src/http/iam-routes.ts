@@ -1,10 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Authenticator } from '../auth/authenticator.js';
-import { IdentityError, type IdentityService } from '../auth/identity-service.js';
+import {
+  IDENTITY_REQUIRED,
+  IdentityError,
+  type IdentityService,
+} from '../auth/identity-service.js';
+import { AppError } from '../core/app-error.js';
+import type { Principal } from '../core/principal.js';
 import { keystoneBody, keystoneRenderer } from './envelopes.js';
 import { GatewayErrorSchema } from './service-schemas.js';
 import { signable } from './signable.js';
+import { compileSchema, routeValidation, type TypeBoxProvider } from './validation.js';
 
 export interface IamRouteDeps {
   readonly identity: IdentityService;
@@ -35,6 +42,30 @@ const TokenBody = Type.Object({
   }),
 });
 
+/** A token request: IAM checks `auth` itself, naming the part missing (identity-service.ts). */
+const tokenBody = compileSchema(Type.Object({ auth: Type.Object({}) }), {
+  describe: () => IDENTITY_REQUIRED,
+});
+
+/** The body as JSON, decoded as IAM does (invalid UTF-8 stands replaced, not refused). */
+function keystoneJson(raw: unknown): unknown {
+  try {
+    return JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : '');
+  } catch {
+    throw new AppError('body_malformed', 'The request body is invalid: it is not JSON.');
+  }
+}
+
+const projectsQuery = compileSchema(Type.Object({ name: Type.Optional(Type.String()) }), {
+  describe: () => 'Request parameter name is invalid: give it once.',
+});
+
+/** The caller, authenticated before its request is validated (see the discovery routes). */
+function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error(`${request.url}: no caller was authenticated`);
+  return request.principal;
+}
+
 function sendIdentityError(reply: FastifyReply, err: unknown) {
   if (err instanceof IdentityError) {
     return reply.code(err.status).send(keystoneBody(err.status, err.message));
@@ -50,32 +81,31 @@ function baseUrl(request: FastifyRequest): string {
  * The IAM subset SDKs and scripts need: password tokens, token checks, project and region
  * discovery.
  */
-export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): void {
+export function registerIamRoutes(fastify: FastifyInstance, deps: IamRouteDeps): void {
+  const app = fastify.withTypeProvider<TypeBoxProvider>();
   const { identity, authenticator } = deps;
   const config = { errors: keystoneRenderer };
   const tags = ['IAM'];
+  // Discovery answers only callers with credentials, whatever else is wrong with the request.
+  const authenticated = async (request: FastifyRequest) => {
+    request.principal = await authenticator.authenticate(signable(request));
+  };
 
   app.post('/v3/auth/tokens', {
     config,
+    validatorCompiler: routeValidation({ body: { compiled: tokenBody, read: keystoneJson } }),
     schema: {
       operationId: 'KeystoneCreateUserTokenByPassword',
       summary: 'Obtain a token with a password (project or domain scope, valid 24 h)',
       description:
         "The token is returned in the X-Subject-Token header. User by name with domain (id or name), or by id. Scope: project by id, or by name (in the user's domain unless given); or domain. A wrong user name, domain or password answers 401 'The username or password is wrong.', the same answer in about the same time whether or not the user exists. After 5 failed logins of a user within 15 minutes (the 5th still answers 'wrong'), the user is locked for 15 minutes: every login then answers 401 'The account is locked.', even with the right password; a successful login before that resets the count (server flag --login-lockout).",
       tags,
-      body: Type.Object({ auth: Type.Object({}) }),
+      body: tokenBody.schema,
       response: { 201: TokenBody, 400: KeystoneError, 401: KeystoneError },
     },
     handler: async (request, reply) => {
       try {
-        const raw = request.body as Buffer | undefined;
-        let body: unknown;
-        try {
-          body = JSON.parse(raw?.toString('utf8') ?? '');
-        } catch {
-          throw new IdentityError(400, 'The request body is invalid: it is not JSON.');
-        }
-        const { token, description } = await identity.issue(body);
+        const { token, description } = await identity.issue(request.body);
         return reply.code(201).header('X-Subject-Token', token).send(description);
       } catch (err) {
         return sendIdentityError(reply, err);
@@ -109,11 +139,13 @@ export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): voi
 
   app.get('/v3/projects', {
     config,
+    preValidation: authenticated,
+    validatorCompiler: routeValidation({ querystring: { compiled: projectsQuery } }),
     schema: {
       operationId: 'KeystoneListProjects',
       summary: "List the caller's projects, optionally by name (SDK project-id discovery)",
       tags,
-      querystring: Type.Object({ name: Type.Optional(Type.String()) }),
+      querystring: projectsQuery.schema,
       response: {
         200: Type.Object({
           links: Type.Object({
@@ -138,16 +170,9 @@ export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): voi
         401: GatewayErrorSchema,
       },
     },
-    handler: async (request, reply) => {
-      const principal = await authenticator.authenticate(signable(request));
-      const { name } = request.query as { name?: string | string[] };
-      if (name !== undefined && typeof name !== 'string') {
-        return reply
-          .code(400)
-          .send(keystoneBody(400, 'Request parameter name is invalid: give it once.'));
-      }
+    handler: async (request) => {
       const base = baseUrl(request);
-      const projects = await identity.projects(principal, name);
+      const projects = await identity.projects(principalOf(request), request.query.name);
       return {
         links: { self: `${base}${request.url}`, previous: null, next: null },
         projects: projects.map((p) => ({
@@ -166,6 +191,7 @@ export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): voi
 
   app.get('/v3/regions', {
     config,
+    preValidation: authenticated,
     schema: {
       operationId: 'KeystoneListRegions',
       summary: "List the regions of the caller's projects (SDK project discovery)",
@@ -194,9 +220,8 @@ export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): voi
       },
     },
     handler: async (request) => {
-      const principal = await authenticator.authenticate(signable(request));
       const base = baseUrl(request);
-      const regions = await identity.regions(principal);
+      const regions = await identity.regions(principalOf(request));
       return {
         regions: regions.map((id) => ({
           parent_region_id: null,
@@ -213,6 +238,7 @@ export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): voi
 
   app.get('/v3/auth/domains', {
     config,
+    preValidation: authenticated,
     schema: {
       operationId: 'KeystoneListAuthDomains',
       summary: 'List the domains the caller can access',
@@ -234,9 +260,8 @@ export function registerIamRoutes(app: FastifyInstance, deps: IamRouteDeps): voi
       },
     },
     handler: async (request) => {
-      const principal = await authenticator.authenticate(signable(request));
       const base = baseUrl(request);
-      const domains = await identity.domains(principal);
+      const domains = await identity.domains(principalOf(request));
       return {
         domains: domains.map((d) => ({
           description: '',

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applySeed } from '../../src/admin/seed.js';
 import { SecretBox } from '../../src/auth/secret-box.js';
+import { readSeedDocument } from '../../src/http/seed-schema.js';
 import { openTestStore, type TestStore } from '../support/test-store.js';
 
 /**
@@ -18,16 +19,20 @@ describe('planner statistics after a large seed', () => {
   afterAll(() => ts.close());
 
   it('looks a resource up by its unique index after seeding 2,000 resources', async () => {
-    await applySeed(ts.store, new SecretBox(randomBytes(32)), {
-      domains: [{ id: 'd-stats', name: 'd-stats' }],
-      projects: [{ id: 'p-stats', name: 'eu-de', domain_id: 'd-stats' }],
-      resources: Array.from({ length: 2000 }, (_, i) => ({
-        project_id: 'p-stats',
-        type: 'bms_server',
-        id: `srv-${i}`,
-        tags: [{ key: 'env', value: 'dev' }],
-      })),
-    });
+    await applySeed(
+      ts.store,
+      new SecretBox(randomBytes(32)),
+      readSeedDocument({
+        domains: [{ id: 'd-stats', name: 'd-stats' }],
+        projects: [{ id: 'p-stats', name: 'eu-de', domain_id: 'd-stats' }],
+        resources: Array.from({ length: 2000 }, (_, i) => ({
+          project_id: 'p-stats',
+          type: 'bms_server',
+          id: `srv-${i}`,
+          tags: [{ key: 'env', value: 'dev' }],
+        })),
+      }),
+    );
     const { rows } = await sql<{ 'QUERY PLAN': string }>`explain select * from resources
       where project_id = 'p-stats' and resource_type = 'bms_server' and resource_id = 'srv-7'
       for update`.execute(ts.store.db);

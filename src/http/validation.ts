@@ -1,0 +1,350 @@
+import type { FastifySchemaCompiler, FastifyTypeProvider } from 'fastify';
+import { type Static, type TSchema, type TUnsafe, Type } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { AppError } from '../core/app-error.js';
+import { type JsonObject, parseJsonObject } from '../tags/tag-input.js';
+
+/**
+ * Request parts validated from the route's own TypeBox schema: one schema documents the part
+ * (OpenAPI), types it (`Static<>`, through the type provider) and checks it, compiled once as
+ * its module loads. A failing value is answered with one message, for the fault a reader meets
+ * first, written by the API that owns the schema (`Describe`). What a schema cannot say (a policy
+ * document's grammar, a tag under a service's rules, whether a referenced record exists) stays
+ * with the domain, which names the fault more precisely.
+ */
+
+/** Types `request.body`, `params` and `query` from the route's TypeBox schemas. */
+export interface TypeBoxProvider extends FastifyTypeProvider {
+  validator: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
+  serializer: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
+}
+
+/** Marks a sub-schema that the validator skips; see `checkedInCode`. */
+const CHECKED_IN_CODE = '~checkedInCode';
+
+/**
+ * A sub-schema documented as written but checked by domain code, whose messages name the fault
+ * (a policy document's statement and operator, a tag under its service's rules). The validator
+ * accepts any value there, so its static type is `unknown` until the domain has checked it. The
+ * mark is a hidden property, so it survives `Type.Optional` and stays out of the documents.
+ */
+export function checkedInCode(schema: TSchema): TUnsafe<unknown> {
+  const opaque = Type.Unsafe<unknown>(schema);
+  Object.defineProperty(opaque, CHECKED_IN_CODE, { value: true, enumerable: false });
+  return opaque;
+}
+
+/** Holds the regular expression a string is validated with; see `matching`. */
+const PATTERN = '~pattern';
+
+/**
+ * A string schema validated with one of the app's regular expressions, which the document does
+ * not show. For rules a JSON Schema pattern cannot state: those are Unicode-mode expressions,
+ * counting code points where the app's rule counts UTF-16 code units (RESOURCE_ID_PATTERN).
+ */
+export function matching<T extends TSchema>(schema: T, pattern: RegExp): T {
+  const checked = Type.Unsafe<Static<T>>(schema);
+  Object.defineProperty(checked, PATTERN, { value: pattern, enumerable: false });
+  return checked as unknown as T;
+}
+
+type Node = Record<string, unknown>;
+
+const isCheckedInCode = (schema: unknown): boolean =>
+  typeof schema === 'object' && schema !== null && CHECKED_IN_CODE in schema;
+
+const isPlainObject = (v: unknown): v is Node =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The schema as the validator sees it: every part checked in code accepts anything, and a
+ * string `matching` a regular expression is checked with it.
+ */
+function validatedPart(schema: unknown): unknown {
+  if (isCheckedInCode(schema)) return {};
+  if (Array.isArray(schema)) return schema.map(validatedPart);
+  if (!isPlainObject(schema)) return schema;
+  const out: Node = {};
+  for (const [k, v] of Object.entries(schema)) out[k] = validatedPart(v);
+  if (PATTERN in schema) out.pattern = schema[PATTERN];
+  return out;
+}
+
+export type PathSegment = string | number;
+
+/** One fault of a value, in terms a message can be written from. */
+export interface SchemaFailure {
+  /**
+   * The JSON Schema keyword that failed: `type`, `required` (a property is missing),
+   * `additionalProperties` (a property is not allowed), `pattern`, `minLength`, `anyOf`…
+   */
+  readonly keyword: string;
+  /**
+   * Property names and array indices from the root to the value at fault; for `required` and
+   * `additionalProperties`, to the missing or unknown property.
+   */
+  readonly path: readonly PathSegment[];
+  /** The value at fault (undefined when missing). */
+  readonly value: unknown;
+  /** Its schema; for `additionalProperties`, the schema of the object holding it. */
+  readonly schema: Node;
+}
+
+/** Writes the message for the fault of a value that is reported (the first in reading order). */
+export type Describe = (failure: SchemaFailure, root: unknown) => string;
+
+export interface CompileOptions {
+  readonly describe: Describe;
+  /**
+   * Where a property given as `null` counts as absent: `everywhere` (every object the schema
+   * describes, outside parts checked in code), or the names of the root object's properties.
+   */
+  readonly nullAsAbsent?: 'everywhere' | readonly string[];
+}
+
+export type ParseResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly message: string };
+
+/** A schema compiled once, with the messages of the API that reads it. */
+export interface CompiledSchema<T extends TSchema = TSchema> {
+  readonly schema: T;
+  parse(value: unknown): ParseResult<Static<T>>;
+}
+
+function unescapePointer(s: string): string {
+  return s.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function schemaAt(root: Node, schemaPath: string): Node {
+  let node: unknown = root;
+  for (const part of schemaPath.replace(/^#\/?/, '').split('/')) {
+    if (part === '') continue;
+    node = (node as Node)[unescapePointer(part)];
+  }
+  return node as Node;
+}
+
+/** The instance path as property names and indices, and the value found there. */
+function valueAt(root: unknown, instancePath: string): { path: PathSegment[]; value: unknown } {
+  const path: PathSegment[] = [];
+  let value = root;
+  for (const raw of instancePath.split('/').slice(1)) {
+    const part = unescapePointer(raw);
+    if (Array.isArray(value)) {
+      path.push(Number(part));
+      value = value[Number(part)];
+    } else {
+      path.push(part);
+      value = (value as Node | undefined)?.[part];
+    }
+  }
+  return { path, value };
+}
+
+/**
+ * Where a fault comes when a reader goes through the document: by array index, and within an
+ * object unknown properties first, then the properties in the schema's order.
+ */
+function readingOrder(root: Node, path: readonly PathSegment[]): number[] {
+  const key: number[] = [];
+  let node: Node | undefined = root;
+  for (const seg of path) {
+    if (typeof seg === 'number') {
+      key.push(seg);
+      node = node?.items as Node | undefined;
+    } else {
+      const props = (node?.properties ?? {}) as Node;
+      key.push(Object.keys(props).indexOf(seg));
+      node = props[seg] as Node | undefined;
+    }
+  }
+  return key;
+}
+
+function compareKeys(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i]! - b[i]!;
+  }
+  return a.length - b.length;
+}
+
+interface RawError {
+  readonly keyword: string;
+  readonly schemaPath: string;
+  readonly instancePath: string;
+  readonly params: Node;
+}
+
+/**
+ * Where a union's branch reported a fault, the union itself: its path in the schema, and how
+ * many segments of the instance path lead to it (one per `properties/<name>` or `items` step).
+ */
+function unionOf(e: RawError): RawError | undefined {
+  const m = /\/anyOf\/\d+/.exec(e.schemaPath);
+  if (!m) return undefined;
+  const schemaPath = e.schemaPath.slice(0, m.index);
+  const steps = schemaPath
+    .split('/')
+    .filter((s, i, all) => s === 'items' || all[i - 1] === 'properties');
+  const instancePath = e.instancePath
+    .split('/')
+    .slice(0, steps.length + 1)
+    .join('/');
+  return { keyword: 'anyOf', schemaPath, instancePath, params: {} };
+}
+
+/**
+ * The faults TypeBox reports, in reading order. TypeBox stops after a few (eight), reporting in
+ * document order, so the first in reading order is among them.
+ */
+function failuresOf(schema: Node, value: unknown, errors: readonly RawError[]): SchemaFailure[] {
+  const out: { failure: SchemaFailure; key: number[] }[] = [];
+  const add = (failure: SchemaFailure) =>
+    out.push({ failure, key: readingOrder(schema, failure.path) });
+  for (const raw of errors) {
+    // A union's branches each report; the fault is the union's.
+    const e = unionOf(raw) ?? raw;
+    const at = valueAt(value, e.instancePath);
+    if (e.keyword === 'boolean' && e.schemaPath.endsWith('/additionalProperties')) {
+      // `additionalProperties: false`, reported for the unknown property itself.
+      const node = schemaAt(schema, e.schemaPath.slice(0, -'/additionalProperties'.length));
+      add({ keyword: 'additionalProperties', path: at.path, value: at.value, schema: node });
+      continue;
+    }
+    const node = schemaAt(schema, e.schemaPath);
+    if (e.keyword === 'required') {
+      const props = (node.properties ?? {}) as Record<string, Node>;
+      for (const name of e.params.requiredProperties as string[]) {
+        add({
+          keyword: 'required',
+          path: [...at.path, name],
+          value: undefined,
+          schema: props[name]!,
+        });
+      }
+    } else if (e.keyword === 'additionalProperties') {
+      for (const name of e.params.additionalProperties as string[]) {
+        add({
+          keyword: 'additionalProperties',
+          path: [...at.path, name],
+          value: (at.value as Node)[name],
+          schema: node,
+        });
+      }
+    } else {
+      add({ keyword: e.keyword, path: at.path, value: at.value, schema: node });
+    }
+  }
+  // A stable sort: faults of one value keep TypeBox's order.
+  return out.sort((a, b) => compareKeys(a.key, b.key)).map((x) => x.failure);
+}
+
+/**
+ * The value without the properties given as null where null counts as absent; the value itself
+ * when it has none.
+ */
+function withoutNulls(
+  schema: unknown,
+  value: unknown,
+  where: 'everywhere' | readonly string[],
+): unknown {
+  if (isCheckedInCode(schema) || !isPlainObject(schema)) return value;
+  const everywhere = where === 'everywhere';
+  if (Array.isArray(value)) {
+    const items = schema.items;
+    if (!everywhere || !isPlainObject(items)) return value;
+    const mapped = value.map((v) => withoutNulls(items, v, where));
+    return mapped.some((v, i) => v !== value[i]) ? mapped : value;
+  }
+  const props = schema.properties;
+  if (!isPlainObject(value) || !isPlainObject(props)) return value;
+  let changed = false;
+  const out: Node = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (!Object.hasOwn(props, k)) {
+      out[k] = v;
+    } else if (v === null && (everywhere || where.includes(k))) {
+      changed = true;
+    } else {
+      const inner = everywhere ? withoutNulls(props[k], v, where) : v;
+      changed ||= inner !== v;
+      out[k] = inner;
+    }
+  }
+  return changed ? out : value;
+}
+
+/** Compiles a schema once; `parse` answers the value typed, or the message for its first fault. */
+export function compileSchema<T extends TSchema>(
+  schema: T,
+  options: CompileOptions,
+): CompiledSchema<T> {
+  const validator = Compile(validatedPart(schema) as TSchema);
+  const root = schema as unknown as Node;
+  const nulls = options.nullAsAbsent;
+  return {
+    schema,
+    parse(value) {
+      const checked = nulls === undefined ? value : withoutNulls(schema, value, nulls);
+      if (validator.Check(checked)) return { ok: true, value: checked as Static<T> };
+      const errors = validator.Errors(checked) as unknown as RawError[];
+      const [first] = failuresOf(root, checked, errors);
+      // TypeBox reports at least one error for a value that fails its check.
+      if (!first) throw new Error('a value failed its schema check without a reported error');
+      return { ok: false, message: options.describe(first, checked) };
+    },
+  };
+}
+
+type RoutePart = 'body' | 'params' | 'querystring' | 'headers';
+
+/** How one request part of a route is read and checked. */
+export interface PartValidation {
+  readonly compiled: CompiledSchema;
+  /** Turns the raw part into the value checked (the body's bytes into JSON); throws AppError. */
+  readonly read?: (raw: unknown) => unknown;
+}
+
+/** The error a part that fails its schema is answered with, in the route's envelope. */
+const invalid = (message: string) => new AppError('invalid_parameter', message);
+
+/**
+ * A route's `validatorCompiler`: each part with a schema is read and checked by the compiled
+ * schema given for it, which must be the very schema the route documents. A part that fails is
+ * answered with an `invalid_parameter` error carrying the schema's message.
+ */
+export function routeValidation(
+  parts: Partial<Record<RoutePart, PartValidation>>,
+): FastifySchemaCompiler<TSchema> {
+  return ({ schema, httpPart, url }) => {
+    const part = parts[httpPart as RoutePart];
+    if (!part || part.compiled.schema !== schema) {
+      throw new Error(
+        `${url}: the ${httpPart} schema is not the one its validation was compiled from`,
+      );
+    }
+    const { compiled, read } = part;
+    return (data: unknown) => {
+      let value: unknown;
+      try {
+        value = read ? read(data) : data;
+      } catch (err) {
+        if (err instanceof AppError) return { error: err };
+        throw err;
+      }
+      const result = compiled.parse(value);
+      return result.ok ? { value: result.value } : { error: invalid(result.message) };
+    };
+  };
+}
+
+/** Reads a body that must be a JSON object (the admin API's bodies). */
+export function jsonObjectBody(raw: unknown): JsonObject {
+  return parseJsonObject(Buffer.isBuffer(raw) ? raw : undefined);
+}
+
+/** Reads a body that may be left out, standing for `{}`, or else is a JSON object. */
+export function optionalJsonObjectBody(raw: unknown): JsonObject {
+  return Buffer.isBuffer(raw) && raw.length > 0 ? parseJsonObject(raw) : {};
+}
