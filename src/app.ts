@@ -26,6 +26,7 @@ import {
 import { PolicyAuthorizer } from './auth/policy-authorizer.js';
 import type { SecretBox } from './auth/secret-box.js';
 import type { TokenSigner } from './auth/tokens.js';
+import { registerAdminEventRoutes } from './http/admin-event-routes.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import {
@@ -230,6 +231,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     secrets: deps.secrets,
     adminTokenHash: deps.adminTokenHash,
   });
+  registerAdminEventRoutes(app, { store: deps.store, adminTokenHash: deps.adminTokenHash });
   registerAdminIdentityRoutes(app, {
     credentials: new CredentialAdmin(deps.store, deps.secrets),
     adminTokenHash: deps.adminTokenHash,

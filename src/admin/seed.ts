@@ -1,6 +1,13 @@
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { SecretBox } from '../auth/secret-box.js';
+import {
+  adminOrigin,
+  type ChangeOrigin,
+  type NewChangeEvent,
+  tagChanges,
+} from '../core/change-event.js';
 import type { Executor, Store } from '../store/database.js';
+import { appendEvents } from '../store/events-store.js';
 import {
   findAccessKey,
   findDomainById,
@@ -38,6 +45,7 @@ export async function applySeed(
   store: Store,
   secrets: SecretBox,
   input: SeedInput,
+  origin: ChangeOrigin = adminOrigin('AdminSeed'),
   now = new Date().toISOString(),
 ): Promise<SeedSummary> {
   const seed = checkSeed(input);
@@ -95,18 +103,34 @@ export async function applySeed(
       now,
     );
     const byRef = new Map(seed.resources.map((r) => [`${r.projectId}\0${r.type}\0${r.id}`, r]));
+    const events: NewChangeEvent[] = [];
     for (const rec of registered) {
       const wanted = byRef.get(`${rec.projectId}\0${rec.type}\0${rec.resourceId}`)?.tags;
       if (!wanted) continue;
       const current = await listTags(tx, rec.projectId, rec.rid);
-      const keep = new Set(wanted.map((t) => t.key));
+      const changes = tagChanges(current, wanted);
+      if (changes.length === 0) continue;
       await deleteTags(
         tx,
         rec,
-        current.filter((t) => !keep.has(t.key)).map((t) => t.key),
+        changes.filter((c) => c.new === null).map((c) => c.key),
       );
-      await putTags(tx, rec, wanted);
+      await putTags(
+        tx,
+        rec,
+        wanted.filter((t) => changes.some((c) => c.key === t.key)),
+      );
+      events.push({
+        time: now,
+        projectId: rec.projectId,
+        resourceType: rec.type,
+        resourceId: rec.resourceId,
+        origin,
+        changes,
+      });
     }
+    // Last: on PostgreSQL the log's id lock is then held for the commit only.
+    await appendEvents(tx, events);
     return {
       domains: seed.domains.length,
       projects: seed.projects.length,

@@ -214,7 +214,7 @@ export class Authenticator {
         `X-Project-Id '${xProject}' does not match the project '${projectId}' in the path.`,
       );
     }
-    return principalOf(user, { kind: 'signature' });
+    return principalOf(user, { kind: 'signature', accessKey: auth.accessKey });
   }
 
   /**

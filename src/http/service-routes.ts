@@ -23,6 +23,7 @@ import {
   readTagsToDelete,
 } from '../tags/tag-input.js';
 import { readCount, readServiceQuery } from '../tags/tag-query.js';
+import { changeOrigin } from './change-origin.js';
 import { serviceRenderer } from './envelopes.js';
 import { serviceRouteSchema } from './service-schemas.js';
 import { signable } from './signable.js';
@@ -124,17 +125,18 @@ async function runOperation(
   const { engine } = deps;
   const ref = { projectId: call.projectId, resourceId: call.resourceId };
   const p = call.principal;
+  const o = changeOrigin(profile.id, route.operationId, call.request);
   checkQuery(route, call.request);
   switch (route.kind) {
     case 'create': {
       const body = jsonBody(profile, call.request);
       const tags = readTagsToCreate(readTagArray(body), profile.create.rules);
-      return sendWritten(reply, route.success, await engine.create(p, profile, ref, tags));
+      return sendWritten(reply, route.success, await engine.create(p, o, profile, ref, tags));
     }
     case 'delete': {
       const body = jsonBody(profile, call.request);
       const selectors = readTagsToDelete(readTagArray(body), profile.delete.rules);
-      return sendWritten(reply, route.success, await engine.delete(p, profile, ref, selectors));
+      return sendWritten(reply, route.success, await engine.delete(p, o, profile, ref, selectors));
     }
     case 'batch-action': {
       const body = jsonBody(profile, call.request);
@@ -143,8 +145,8 @@ async function runOperation(
       const items = readTagArray(body);
       const written =
         action === 'create'
-          ? await engine.create(p, profile, ref, readTagsToCreate(items, profile.create.rules))
-          : await engine.delete(p, profile, ref, readTagsToDelete(items, profile.delete.rules));
+          ? await engine.create(p, o, profile, ref, readTagsToCreate(items, profile.create.rules))
+          : await engine.delete(p, o, profile, ref, readTagsToDelete(items, profile.delete.rules));
       return sendWritten(reply, route.success, written);
     }
     case 'set-one': {
@@ -152,7 +154,7 @@ async function runOperation(
       const rules = profile.create.rules;
       const key = checkKey(call.params.key, rules, 'The tag key');
       const value = checkValue(body.value, Object.hasOwn(body, 'value'), rules, 'value') ?? '';
-      const written = await engine.create(p, profile, ref, [{ key, value }], 'setOne');
+      const written = await engine.create(p, o, profile, ref, [{ key, value }], 'setOne');
       return sendWritten(reply, route.success, written);
     }
     case 'add-one': {
@@ -161,12 +163,12 @@ async function runOperation(
       return sendWritten(
         reply,
         route.success,
-        await engine.create(p, profile, ref, [tag], 'addOne'),
+        await engine.create(p, o, profile, ref, [tag], 'addOne'),
       );
     }
     case 'delete-one': {
       const key = checkKey(call.params.key, profile.delete.rules, 'The tag key');
-      const deleted = await engine.delete(p, profile, ref, [{ key }], {
+      const deleted = await engine.delete(p, o, profile, ref, [{ key }], {
         permission: 'deleteOne',
         onAbsent: 'reject',
       });

@@ -17,6 +17,7 @@ import {
   unstorable,
 } from '../tags/tag-query.js';
 import { codePointLength } from '../tags/text-rule.js';
+import { changeOrigin } from './change-origin.js';
 import { serviceRenderer } from './envelopes.js';
 import { signable } from './signable.js';
 import {
@@ -170,7 +171,8 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         const targets = readTargets(input, tms.maxBatchResources);
         const items = readTagArray(input);
         if (items.length === 0) throw invalid("'tags' must name at least one tag.");
-        const failed = await cross.batch(principal, action, projectId, targets, items);
+        const origin = changeOrigin(tms.id, operationId, request);
+        const failed = await cross.batch(principal, origin, action, projectId, targets, items);
         return reply.code(200).send({ failed_resources: failed });
       },
     });

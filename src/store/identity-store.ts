@@ -193,6 +193,7 @@ export async function findAccessKey(
  */
 export async function resetAll(ex: Executor): Promise<void> {
   for (const t of [
+    'events',
     'tags',
     'resources',
     'access_key_failures',

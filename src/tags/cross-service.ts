@@ -1,5 +1,6 @@
 import type { Authorizer } from '../auth/authorizer.js';
 import { AppError } from '../core/app-error.js';
+import type { ChangeOrigin } from '../core/change-event.js';
 import type { Principal } from '../core/principal.js';
 import { renderError } from '../services/error-table.js';
 import type { ServiceProfile } from '../services/profile.js';
@@ -60,6 +61,7 @@ export class CrossServiceTags {
    */
   async batch(
     principal: Principal,
+    origin: ChangeOrigin,
     action: 'create' | 'delete',
     projectId: string,
     targets: readonly BatchTarget[],
@@ -73,10 +75,10 @@ export class CrossServiceTags {
       try {
         if (action === 'create') {
           const tags = readTagsToCreate(tagItems, profile.create.rules);
-          await this.engine.create(principal, profile, ref, tags);
+          await this.engine.create(principal, origin, profile, ref, tags);
         } else {
           const selectors = readTagsToDelete(tagItems, profile.delete.rules);
-          await this.engine.delete(principal, profile, ref, selectors);
+          await this.engine.delete(principal, origin, profile, ref, selectors);
         }
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
