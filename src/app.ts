@@ -10,6 +10,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { CredentialAdmin } from './admin/credentials.js';
+import { EventFeed } from './admin/event-feed.js';
 import {
   AccessKeyLockout,
   type AccessKeyLockoutPolicy,
@@ -53,7 +54,11 @@ export interface AppOptions {
   readonly loginLockout?: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off; absent: the gateway's (more than 5 lock for 5 minutes). */
   readonly akskLockout?: AccessKeyLockoutPolicy | null;
+  /** How often an idle live event feed sends a keep-alive comment (default 10 s). */
+  readonly eventKeepAliveMs?: number;
 }
+
+const EVENT_KEEP_ALIVE_MS = 10_000;
 
 export interface AppDeps {
   readonly store: Store;
@@ -231,7 +236,13 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     secrets: deps.secrets,
     adminTokenHash: deps.adminTokenHash,
   });
-  registerAdminEventRoutes(app, { store: deps.store, adminTokenHash: deps.adminTokenHash });
+  const feed = new EventFeed(deps.store);
+  registerAdminEventRoutes(app, {
+    store: deps.store,
+    feed,
+    keepAliveMs: options.eventKeepAliveMs ?? EVENT_KEEP_ALIVE_MS,
+    adminTokenHash: deps.adminTokenHash,
+  });
   registerAdminIdentityRoutes(app, {
     credentials: new CredentialAdmin(deps.store, deps.secrets),
     adminTokenHash: deps.adminTokenHash,

@@ -1,5 +1,9 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { EventFeed } from '../admin/event-feed.js';
 import { readEvents, tagsAsOf } from '../admin/events.js';
+import { AppError } from '../core/app-error.js';
 import type { Store } from '../store/database.js';
 import { adminGuard } from './admin-routes.js';
 import { AdminError, resourceParams } from './admin-schemas.js';
@@ -9,6 +13,8 @@ import {
   AsOfSchema,
   EventPageSchema,
   EventQuerySchema,
+  EventStreamQuerySchema,
+  readEventFilter,
   readEventQuery,
   readMoment,
 } from './event-schemas.js';
@@ -21,6 +27,9 @@ const asOfQuery = compileSchema(AsOfQuerySchema, {
 
 export interface AdminEventRouteDeps {
   readonly store: Store;
+  readonly feed: EventFeed;
+  /** How often an idle live feed sends a comment to keep the connection open (≤ 15 s). */
+  readonly keepAliveMs: number;
   /** SHA-256 (hex) of the admin token. */
   readonly adminTokenHash: string;
 }
@@ -53,6 +62,81 @@ export function registerAdminEventRoutes(fastify: FastifyInstance, deps: AdminEv
       const { filter, order, limit } = readEventQuery(request.query as Record<string, unknown>);
       const page = await readEvents(store, filter, order, limit);
       return { events: page.events, next_marker: page.nextMarker };
+    },
+  });
+
+  const streams = new Set<ServerResponse>();
+  // Open feeds never end by themselves: end them when the server closes.
+  fastify.addHook('preClose', async () => {
+    for (const res of streams) res.end();
+  });
+
+  app.get('/admin/v1/events/stream', {
+    ...base,
+    schema: {
+      operationId: 'AdminStreamEvents',
+      summary: 'Follow the change log live (Server-Sent Events)',
+      description:
+        'text/event-stream: each new event matching the filters as `id: <id>`, `event: tag-change`, `data: <event JSON>`, whatever node made the change. With `since` or a `Last-Event-ID` header (which wins), the events after that id come first, so a client that reconnects misses none and receives none twice. A comment line keeps an idle connection open at least every 15 s.',
+      tags,
+      security,
+      querystring: EventStreamQuerySchema,
+      response: {
+        200: {
+          description: 'The live feed',
+          content: {
+            'text/event-stream': {
+              schema: Type.String({
+                description: 'id: <id>\nevent: tag-change\ndata: <event JSON>\n\n, repeated',
+              }),
+            },
+          },
+        },
+        ...errors,
+      },
+    },
+    handler: async (request, reply) => {
+      const { after, ...filter } = readEventFilter(request.query as Record<string, unknown>);
+      const resumeFrom = request.headers['last-event-id'];
+      let since = after;
+      if (typeof resumeFrom === 'string' && resumeFrom.trim() !== '') {
+        if (!/^\d{1,18}$/.test(resumeFrom.trim())) {
+          throw new AppError('invalid_parameter', `Invalid Last-Event-ID '${resumeFrom}'.`);
+        }
+        since = Number(resumeFrom.trim());
+      }
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': request.id,
+      });
+      res.write(': tagplane change log\n\n');
+      streams.add(res);
+      let unsubscribe: (() => void) | undefined;
+      let open = true;
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), deps.keepAliveMs);
+      const end = () => {
+        if (!open) return;
+        open = false;
+        clearInterval(keepAlive);
+        streams.delete(res);
+        unsubscribe?.();
+        res.end();
+      };
+      res.on('close', end);
+      try {
+        unsubscribe = await deps.feed.subscribe(filter, since, (event, json) => {
+          if (open) res.write(`id: ${event.id}\nevent: tag-change\ndata: ${json}\n\n`);
+        });
+        if (!open) unsubscribe();
+      } catch (err) {
+        request.log.error({ err }, 'event stream failed');
+        end();
+      }
     },
   });
 

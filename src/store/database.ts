@@ -1,5 +1,6 @@
 import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DatabaseLocation } from './database-url.js';
+import { type EventWakeup, PostgresEventWakeup, SqliteEventWakeup } from './event-wakeup.js';
 import type { Executor } from './executor.js';
 import {
   type IdentityNotification,
@@ -50,27 +51,35 @@ export class Store {
     readonly caps: StoreCapabilities,
     readonly location: DatabaseLocation,
     private readonly changes: IdentityNotification,
+    private readonly eventWakeup: EventWakeup,
   ) {
-    this.transactions = new Transactions(db, caps, (conn) => changes.afterCommit(conn));
+    this.transactions = new Transactions(db, caps, (conn) => {
+      changes.afterCommit(conn);
+      eventWakeup.afterCommit(conn);
+    });
     this.migrator = new SchemaMigrator(db, location.kind);
   }
 
   static open(location: DatabaseLocation, options: StoreOptions = {}): Store {
     let dialect: Dialect;
     let changes: IdentityNotification;
+    let eventWakeup: EventWakeup;
     if (location.kind === 'sqlite') {
       const raw = openSqlite(location.path, options);
       dialect = new SqliteDialect({ database: cachingSqlite(raw) });
       changes = new SqlitePolling(raw);
+      eventWakeup = new SqliteEventWakeup(raw);
     } else {
       dialect = new PostgresDialect({ pool: guardedPool(location.url, options.poolSize ?? 10) });
       changes = new PostgresListening(location.url);
+      eventWakeup = new PostgresEventWakeup(location.url);
     }
     return new Store(
       new Kysely<Database>({ dialect }),
       capabilitiesOf(location),
       location,
       changes,
+      eventWakeup,
     );
   }
 
@@ -91,6 +100,16 @@ export class Store {
    */
   onLockoutChange(listener: () => void): () => void {
     return this.changes.onLockoutChange(listener);
+  }
+
+  /**
+   * Calls `listener` whenever the change log may have grown: after this process's commits that
+   * appended events, and as soon as other processes' are seen (PostgreSQL: a notification;
+   * SQLite: `PRAGMA data_version`, looked at every 20 ms while anyone listens). Returns an
+   * unsubscribe.
+   */
+  onEventsAppended(listener: () => void): () => void {
+    return this.eventWakeup.on(listener);
   }
 
   /**
@@ -163,6 +182,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.eventWakeup.close();
     await this.changes.close();
     await this.db.destroy();
   }

@@ -75,6 +75,8 @@ export interface HarnessOptions {
   readonly databaseUrl?: string;
   /** The keys (default: new ones); another harness's serve its database or a copy of it. */
   readonly keys?: HarnessKeys;
+  /** How often an idle live event feed sends a keep-alive comment. */
+  readonly eventKeepAliveMs?: number;
 }
 
 /** The master key (secrets at rest) and the token signing key. */
@@ -104,6 +106,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       auth: options.auth ?? 'strict',
       ...(options.loginLockout !== undefined ? { loginLockout: options.loginLockout } : {}),
       ...(options.akskLockout !== undefined ? { akskLockout: options.akskLockout } : {}),
+      ...(options.eventKeepAliveMs !== undefined
+        ? { eventKeepAliveMs: options.eventKeepAliveMs }
+        : {}),
     },
     {
       store,
