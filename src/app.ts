@@ -30,6 +30,7 @@ import type { TokenSigner } from './auth/tokens.js';
 import { registerAdminEventRoutes } from './http/admin-event-routes.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerCtsRoutes } from './http/cts-routes.js';
 import {
   clientErrorHandler,
   frameworkErrors,
@@ -248,6 +249,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     adminTokenHash: deps.adminTokenHash,
   });
   registerServiceRoutes(app, PROFILES, { engine, authenticator });
+  registerCtsRoutes(app, { store: deps.store, authenticator, authorizer });
   registerTmsRoutes(app, {
     store: deps.store,
     cross: new CrossServiceTags(deps.store, engine, authorizer),
