@@ -11,6 +11,7 @@ import Fastify, {
 } from 'fastify';
 import { CredentialAdmin } from './admin/credentials.js';
 import { EventFeed } from './admin/event-feed.js';
+import { startEventRetention } from './admin/event-retention.js';
 import {
   AccessKeyLockout,
   type AccessKeyLockoutPolicy,
@@ -57,6 +58,8 @@ export interface AppOptions {
   readonly akskLockout?: AccessKeyLockoutPolicy | null;
   /** How often an idle live event feed sends a keep-alive comment (default 10 s). */
   readonly eventKeepAliveMs?: number;
+  /** Days of change log kept; older events are pruned in the background. 0 or absent: all. */
+  readonly eventRetentionDays?: number;
 }
 
 const EVENT_KEEP_ALIVE_MS = 10_000;
@@ -204,7 +207,11 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     options.akskLockout === undefined ? DEFAULT_AKSK_LOCKOUT : options.akskLockout,
     now,
   );
+  const retention = startEventRetention(deps.store, options.eventRetentionDays ?? 0, (err) =>
+    app.log.error({ err }, 'pruning the change log failed'),
+  );
   app.addHook('onClose', async () => {
+    retention.stop();
     identities.close();
     keyLockout.close();
   });

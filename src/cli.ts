@@ -270,6 +270,10 @@ export function program(): Command {
       '--aksk-lockout <spec>',
       'FAILURES/LOCK_MIN: more than FAILURES consecutive signature failures of an access key lock it for LOCK_MIN minutes, or off (TAGPLANE_AKSK_LOCKOUT; default 5/5)',
     )
+    .option(
+      '--event-retention <days>',
+      'days of change history kept; older events are pruned in the background; 0 keeps all (TAGPLANE_EVENT_RETENTION; default 30)',
+    )
     .action(async (opts: ServeFlags & { demo: boolean; migrate: boolean }) => {
       // commander defaults --no-x options to true; only an explicit --no-x overrides the env.
       const flags: ServeFlags = { ...opts };

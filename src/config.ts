@@ -26,6 +26,8 @@ export interface ServeConfig {
   readonly loginLockout: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off. */
   readonly akskLockout: AccessKeyLockoutPolicy | null;
+  /** Days of change log kept (0: all). */
+  readonly eventRetentionDays: number;
 }
 
 /** What the one-shot commands (migrate, export, import) need. */
@@ -57,6 +59,7 @@ export interface ServeFlags {
   workers?: string;
   loginLockout?: string;
   akskLockout?: string;
+  eventRetention?: string;
 }
 
 /** More would only queue on the database's connections; a typo like 100 should not fork 100. */
@@ -177,6 +180,13 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
   const akskLockoutText = pick(flags.akskLockout, env.TAGPLANE_AKSK_LOCKOUT);
   const akskLockout =
     akskLockoutText === undefined ? DEFAULT_AKSK_LOCKOUT : parseAkskLockout(akskLockoutText);
+  const retentionText = pick(flags.eventRetention, env.TAGPLANE_EVENT_RETENTION) ?? '30';
+  const eventRetentionDays = Number(retentionText);
+  if (!/^\d+$/.test(retentionText) || eventRetentionDays > 36_500) {
+    throw new ConfigError(
+      `invalid event retention '${retentionText}': use a number of days 0–36500 (0 keeps every event)`,
+    );
+  }
   const seedFile = pick(flags.seed, env.TAGPLANE_SEED);
   const demoEnv = env.TAGPLANE_DEMO;
   const migrateEnv = env.TAGPLANE_MIGRATE;
@@ -196,6 +206,7 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     workers,
     loginLockout,
     akskLockout,
+    eventRetentionDays,
   });
 }
 

@@ -314,7 +314,7 @@ export async function importDatabase(
             .join('; ')}`,
         );
       }
-      await afterRestore(tx, store.caps);
+      await afterRestore(tx, store.caps, tables);
     },
     { once: true },
   );

@@ -16,7 +16,8 @@ import { type Kysely, sql } from 'kysely';
  *   and become visible. A transaction drawing a later id therefore waits until every one that
  *   drew an earlier id has ended, and once a reader sees an id, every smaller id is either visible
  *   too or never will be (rolled back). The application appends events as the last statement of
- *   a write transaction, so the lock covers the commit only.
+ *   a write transaction, so the lock covers the commit only. (A restore inserts events with
+ *   their ids: those are kept, and the restore moves the sequence past them.)
  *   The statement-level trigger notifies `tagplane_events` at commit, for the nodes following
  *   the log.
  */
@@ -44,8 +45,10 @@ export function changeLog(dialect: 'sqlite' | 'postgres') {
         `create table events (id bigint primary key, ${columns})`,
         `create function tagplane_event_id() returns trigger language plpgsql as $$
            begin
-             perform pg_advisory_xact_lock(7461676001);
-             new.id := nextval('events_id_seq');
+             if new.id is null then
+               perform pg_advisory_xact_lock(7461676001);
+               new.id := nextval('events_id_seq');
+             end if;
              return new;
            end
          $$`,
