@@ -58,12 +58,16 @@ export function storeFault(err: unknown): StoreFault | undefined {
       NETWORK_CODES.has(code) ||
       // PostgreSQL: connection exceptions (08…); shutdown, crash recovery, a dropped database
       // (57P01–57P04); insufficient resources: a full disk, no memory, too many connections
-      // (53…); an I/O error (58030); a server that takes no writes, as a standby (25006).
+      // (53…); an I/O error (58030); a server that takes no writes, as a standby (25006); a
+      // database that refuses connections (55000, "object not in prerequisite state", as
+      // `datallowconn = false` gives it) or does not exist (3D000).
       /^08/.test(code) ||
       /^57P0[1-4]$/.test(code) ||
       /^53/.test(code) ||
       code === '58030' ||
       code === '25006' ||
+      code === '55000' ||
+      code === '3D000' ||
       SQLITE_UNAVAILABLE.test(code)
     ) {
       return 'unavailable';

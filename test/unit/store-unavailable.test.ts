@@ -46,6 +46,11 @@ describe('storeFault', () => {
     }
   });
 
+  it('a PostgreSQL database refusing connections (55000) or gone (3D000): unavailable (502)', () => {
+    for (const code of ['55000', '3D000'])
+      expect(storeFault(pgError(code)), code).toBe('unavailable');
+  });
+
   it('a PostgreSQL statement cancelled by its timeout, or a lock not granted in time: timeout (504)', () => {
     for (const code of ['57014', '55P03']) expect(storeFault(pgError(code)), code).toBe('timeout');
     expect(storeFault(new Error('Query read timeout'))).toBe('timeout');
