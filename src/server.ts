@@ -243,11 +243,20 @@ export async function startServer(
   const store = Store.open(location, {
     poolSize: config.pgPoolSize,
     busyTimeoutMs: config.sqliteBusyTimeoutMs,
+    queryTimeoutMs: config.queryTimeoutMs,
   });
   try {
     const prepared = await prepareDatabase(store, config, location);
     const app = await buildApp(
-      { auth: config.auth, loginLockout: config.loginLockout, akskLockout: config.akskLockout },
+      {
+        auth: config.auth,
+        loginLockout: config.loginLockout,
+        akskLockout: config.akskLockout,
+        connections: {
+          idleTimeoutMs: config.idleTimeoutMs,
+          requestTimeoutMs: config.requestTimeoutMs,
+        },
+      },
       {
         store,
         secrets: prepared.secrets,

@@ -8,12 +8,17 @@ import { createHarness, type Harness, type Tenant } from '../support/harness.js'
  * made short here (idle 1 s, request 0.5 s) so that the tests can wait them out.
  */
 
+const IDLE_MS = 1_000;
+const REQUEST_MS = 500;
+
 let h: Harness;
 let t: Tenant;
 let port: number;
 
 beforeAll(async () => {
-  h = await createHarness();
+  h = await createHarness({
+    connections: { idleTimeoutMs: IDLE_MS, requestTimeoutMs: REQUEST_MS },
+  });
   t = await h.tenant();
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   port = (h.app.server.address() as AddressInfo).port;
@@ -51,7 +56,36 @@ function bmsWrite(body: string, length = Buffer.byteLength(body)): string {
   ].join('\r\n');
 }
 
-describe('connections', () => {
+describe('time limits', () => {
+  it('a keep-alive connection left idle after its request is closed', async () => {
+    const c = await open();
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    // Closed by the server after the idle time (plus the HTTP server's own slack), not before.
+    const closedAfter = await c.closed;
+    expect(c.received()).toMatch(/^HTTP\/1\.1 200 /);
+    expect(closedAfter).toBeGreaterThanOrEqual(IDLE_MS);
+  });
+
+  it('a request whose body does not arrive in time: 408 APIG.0201 in the gateway envelope, closed', async () => {
+    const c = await open();
+    // Half of the body, then nothing.
+    c.socket.write(bmsWrite('{"action":"create",', 80));
+    await c.closed;
+    const [head, body] = c.received().split('\r\n\r\n') as [string, string];
+    expect(head).toMatch(/^HTTP\/1\.1 408 /);
+    const parsed = JSON.parse(body) as Record<string, string>;
+    expect(Object.keys(parsed).sort()).toEqual(['error_code', 'error_msg', 'request_id']);
+    expect(parsed.error_code).toBe('APIG.0201');
+    expect(parsed.request_id).toBe(/\r\nx-request-id: ([^\r\n]+)/i.exec(head)?.[1]);
+  });
+
+  it('a request whose headers do not arrive in time: 408 APIG.0201, closed', async () => {
+    const c = await open();
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    await c.closed;
+    expect(c.received()).toMatch(/^HTTP\/1\.1 408 [\s\S]*"error_code":"APIG\.0201"/);
+  });
+
   it('a client that aborts mid-body is logged at info as a client abort, not as a store fault', async () => {
     const c = await open();
     const before = h.logs().length;
