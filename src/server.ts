@@ -19,6 +19,7 @@ import type { ServeConfig } from './config.js';
 import { sha256Hex } from './core/hash.js';
 import { readSeedDocument } from './http/seed-schema.js';
 import { createLogger } from './logging.js';
+import { ListenError, listenErrorMessage, reservePort } from './port-reservation.js';
 import { type DatabaseLocation, parseDatabaseUrl, Store } from './store/database.js';
 import { findAccessKey } from './store/identity-store.js';
 import { ensureSetting, getSetting, setSetting } from './store/settings-store.js';
@@ -239,12 +240,16 @@ export async function startServer(
 ): Promise<RunningServer> {
   const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: false }));
 
+  // The port first: a start that cannot listen creates nothing (no database, key or demo whose
+  // credentials it would never print).
+  const reservation = await reservePort(config.host, config.port);
   const location = parseDatabaseUrl(config.databaseUrl);
-  const store = Store.open(location, {
-    poolSize: config.pgPoolSize,
-    busyTimeoutMs: config.sqliteBusyTimeoutMs,
-  });
+  let store: Store | undefined;
   try {
+    store = Store.open(location, {
+      poolSize: config.pgPoolSize,
+      busyTimeoutMs: config.sqliteBusyTimeoutMs,
+    });
     const prepared = await prepareDatabase(store, config, location);
     const app = await buildApp(
       { auth: config.auth, loginLockout: config.loginLockout, akskLockout: config.akskLockout },
@@ -256,7 +261,15 @@ export async function startServer(
         logger,
       },
     );
-    await app.listen({ host: config.host, port: config.port });
+    await reservation.release();
+    try {
+      await app.listen({ host: config.host, port: reservation.port });
+    } catch (err) {
+      await app.close();
+      throw new ListenError(
+        listenErrorMessage(err as NodeJS.ErrnoException, config.host, reservation.port),
+      );
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = listeningUrl(config.host, port);
@@ -266,18 +279,20 @@ export async function startServer(
       'started',
     );
 
+    const opened = store;
     return {
       url,
       app,
-      store,
+      store: opened,
       async close() {
         await app.close();
-        await store.close();
+        await opened.close();
         logger.flush();
       },
     };
   } catch (err) {
-    await store.close().catch(() => {});
+    await reservation.release();
+    await store?.close().catch(() => {});
     throw err;
   }
 }

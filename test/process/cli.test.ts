@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -192,12 +192,21 @@ describe('listening', () => {
     expect(t.lines[0]).toBe(`tagplane listening on http://127.0.0.1:${t.port}`);
   });
 
-  it('a port already in use: a clear message and a non-zero exit', async () => {
+  it('a port already in use: says what to do, creates nothing; the next start prints the credentials', async () => {
     const s = await startServer(['--port', '0', ...MEMORY]);
-    const r = await runCli(['serve', '--port', String(s.port), ...MEMORY]);
+    const folder = dir();
+    const db = ['--database', `sqlite:${join(folder, 'data', 'tags.db')}`];
+    const r = await runCli(['serve', '--port', String(s.port), ...db]);
     expect(r.code).not.toBe(0);
-    expect(r.stdout).not.toMatch(/listening/);
-    expect(r.stderr).toMatch(/EADDRINUSE|in use/i);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `tagplane: port ${s.port} is in use on 127.0.0.1: pass --port N (another port) or --port 0 (any free port), or stop what holds it\n`,
+    );
+    expect(readdirSync(folder)).toEqual([]);
+
+    const t = await startServer(['--port', '0', ...db]);
+    await t.line(/^admin token: [A-Za-z0-9_-]{16,}$/);
+    await t.line(/^demo: root user 'demo', password \S+$/);
   });
 });
 
