@@ -1,7 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-import { pino } from 'pino';
 import type { ServeConfig } from './config.js';
-import { createLogger } from './logging.js';
+import { createLogger, logDestination } from './logging.js';
 import { reservePort } from './port-reservation.js';
 import {
   announce,
@@ -60,7 +59,7 @@ export async function startCluster(
   config: ServeConfig,
   print: (line: string) => void,
 ): Promise<RunningCluster> {
-  const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: false }));
+  const logger = createLogger(config.logLevel, logDestination(config.logFormat));
   // A port that is taken fails the start before the database is touched; the workers bind it.
   const reservation = await reservePort(config.host, config.port);
   const location = parseDatabaseUrl(config.databaseUrl);

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { createDemo, type DemoData } from './admin/demo.js';
 import { applySeed } from './admin/seed.js';
 import { SeedError } from './admin/seed-document.js';
@@ -18,7 +17,7 @@ import { TokenSigner } from './auth/tokens.js';
 import type { ServeConfig } from './config.js';
 import { sha256Hex } from './core/hash.js';
 import { readSeedDocument } from './http/seed-schema.js';
-import { createLogger } from './logging.js';
+import { createLogger, logDestination } from './logging.js';
 import { ListenError, listenErrorMessage, reservePort } from './port-reservation.js';
 import { type DatabaseLocation, parseDatabaseUrl, Store } from './store/database.js';
 import { findAccessKey } from './store/identity-store.js';
@@ -238,7 +237,7 @@ export async function startServer(
   config: ServeConfig,
   print?: (line: string) => void,
 ): Promise<RunningServer> {
-  const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: false }));
+  const logger = createLogger(config.logLevel, logDestination(config.logFormat));
 
   // The port first: a start that cannot listen creates nothing (no database, key or demo whose
   // credentials it would never print).
