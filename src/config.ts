@@ -12,7 +12,9 @@ export interface ServeConfig {
   readonly adminToken?: string;
   /** Create the demo data on a new database. */
   readonly demo: boolean;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
+  /** How logs are written to standard error: `auto` is text on a terminal, JSON otherwise. */
+  readonly logFormat: LogFormat;
   readonly pgPoolSize: number;
   /** How long a SQLite write waits for another process's write lock before answering 503. */
   readonly sqliteBusyTimeoutMs: number;
@@ -41,6 +43,13 @@ export interface ToolConfig {
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/tagplane.db';
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** A problem with the command line or environment: printed, exit status 2. */
 export class ConfigError extends Error {
@@ -60,6 +69,7 @@ export interface ServeFlags {
   demo?: boolean;
   migrate?: boolean;
   logLevel?: string;
+  logFormat?: string;
   workers?: string;
   loginLockout?: string;
   akskLockout?: string;
@@ -157,7 +167,7 @@ export function parseAkskLockout(text: string): AccessKeyLockoutPolicy | null {
 
 /** Flags win over environment variables; both are read here once, at start-up. */
 export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): ServeConfig {
-  const portText = pick(flags.port, env.TAGPLANE_PORT) ?? '8080';
+  const portText = pick(flags.port, env.TAGPLANE_PORT) ?? String(DEFAULT_PORT);
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) {
     throw new ConfigError(`invalid port '${portText}': use 0–65535 (0 picks a free port)`);
@@ -216,18 +226,31 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     pick(flags.queryTimeout, env.TAGPLANE_QUERY_TIMEOUT) ?? '10',
     'query timeout (--query-timeout, TAGPLANE_QUERY_TIMEOUT)',
   );
+  const logLevel = pick(flags.logLevel, env.TAGPLANE_LOG_LEVEL) ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(
+      `invalid log level '${logLevel}' (--log-level, TAGPLANE_LOG_LEVEL): use one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  const logFormat = pick(flags.logFormat, env.TAGPLANE_LOG_FORMAT) ?? 'auto';
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new ConfigError(
+      `invalid log format '${logFormat}' (--log-format, TAGPLANE_LOG_FORMAT): use one of ${LOG_FORMATS.join(', ')}`,
+    );
+  }
   const seedFile = pick(flags.seed, env.TAGPLANE_SEED);
   const demoEnv = env.TAGPLANE_DEMO;
   const migrateEnv = env.TAGPLANE_MIGRATE;
   return Object.freeze({
-    host: pick(flags.host, env.TAGPLANE_HOST) ?? '127.0.0.1',
+    host: pick(flags.host, env.TAGPLANE_HOST) ?? DEFAULT_HOST,
     port,
     databaseUrl,
     ...(seedFile !== undefined ? { seedFile } : {}),
     auth,
     ...(adminToken !== undefined ? { adminToken } : {}),
     demo: flags.demo ?? !(demoEnv === '0' || demoEnv === 'false'),
-    logLevel: pick(flags.logLevel, env.TAGPLANE_LOG_LEVEL) ?? 'info',
+    logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat,
     pgPoolSize,
     sqliteBusyTimeoutMs,
     ...(env.TAGPLANE_MASTER_KEY ? { masterKey: env.TAGPLANE_MASTER_KEY } : {}),

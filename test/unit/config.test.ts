@@ -11,6 +11,7 @@ describe('parseServeConfig', () => {
       auth: 'strict',
       demo: true,
       logLevel: 'info',
+      logFormat: 'auto',
       pgPoolSize: 10,
       sqliteBusyTimeoutMs: 10_000,
       idleTimeoutMs: 75_000,
@@ -73,6 +74,22 @@ describe('parseServeConfig', () => {
       expect(() => parseServeConfig(flags, {}), name).toThrow(ConfigError);
       expect(() => parseServeConfig(flags, {}), name).toThrow(name);
     }
+  });
+
+  it('a log level or format it does not know: an error listing the valid ones', () => {
+    expect(() => parseServeConfig({ logLevel: 'verbose' }, {})).toThrow(
+      new ConfigError(
+        "invalid log level 'verbose' (--log-level, TAGPLANE_LOG_LEVEL): use one of fatal, error, warn, info, debug, trace, silent",
+      ),
+    );
+    expect(() => parseServeConfig({}, { TAGPLANE_LOG_FORMAT: 'pretty' })).toThrow(
+      new ConfigError(
+        "invalid log format 'pretty' (--log-format, TAGPLANE_LOG_FORMAT): use one of auto, text, json",
+      ),
+    );
+    expect(parseServeConfig({ logFormat: 'json' }, { TAGPLANE_LOG_FORMAT: 'text' }).logFormat).toBe(
+      'json',
+    );
   });
 
   it('flags win over the environment', () => {
