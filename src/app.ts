@@ -28,6 +28,7 @@ import type { SecretBox } from './auth/secret-box.js';
 import type { TokenSigner } from './auth/tokens.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerAdminTenancyRoutes } from './http/admin-tenancy-routes.js';
 import {
   clientErrorHandler,
   frameworkErrors,
@@ -265,6 +266,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     credentials: new CredentialAdmin(deps.store, deps.secrets),
     adminTokenHash: deps.adminTokenHash,
   });
+  registerAdminTenancyRoutes(app, { store: deps.store, adminTokenHash: deps.adminTokenHash });
   registerServiceRoutes(app, PROFILES, { engine, authenticator });
   registerTmsRoutes(app, {
     store: deps.store,
