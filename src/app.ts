@@ -222,6 +222,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
         options.loginLockout === undefined ? DEFAULT_LOGIN_LOCKOUT : options.loginLockout,
         now,
       ),
+      identities,
     ),
     authenticator,
   });
