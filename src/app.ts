@@ -254,6 +254,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
         options.loginLockout === undefined ? DEFAULT_LOGIN_LOCKOUT : options.loginLockout,
         now,
       ),
+      identities,
     ),
     authenticator,
   });
