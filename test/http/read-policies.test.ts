@@ -299,3 +299,179 @@ for (const s of SCENARIOS) {
     });
   });
 }
+
+describe('reads of many resources: pages and the list action', () => {
+  let t: Tenant;
+  beforeAll(async () => {
+    t = await h.tenant();
+  });
+
+  it('pages are full and totals exact among resources the user may not read', async () => {
+    const shown: string[] = [];
+    // Registered alternately, newest last: the hidden ones sit between every two shown ones.
+    for (let i = 0; i < 5; i++) {
+      shown.push((await seedResource(t, 'as_group', [tag('env', 'dev')])).id);
+      await seedResource(t, 'as_group', [tag('env', 'dev'), tag('secret', 'yes')]);
+    }
+    const token = await userWith(t, [
+      allow(['as:groups:*']),
+      deny(['as:groups:listTags'], { StringEquals: { 'g:ResourceTag/secret': ['yes'] } }),
+    ]);
+    const newestFirst = [...shown].reverse();
+    for (const [offset, limit] of [
+      [0, 2],
+      [2, 2],
+      [4, 2],
+    ] as const) {
+      const res = await call(token, 'POST', queryUrl(t, 'as_group'), {
+        action: 'filter',
+        tags: [{ key: 'env', values: ['dev'] }],
+        offset: String(offset),
+        limit: String(limit),
+      });
+      const body = json(res) as { resources: { resource_id: string }[]; total_count: number };
+      expect(body.total_count).toBe(5);
+      expect(body.resources.map((r) => r.resource_id)).toEqual(
+        newestFirst.slice(offset, offset + limit),
+      );
+    }
+  });
+
+  it("a resource counts only where its own service's list action is granted on it", async () => {
+    const dev = await seedResource(t, 'mrs_cluster', [tag('tier', 'dev')]);
+    await seedResource(t, 'mrs_cluster', [tag('tier', 'prod')]);
+    const token = await userWith(t, [
+      allow(['mrs:cluster:listResourceInstances', 'tms:resources:list']),
+      allow(['mrs:cluster:listTags'], { StringEquals: { 'g:ResourceTag/tier': ['dev'] } }),
+    ]);
+    const found = json(
+      await call(token, 'POST', queryUrl(t, 'mrs_cluster'), {
+        action: 'filter',
+        tags: [{ key: 'tier', values: [] }],
+      }),
+    ) as { resources: { resource_id: string }[]; total_count: number };
+    expect(found.resources.map((r) => r.resource_id)).toEqual([dev.id]);
+    expect(found.total_count).toBe(1);
+    const across = json(
+      await call(token, 'POST', '/v1.0/resource-instances/filter', {
+        project_id: t.projectId,
+        resource_types: ['mrs_cluster', 'as_group'],
+        tags: [{ key: 'tier', values: [] }],
+      }),
+    ) as { resources: { resource_id: string }[]; total_count: number };
+    expect(across.resources.map((r) => r.resource_id)).toEqual([dev.id]);
+    expect(across.total_count).toBe(1);
+    // Granted the route's action but no service's list action: nothing to show, not refused.
+    const listOnly = await userWith(t, [allow(['tms:resources:list'])]);
+    const none = await call(listOnly, 'POST', '/v1.0/resource-instances/filter', {
+      project_id: t.projectId,
+    });
+    expect(none.statusCode).toBe(200);
+    expect(json(none)).toMatchObject({ resources: [], total_count: 0 });
+  });
+
+  it("a user granted the route's action on no resource is refused, naming it", async () => {
+    const token = await userWith(t, [
+      allow(['mrs:cluster:listTags']),
+      deny(['mrs:cluster:listResourceInstances']),
+    ]);
+    const res = await call(token, 'POST', queryUrl(t, 'mrs_cluster'), { action: 'count' });
+    expect(res.statusCode).toBe(401);
+    expect((json(res) as { error_msg: string }).error_msg).toMatch(
+      /mrs:cluster:listResourceInstances/,
+    );
+  });
+});
+
+/** A write of one tag, and the cross-service batch, need what the service's batch needs. */
+describe('one-tag writes and the cross-service batch under a Deny on the batch action', () => {
+  let t: Tenant;
+  beforeAll(async () => {
+    t = await h.tenant();
+  });
+
+  const tagsOf = async (type: ResourceType, id: string) => {
+    const res = await h.inject({
+      method: 'GET',
+      url: `/admin/v1/projects/${t.projectId}/resources?type=${type}`,
+      headers: admin,
+    });
+    return (json(res) as { resources: { id: string; tags: Tag[] }[] }).resources.find(
+      (r) => r.id === id,
+    )?.tags;
+  };
+  const mrsMessage = (action: string) =>
+    `Permission denied. Error message: Policy doesn't allow ${action} to be performed.`;
+
+  it('MRS add one tag is refused by a Deny on mrs:cluster:batchCreateTags', async () => {
+    const { id } = await seedResource(t, 'mrs_cluster', [tag('a', '1')]);
+    const token = await userWith(t, [allow(['*']), deny(['mrs:cluster:batchCreateTags'])]);
+    const res = await call(token, 'POST', `/v1.1/${t.projectId}/clusters/${id}/tags`, {
+      tag: { key: 'b', value: '2' },
+    });
+    expect(res.statusCode).toBe(401);
+    expect(json(res)).toEqual({
+      error_code: '12000136',
+      error_msg: mrsMessage('mrs:cluster:batchCreateTags'),
+    });
+    expect(await tagsOf('mrs_cluster', id)).toEqual([tag('a', '1')]);
+  });
+
+  it('MRS delete one tag is refused by a Deny on mrs:cluster:batchDeleteTags', async () => {
+    const { id } = await seedResource(t, 'mrs_cluster', [tag('a', '1')]);
+    const token = await userWith(t, [allow(['*']), deny(['mrs:cluster:batchDeleteTags'])]);
+    const res = await call(token, 'DELETE', `/v1.1/${t.projectId}/clusters/${id}/tags/a`);
+    expect(res.statusCode).toBe(401);
+    expect(json(res)).toEqual({
+      error_code: '12000136',
+      error_msg: mrsMessage('mrs:cluster:batchDeleteTags'),
+    });
+    expect(await tagsOf('mrs_cluster', id)).toEqual([tag('a', '1')]);
+  });
+
+  it("DDM set one tag is refused by a Deny on ddm:instance:createTags, with the batch's conditions", async () => {
+    const locked = await seedResource(t, 'ddm_instance', [tag('locked', 'yes')]);
+    const open = await seedResource(t, 'ddm_instance', [tag('locked', 'no')]);
+    const token = await userWith(t, [
+      allow(['*']),
+      deny(['ddm:instance:createTags'], { StringEquals: { 'g:ResourceTag/locked': ['yes'] } }),
+    ]);
+    const set = (id: string) =>
+      call(token, 'PUT', `/v3/${t.projectId}/instances/${id}/tags/env`, { value: 'dev' });
+    const refused = await set(locked.id);
+    expect(refused.statusCode).toBe(403);
+    expect(json(refused)).toMatchObject({ error_code: 'DBS.200003' });
+    expect((json(refused) as { error_msg: string }).error_msg).toMatch(/ddm:instance:createTags/);
+    expect(await tagsOf('ddm_instance', locked.id)).toEqual([tag('locked', 'yes')]);
+    expect((await set(open.id)).statusCode).toBe(200);
+    expect(await tagsOf('ddm_instance', open.id)).toEqual([tag('env', 'dev'), tag('locked', 'no')]);
+  });
+
+  it("the cross-service batch is refused per resource by a Deny on the service's batch action", async () => {
+    const cluster = await seedResource(t, 'mrs_cluster', []);
+    const secret = await seedResource(t, 'as_group', [tag('secret', 'yes')]);
+    const plain = await seedResource(t, 'as_group', []);
+    const token = await userWith(t, [
+      allow(['*']),
+      deny(['mrs:cluster:batchCreateTags']),
+      deny(['as:groups:createTags'], { StringEquals: { 'g:ResourceTag/secret': ['yes'] } }),
+    ]);
+    const res = await call(token, 'POST', '/v1.0/resource-tags/batch-create', {
+      project_id: t.projectId,
+      resources: [cluster, secret, plain].map((r) => ({
+        resource_id: r.id,
+        resource_type: r.type,
+      })),
+      tags: [tag('env', 'dev')],
+    });
+    expect(res.statusCode).toBe(200);
+    const failed = (json(res) as { failed_resources: Record<string, string>[] }).failed_resources;
+    expect(failed.map((f) => [f.resource_id, f.error_code])).toEqual([
+      [cluster.id, '12000136'],
+      [secret.id, 'AS.0011'],
+    ]);
+    expect(await tagsOf('mrs_cluster', cluster.id)).toEqual([]);
+    expect(await tagsOf('as_group', secret.id)).toEqual([tag('secret', 'yes')]);
+    expect(await tagsOf('as_group', plain.id)).toEqual([tag('env', 'dev')]);
+  });
+});
