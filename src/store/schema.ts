@@ -83,6 +83,27 @@ export interface AccessKeyFailuresTable {
   locked_until: number;
 }
 
+/** An injected fault (migration 0010). */
+export interface FaultsTable {
+  id: string;
+  /** Creation order. */
+  seq: number;
+  /** JSON: what requests it matches. */
+  match: string;
+  /** JSON: the error it answers; null: a delay only. */
+  error: string | null;
+  latency_ms: number;
+  probability: number;
+  /** How many times it may fire; null: unlimited. */
+  max_count: number | null;
+  fired: number;
+  ttl_s: number | null;
+  /** Epoch milliseconds; null: never. */
+  expires_at: number | null;
+  /** Epoch milliseconds. */
+  created_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   domains: DomainsTable;
@@ -94,4 +115,5 @@ export interface Database {
   resource_attributes: ResourceAttributesTable;
   login_failures: LoginFailuresTable;
   access_key_failures: AccessKeyFailuresTable;
+  faults: FaultsTable;
 }
