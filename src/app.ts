@@ -10,6 +10,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { CredentialAdmin } from './admin/credentials.js';
+import { FaultInjector } from './admin/faults.js';
 import {
   AccessKeyLockout,
   type AccessKeyLockoutPolicy,
@@ -26,6 +27,7 @@ import {
 import { PolicyAuthorizer } from './auth/policy-authorizer.js';
 import type { SecretBox } from './auth/secret-box.js';
 import type { TokenSigner } from './auth/tokens.js';
+import { registerAdminFaultRoutes } from './http/admin-fault-routes.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerAdminTenancyRoutes } from './http/admin-tenancy-routes.js';
@@ -35,6 +37,7 @@ import {
   installErrorHandler,
   MAX_HEAD_BYTES,
 } from './http/error-handler.js';
+import { FaultTargets, installFaults } from './http/fault-hook.js';
 import { registerIamRoutes } from './http/iam-routes.js';
 import { openApiDocument } from './http/openapi.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
@@ -229,9 +232,13 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     options.akskLockout === undefined ? DEFAULT_AKSK_LOCKOUT : options.akskLockout,
     now,
   );
+  const faults = new FaultInjector(deps.store, now);
+  const faultTargets = new FaultTargets();
+  installFaults(app, faults, faultTargets);
   app.addHook('onClose', async () => {
     identities.close();
     keyLockout.close();
+    faults.close();
   });
   const authenticator = new Authenticator({
     identities,
@@ -268,6 +275,11 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     adminTokenHash: deps.adminTokenHash,
   });
   registerAdminTenancyRoutes(app, { store: deps.store, adminTokenHash: deps.adminTokenHash });
+  registerAdminFaultRoutes(app, {
+    faults,
+    targets: faultTargets,
+    adminTokenHash: deps.adminTokenHash,
+  });
   registerServiceRoutes(app, PROFILES, { engine, authenticator });
   registerTmsRoutes(app, {
     store: deps.store,
