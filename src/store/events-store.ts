@@ -279,3 +279,8 @@ export async function listTraceEvents(
     ...(row.domain_name !== null ? { domainName: row.domain_name } : {}),
   }));
 }
+
+/** Removes every event of one project (a project reset). */
+export async function deleteProjectEvents(ex: Executor, projectId: string): Promise<void> {
+  await ex.deleteFrom('events').where('project_id', '=', projectId).execute();
+}
