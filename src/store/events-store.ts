@@ -61,24 +61,36 @@ function changesJson(changes: readonly TagChange[]): string {
 export async function appendEvents(ex: Executor, events: readonly NewChangeEvent[]): Promise<void> {
   if (events.length === 0) return;
   markEventsAppended(ex);
+  await insertEvents(ex, events.map(eventRow));
+}
+
+type NewEventRow = Omit<EventRow, 'id' | 'domain_id'>;
+
+function eventRow(e: NewChangeEvent): NewEventRow {
+  return {
+    time: e.time,
+    project_id: e.projectId,
+    resource_type: e.resourceType,
+    resource_id: e.resourceId,
+    service: e.origin.service,
+    operation: e.origin.operation,
+    principal_type: e.origin.principal.type,
+    user_id: e.origin.principal.user_id ?? null,
+    user_name: e.origin.principal.user_name ?? null,
+    access_key: e.origin.principal.access_key ?? null,
+    source_ip: e.origin.sourceIp,
+    request_id: e.origin.requestId,
+    changes: changesJson(e.changes),
+  };
+}
+
+async function insertEvents(ex: Executor, rows: readonly NewEventRow[]): Promise<void> {
   await ex
     .insertInto('events')
     .values(
-      events.map((e) => ({
-        time: e.time,
-        domain_id: sql<string>`coalesce((select domain_id from projects where id = ${e.projectId}), '')`,
-        project_id: e.projectId,
-        resource_type: e.resourceType,
-        resource_id: e.resourceId,
-        service: e.origin.service,
-        operation: e.origin.operation,
-        principal_type: e.origin.principal.type,
-        user_id: e.origin.principal.user_id ?? null,
-        user_name: e.origin.principal.user_name ?? null,
-        access_key: e.origin.principal.access_key ?? null,
-        source_ip: e.origin.sourceIp,
-        request_id: e.origin.requestId,
-        changes: changesJson(e.changes),
+      rows.map((r) => ({
+        ...r,
+        domain_id: sql<string>`coalesce((select domain_id from projects where id = ${r.project_id}), '')`,
       })),
     )
     .execute();
