@@ -297,7 +297,7 @@ export function registerServiceRoutes(
         method: route.method,
         url: route.path,
         schema: serviceRouteSchema(profile, route),
-        config: { errors },
+        config: { errors, service: profile.id, resourceParam: profile.resourceParam },
         handler: async (request, reply) => {
           const call = await admitServiceCall(deps.authenticator, profile, request, route);
           deps.engine.precheck(call.principal, profile, routePermissionNames(route));

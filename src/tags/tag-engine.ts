@@ -15,6 +15,7 @@ import { countResources, type FoundResource, findResources } from '../store/quer
 import { distinctKeys, distinctValues } from '../store/tag-listing-store.js';
 import { deleteTags, findResourceWithTags, putTags } from '../store/tags-store.js';
 import { readableWhere, routeGrant } from './read-access.js';
+import { registrationHint } from './registration.js';
 import { filterOf, type ServiceQuery } from './tag-query.js';
 
 /** How a switch is stored among a resource's attributes. */
@@ -95,7 +96,7 @@ export class TagEngine {
       throw new AppError(
         'resource_not_found',
         `The ${profile.resourceNoun} '${ref.resourceId}' does not exist in project '${ref.projectId}'.`,
-        { resourceId: ref.resourceId },
+        { resourceId: ref.resourceId, hint: registrationHint(profile.resourceType, ref) },
       );
     }
     return found;

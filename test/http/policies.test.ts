@@ -32,7 +32,7 @@ describe('identity policies', () => {
     expect(res.statusCode, res.body).toBe(201);
     const id = (json(res) as { id: string }).id;
     const now = Date.now();
-    const token = h.tokens.issue({
+    const token = await h.token({
       userId: id,
       domainId: t.domainId,
       projectId: t.projectId,
