@@ -53,7 +53,9 @@ describe('identity-policy actions in the documentation', () => {
 
   it("one-tag writes list their service's batch action; the cross-service routes theirs", () => {
     const actions = (method: string, path: string) =>
-      (doc.paths[path]?.[method]?.['x-iam-actions'] as { action: string }[]).map((a) => a.action);
+      ((doc.paths[path]?.[method]?.['x-iam-actions'] ?? []) as { action: string }[]).map(
+        (a) => a.action,
+      );
     expect(actions('post', '/v1.1/{project_id}/clusters/{cluster_id}/tags')).toEqual([
       'mrs:cluster:batchCreateTags',
     ]);
