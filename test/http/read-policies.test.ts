@@ -44,7 +44,7 @@ async function userWith(t: Tenant, statements: Statement[]): Promise<string> {
   });
   expect(res.statusCode, res.body).toBe(201);
   const now = Date.now();
-  return await h.token({
+  return h.token({
     userId: (json(res) as { id: string }).id,
     domainId: t.domainId,
     projectId: t.projectId,
