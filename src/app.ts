@@ -26,6 +26,7 @@ import {
 } from './auth/login-lockout.js';
 import { PolicyAuthorizer } from './auth/policy-authorizer.js';
 import type { SecretBox } from './auth/secret-box.js';
+import { Throttle } from './auth/throttle.js';
 import type { TokenSigner } from './auth/tokens.js';
 import { registerAdminFaultRoutes } from './http/admin-fault-routes.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
@@ -55,6 +56,13 @@ export interface AppOptions {
   readonly loginLockout?: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off; absent: the gateway's (more than 5 lock for 5 minutes). */
   readonly akskLockout?: AccessKeyLockoutPolicy | null;
+  /**
+   * Requests per second per credential (access key, or a token's user), with bursts of as many;
+   * excess calls are answered 429 APIG.0308. Absent or null: unlimited.
+   */
+  readonly rateLimit?: number | null;
+  /** How many of its last requests the app keeps for GET /admin/v1/requests (default 1000). */
+  readonly requestLog?: number;
 }
 
 export interface AppDeps {
@@ -214,6 +222,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     tokens: deps.tokens,
     mode: options.auth,
     now,
+    ...(options.rateLimit ? { throttle: new Throttle(options.rateLimit, now) } : {}),
   });
   const authorizer = new PolicyAuthorizer();
   const engine = new TagEngine(deps.store, authorizer);

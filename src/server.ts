@@ -247,7 +247,13 @@ export async function startServer(
   try {
     const prepared = await prepareDatabase(store, config, location);
     const app = await buildApp(
-      { auth: config.auth, loginLockout: config.loginLockout, akskLockout: config.akskLockout },
+      {
+        auth: config.auth,
+        loginLockout: config.loginLockout,
+        akskLockout: config.akskLockout,
+        rateLimit: config.rateLimit,
+        requestLog: config.requestLog,
+      },
       {
         store,
         secrets: prepared.secrets,

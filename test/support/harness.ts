@@ -68,6 +68,10 @@ export interface HarnessOptions {
   /** Lockout policies (default: the server's defaults; null: off). */
   readonly loginLockout?: AppOptions['loginLockout'];
   readonly akskLockout?: AppOptions['akskLockout'];
+  /** Requests per second per credential (default: unlimited). */
+  readonly rateLimit?: number;
+  /** Requests the request log keeps (default: the server's). */
+  readonly requestLog?: number;
   /**
    * Serve this existing, migrated database (another harness's: a second node of it, with store
    * connections of its own) instead of a new one. It is left in place on close.
@@ -104,6 +108,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       auth: options.auth ?? 'strict',
       ...(options.loginLockout !== undefined ? { loginLockout: options.loginLockout } : {}),
       ...(options.akskLockout !== undefined ? { akskLockout: options.akskLockout } : {}),
+      ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+      ...(options.requestLog !== undefined ? { requestLog: options.requestLog } : {}),
     },
     {
       store,
