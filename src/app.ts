@@ -28,8 +28,10 @@ import { PolicyAuthorizer } from './auth/policy-authorizer.js';
 import type { SecretBox } from './auth/secret-box.js';
 import { Throttle } from './auth/throttle.js';
 import type { TokenSigner } from './auth/tokens.js';
+import { DEFAULT_REQUEST_LOG } from './config.js';
 import { registerAdminFaultRoutes } from './http/admin-fault-routes.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
+import { registerAdminRequestLogRoutes } from './http/admin-request-log-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import {
   clientErrorHandler,
@@ -41,6 +43,7 @@ import { FaultTargets, installFaults } from './http/fault-hook.js';
 import { registerIamRoutes } from './http/iam-routes.js';
 import { openApiDocument } from './http/openapi.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
+import { installRequestLog, RequestLog } from './http/request-log.js';
 import { registerServiceRoutes } from './http/service-routes.js';
 import { registerTmsRoutes } from './http/tms-routes.js';
 import { PROFILES } from './services/registry.js';
@@ -208,6 +211,8 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     options.akskLockout === undefined ? DEFAULT_AKSK_LOCKOUT : options.akskLockout,
     now,
   );
+  const requestLog = new RequestLog(options.requestLog ?? DEFAULT_REQUEST_LOG);
+  installRequestLog(app, requestLog, now);
   const faults = new FaultInjector(deps.store, now);
   const faultTargets = new FaultTargets();
   installFaults(app, faults, faultTargets);
@@ -255,6 +260,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     targets: faultTargets,
     adminTokenHash: deps.adminTokenHash,
   });
+  registerAdminRequestLogRoutes(app, { log: requestLog, adminTokenHash: deps.adminTokenHash });
   registerServiceRoutes(app, PROFILES, { engine, authenticator });
   registerTmsRoutes(app, {
     store: deps.store,
