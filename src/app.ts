@@ -33,6 +33,7 @@ import { registerAdminFaultRoutes } from './http/admin-fault-routes.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
 import { registerAdminRequestLogRoutes } from './http/admin-request-log-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerAdminTenancyRoutes } from './http/admin-tenancy-routes.js';
 import {
   clientErrorHandler,
   frameworkErrors,
@@ -66,7 +67,26 @@ export interface AppOptions {
   readonly rateLimit?: number | null;
   /** How many of its last requests the app keeps for GET /admin/v1/requests (default 1000). */
   readonly requestLog?: number;
+  /** Connection time limits; absent: the gateway's (see `DEFAULT_CONNECTION_LIMITS`). */
+  readonly connections?: ConnectionLimits;
 }
+
+/** How long the server waits on a client. */
+export interface ConnectionLimits {
+  /** A connection with no request in progress and nothing sent for this long is closed. */
+  readonly idleTimeoutMs: number;
+  /**
+   * A request whose headers and body have not all arrived this long after it began is answered
+   * 408 APIG.0201 and its connection closed.
+   */
+  readonly requestTimeoutMs: number;
+}
+
+/** The gateway's: idle connections closed after 75 s, requests received within 30 s. */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
+  idleTimeoutMs: 75_000,
+  requestTimeoutMs: 30_000,
+});
 
 export interface AppDeps {
   readonly store: Store;
@@ -162,6 +182,7 @@ class CompactLogs extends LogController {
 
 /** Builds the server without listening: the CLI, the tests and the OpenAPI export share it. */
 export async function buildApp(options: AppOptions, deps: AppDeps): Promise<FastifyInstance> {
+  const limits = options.connections ?? DEFAULT_CONNECTION_LIMITS;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     logController: new CompactLogs(),
@@ -170,8 +191,19 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
     clientErrorHandler,
-    // Room for a URI of 32 KiB (a longer one is answered 414) and the headers after it.
-    http: { maxHeaderSize: MAX_HEAD_BYTES },
+    // Between requests, a keep-alive connection is closed after the idle time; a connection on
+    // which nothing moves at all (not even the bytes of a request) after the same time.
+    keepAliveTimeout: limits.idleTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      // Room for a URI of 32 KiB (a longer one is answered 414) and the headers after it.
+      maxHeaderSize: MAX_HEAD_BYTES,
+      headersTimeout: limits.requestTimeoutMs,
+      // How often the server looks for requests past their time: a small part of the limit, so
+      // that a request is refused close to its time rather than up to 30 s late.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, limits.requestTimeoutMs / 10)),
+    },
     // Wire bodies are validated by the engine with each service's own error codes.
     ajv: { customOptions: { strict: false } },
   }) as unknown as FastifyInstance;
@@ -243,6 +275,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
         options.loginLockout === undefined ? DEFAULT_LOGIN_LOCKOUT : options.loginLockout,
         now,
       ),
+      identities,
     ),
     authenticator,
   });
@@ -255,6 +288,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     credentials: new CredentialAdmin(deps.store, deps.secrets),
     adminTokenHash: deps.adminTokenHash,
   });
+  registerAdminTenancyRoutes(app, { store: deps.store, adminTokenHash: deps.adminTokenHash });
   registerAdminFaultRoutes(app, {
     faults,
     targets: faultTargets,

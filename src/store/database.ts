@@ -34,6 +34,11 @@ export interface StoreOptions {
   readonly busyTimeoutMs?: number;
   /** Fail rather than create a new SQLite database file. */
   readonly mustExist?: boolean;
+  /**
+   * How long a query may run before it is stopped and answered as a timeout (default 10 s): on
+   * PostgreSQL every statement's `statement_timeout`.
+   */
+  readonly queryTimeoutMs?: number;
 }
 
 /**
