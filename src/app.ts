@@ -35,6 +35,7 @@ import {
   MAX_HEAD_BYTES,
 } from './http/error-handler.js';
 import { registerIamRoutes } from './http/iam-routes.js';
+import { checkIdentifiers } from './http/identifier-check.js';
 import { openApiDocument } from './http/openapi.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
 import { registerServiceRoutes } from './http/service-routes.js';
@@ -184,6 +185,14 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       }
     }
   });
+
+  // After each route's own validation, before its handler: no identifier reaches the store
+  // unchecked.
+  app.addHook('preHandler', checkIdentifiers);
+
+  // After each route's own validation, before its handler: no identifier reaches the store
+  // unchecked.
+  app.addHook('preHandler', checkIdentifiers);
 
   installErrorHandler(app);
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import { AppError } from '../core/app-error.js';
-import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
+import { ID_PATTERN, identifierProblem, RESOURCE_ID_PATTERN } from '../core/ids.js';
 import type { Principal } from '../core/principal.js';
 import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../services/registry.js';
 import { type CrossServiceOperation, TMS_ROUTES, tms } from '../services/tms.js';
@@ -78,9 +78,9 @@ function readTargets(body: JsonObject, max: number): BatchTarget[] {
     const r = item as JsonObject;
     const type = readType(r.resource_type, `${where}.resource_type`);
     const id = r.resource_id;
-    if (typeof id !== 'string' || !RESOURCE_ID_PATTERN.test(id) || unstorable(id)) {
+    if (typeof id !== 'string' || !RESOURCE_ID_PATTERN.test(id) || identifierProblem(id)) {
       throw invalid(
-        `${where}.resource_id must be a string of 1–128 characters without '/' or control characters.`,
+        `${where}.resource_id must be a string of 1–128 characters without '/', control characters or invalid UTF-8.`,
       );
     }
     const ref = `${type}\u0000${id}`;
