@@ -14,6 +14,9 @@ import { GatewayErrorSchema } from './service-schemas.js';
 import { signable } from './signable.js';
 import { compileSchema, routeValidation, type TypeBoxProvider } from './validation.js';
 
+/** The name faults and the request log give the IAM routes. */
+export const IAM_SERVICE = 'iam';
+
 export interface IamRouteDeps {
   readonly identity: IdentityService;
   readonly authenticator: Authenticator;
@@ -85,7 +88,7 @@ function baseUrl(request: FastifyRequest): string {
 export function registerIamRoutes(fastify: FastifyInstance, deps: IamRouteDeps): void {
   const app = fastify.withTypeProvider<TypeBoxProvider>();
   const { identity, authenticator } = deps;
-  const config = { errors: keystoneRenderer };
+  const config = { errors: keystoneRenderer, service: IAM_SERVICE };
   const tags = ['IAM'];
   // Discovery answers only callers with credentials, whatever else is wrong with the request.
   const authenticated = async (request: FastifyRequest) => {

@@ -346,3 +346,33 @@ export async function deleteAccessKey(
   await identityChanged(ex);
   return Number(r.numDeletedRows) > 0;
 }
+
+/** Deletes a domain, with whatever it still holds (callers refuse one that holds anything). */
+export async function deleteDomain(ex: Executor, id: string): Promise<boolean> {
+  const r = await ex.deleteFrom('domains').where('id', '=', id).executeTakeFirst();
+  await identityChanged(ex);
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** Deletes a project, with whatever it still holds (callers refuse one that holds anything). */
+export async function deleteProject(ex: Executor, id: string): Promise<boolean> {
+  const r = await ex.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
+  await identityChanged(ex);
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** How many projects and users a domain holds. */
+export async function domainContents(
+  ex: Executor,
+  id: string,
+): Promise<{ projects: number; users: number }> {
+  const count = async (table: 'projects' | 'users') => {
+    const row = await ex
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('domain_id', '=', id)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  };
+  return { projects: await count('projects'), users: await count('users') };
+}

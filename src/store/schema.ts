@@ -93,6 +93,27 @@ export interface RevokedTokensTable {
   expires_at: number;
 }
 
+/** An injected fault (migration 0010). */
+export interface FaultsTable {
+  id: string;
+  /** Creation order. */
+  seq: number;
+  /** JSON: what requests it matches. */
+  match: string;
+  /** JSON: the error it answers; null: a delay only. */
+  error: string | null;
+  latency_ms: number;
+  probability: number;
+  /** How many times it may fire; null: unlimited. */
+  max_count: number | null;
+  fired: number;
+  ttl_s: number | null;
+  /** Epoch milliseconds; null: never. */
+  expires_at: number | null;
+  /** Epoch milliseconds. */
+  created_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   domains: DomainsTable;
@@ -105,4 +126,5 @@ export interface Database {
   login_failures: LoginFailuresTable;
   access_key_failures: AccessKeyFailuresTable;
   revoked_tokens: RevokedTokensTable;
+  faults: FaultsTable;
 }

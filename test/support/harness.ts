@@ -74,6 +74,8 @@ export interface HarnessOptions {
   /** Lockout policies (default: the server's defaults; null: off). */
   readonly loginLockout?: AppOptions['loginLockout'];
   readonly akskLockout?: AppOptions['akskLockout'];
+  /** Connection time limits (default: the server's). */
+  readonly connections?: AppOptions['connections'];
   /**
    * Serve this existing, migrated database (another harness's: a second node of it, with store
    * connections of its own) instead of a new one. It is left in place on close.
@@ -110,6 +112,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       auth: options.auth ?? 'strict',
       ...(options.loginLockout !== undefined ? { loginLockout: options.loginLockout } : {}),
       ...(options.akskLockout !== undefined ? { akskLockout: options.akskLockout } : {}),
+      ...(options.connections !== undefined ? { connections: options.connections } : {}),
     },
     {
       store,
