@@ -241,6 +241,32 @@ function surfaces(): Surface[] {
       send: adminCall('GET', `/admin/v1/projects/${MARK}/resources`),
     },
     {
+      name: 'admin put domain: domain_id',
+      envelope: 'admin',
+      inPath: true,
+      send: adminCall('PUT', `/admin/v1/domains/${MARK}`, { name: 'fz' }),
+    },
+    {
+      name: 'admin put domain: name',
+      envelope: 'admin',
+      send: adminCall('PUT', '/admin/v1/domains/d-fz', { name: MARK }),
+    },
+    {
+      name: 'admin put project: name',
+      envelope: 'admin',
+      send: adminCall('PUT', '/admin/v1/projects/p-fz', { name: MARK, domain_id: t.domainId }),
+    },
+    {
+      name: 'admin put project: domain_id',
+      envelope: 'admin',
+      send: adminCall('PUT', '/admin/v1/projects/p-fz', { name: 'fz', domain_id: MARK }),
+    },
+    {
+      name: 'admin list projects ?domain_id=',
+      envelope: 'admin',
+      send: adminCall('GET', `/admin/v1/projects?domain_id=${MARK}`),
+    },
+    {
       name: 'seed domains[0].name',
       envelope: 'admin',
       send: seed({ domains: [{ id: 'd-fz', name: MARK }] }),
