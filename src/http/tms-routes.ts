@@ -136,8 +136,12 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
     return principal;
   };
 
-  /** Project-scoped tokens act in their project; domain tokens and signatures in their domain. */
-  const admitProject = async (principal: Principal, projectId: string) => {
+  /**
+   * Project-scoped tokens act in their project; domain tokens and signatures in their domain. A
+   * signed request's X-Project-Id, when sent, must be the project it acts in (else 401).
+   */
+  const admitProject = async (request: FastifyRequest, principal: Principal, projectId: string) => {
+    authenticator.requireProjectHeader(signable(request), principal, projectId);
     const denial = await authenticator.projectAccessDenial(principal, projectId, true);
     if (denial) throw new AppError(`scope_${denial.scope}`, denial.message);
     await requireProject(store.db, projectId);
@@ -166,7 +170,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         const principal = await authenticate(request);
         const input = parseJsonObject(request.body as Buffer | undefined);
         const projectId = readProjectId(input.project_id);
-        await admitProject(principal, projectId);
+        await admitProject(request, principal, projectId);
         const targets = readTargets(input, tms.maxBatchResources);
         const items = readTagArray(input);
         if (items.length === 0) throw invalid("'tags' must name at least one tag.");
@@ -197,7 +201,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         const principal = await authenticate(request);
         const input = parseJsonObject(request.body as Buffer | undefined);
         const projectId = readProjectId(input.project_id);
-        await admitProject(principal, projectId);
+        await admitProject(request, principal, projectId);
         const types = readTypes(input);
         const all = readConditions(input, 'tags', FILTER_KINDS);
         const untagged = readBoolean(input, 'without_any_tag', 'invalid_parameter');
@@ -260,7 +264,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
           typeof rawProject === 'string' ? rawProject : undefined,
         );
         const projectId = readProjectId(rawProject);
-        await admitProject(principal, projectId);
+        await admitProject(request, principal, projectId);
         const limit = readCount(
           queryString(request, 'limit'),
           'limit',
