@@ -288,6 +288,18 @@ export function program(): Command {
       '--aksk-lockout <spec>',
       'FAILURES/LOCK_MIN: more than FAILURES consecutive signature failures of an access key lock it for LOCK_MIN minutes, or off (TAGPLANE_AKSK_LOCKOUT; default 5/5)',
     )
+    .option(
+      '--idle-timeout <seconds>',
+      'close a connection idle this long (TAGPLANE_IDLE_TIMEOUT; default 75)',
+    )
+    .option(
+      '--request-timeout <seconds>',
+      'answer 408 APIG.0201 to a request whose headers and body have not arrived within this time (TAGPLANE_REQUEST_TIMEOUT; default 30)',
+    )
+    .option(
+      '--query-timeout <seconds>',
+      'stop a query running longer and answer 504 APIG.0203; on PostgreSQL the statement_timeout of every statement (TAGPLANE_QUERY_TIMEOUT; default 10)',
+    )
     .action(async (opts: ServeFlags & { demo: boolean; migrate: boolean }) => {
       // commander defaults --no-x options to true; only an explicit --no-x overrides the env.
       const flags: ServeFlags = { ...opts };

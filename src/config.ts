@@ -28,6 +28,12 @@ export interface ServeConfig {
   readonly loginLockout: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off. */
   readonly akskLockout: AccessKeyLockoutPolicy | null;
+  /** A connection idle this long is closed. */
+  readonly idleTimeoutMs: number;
+  /** A request not received in full within this long is answered 408. */
+  readonly requestTimeoutMs: number;
+  /** A query (a statement on PostgreSQL) running longer is stopped and answered 504. */
+  readonly queryTimeoutMs: number;
 }
 
 /** What the one-shot commands (migrate, export, import) need. */
@@ -67,6 +73,9 @@ export interface ServeFlags {
   workers?: string;
   loginLockout?: string;
   akskLockout?: string;
+  idleTimeout?: string;
+  requestTimeout?: string;
+  queryTimeout?: string;
 }
 
 /** More would only queue on the database's connections; a typo like 100 should not fork 100. */
@@ -104,6 +113,24 @@ function lockoutError(what: string, text: string, form: string, example: string,
   return new ConfigError(
     `invalid ${what} '${text}': ${why}; use ${form} (e.g. ${example}; minutes may have a fraction: 0.05 is 3 seconds) or off`,
   );
+}
+
+/** Time limits go up to an hour. */
+export const MAX_TIME_LIMIT_SECONDS = 3600;
+
+/**
+ * A time limit in seconds (a fraction allowed: 0.5 is half a second), above 0 and at most an
+ * hour, as milliseconds.
+ */
+function seconds(text: string, what: string): number {
+  const s = Number(text);
+  const ms = Math.round(s * 1000);
+  if (!/^\d+(\.\d+)?$/.test(text) || ms < 1 || s > MAX_TIME_LIMIT_SECONDS) {
+    throw new ConfigError(
+      `invalid ${what} '${text}': use a number of seconds above 0 and at most ${MAX_TIME_LIMIT_SECONDS} (fractions allowed: 0.5 is half a second)`,
+    );
+  }
+  return ms;
 }
 
 /** `ATTEMPTS/WINDOW_MIN/LOCK_MIN` or `off` (--login-lockout, TAGPLANE_LOGIN_LOCKOUT). */
@@ -187,6 +214,18 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
   const akskLockoutText = pick(flags.akskLockout, env.TAGPLANE_AKSK_LOCKOUT);
   const akskLockout =
     akskLockoutText === undefined ? DEFAULT_AKSK_LOCKOUT : parseAkskLockout(akskLockoutText);
+  const idleTimeoutMs = seconds(
+    pick(flags.idleTimeout, env.TAGPLANE_IDLE_TIMEOUT) ?? '75',
+    'idle timeout (--idle-timeout, TAGPLANE_IDLE_TIMEOUT)',
+  );
+  const requestTimeoutMs = seconds(
+    pick(flags.requestTimeout, env.TAGPLANE_REQUEST_TIMEOUT) ?? '30',
+    'request timeout (--request-timeout, TAGPLANE_REQUEST_TIMEOUT)',
+  );
+  const queryTimeoutMs = seconds(
+    pick(flags.queryTimeout, env.TAGPLANE_QUERY_TIMEOUT) ?? '10',
+    'query timeout (--query-timeout, TAGPLANE_QUERY_TIMEOUT)',
+  );
   const logLevel = pick(flags.logLevel, env.TAGPLANE_LOG_LEVEL) ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(
@@ -219,6 +258,9 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     workers,
     loginLockout,
     akskLockout,
+    idleTimeoutMs,
+    requestTimeoutMs,
+    queryTimeoutMs,
   });
 }
 

@@ -248,10 +248,19 @@ export async function startServer(
     store = Store.open(location, {
       poolSize: config.pgPoolSize,
       busyTimeoutMs: config.sqliteBusyTimeoutMs,
+      queryTimeoutMs: config.queryTimeoutMs,
     });
     const prepared = await prepareDatabase(store, config, location);
     const app = await buildApp(
-      { auth: config.auth, loginLockout: config.loginLockout, akskLockout: config.akskLockout },
+      {
+        auth: config.auth,
+        loginLockout: config.loginLockout,
+        akskLockout: config.akskLockout,
+        connections: {
+          idleTimeoutMs: config.idleTimeoutMs,
+          requestTimeoutMs: config.requestTimeoutMs,
+        },
+      },
       {
         store,
         secrets: prepared.secrets,

@@ -122,7 +122,7 @@ function queryString(request: FastifyRequest, name: string): unknown {
 /** The cross-service API (`/v1.0`, TMS-style) in its own error envelope. */
 export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): void {
   const { store, cross, authenticator } = deps;
-  const config = { errors: serviceRenderer(tms) };
+  const config = { errors: serviceRenderer(tms), service: tms.id };
   const tags = [tms.title];
   const security: Record<string, string[]>[] = [{ token: [] }, { aksk: [] }];
   const route = (op: CrossServiceOperation) => {
