@@ -93,6 +93,8 @@ export interface Tagplane {
   seed(doc: SeedDocument | string): Promise<AdminAnswer>;
   /** POST /admin/v1/reset: every domain, project, user, resource and tag is gone. */
   reset(): Promise<void>;
+  /** POST /admin/v1/projects/{project}/reset: its resources, tags and events; identities stay. */
+  resetProject(projectId: string): Promise<void>;
   /** PUT /admin/v1/projects/{project}/resources/{type}/{id}: the registered resource. */
   registerResource(
     projectId: string,
@@ -178,6 +180,9 @@ export async function startTagplane(options: StartOptions = {}): Promise<Tagplan
       (await request('POST', '/admin/v1/seed', await seedBody(doc))) as AdminAnswer,
     reset: async () => {
       await request('POST', '/admin/v1/reset');
+    },
+    resetProject: async (projectId) => {
+      await request('POST', `/admin/v1/projects/${encodeURIComponent(projectId)}/reset`);
     },
     registerResource: async (projectId, type, id, details = {}) =>
       (await request(

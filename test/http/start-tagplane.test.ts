@@ -105,6 +105,30 @@ describe('startTagplane()', () => {
     await t.close();
   });
 
+  it('faults: added, listed, answered in the service envelope, removed; a project reset', async () => {
+    const { projectId, doc } = seedDoc();
+    const t = await startTagplane({ seed: doc, auth: 'open' });
+    started.push(t);
+    const tags = `${t.url}/v1/${projectId}/baremetalservers/${doc.resources[0]!.id}/tags`;
+    const get = () => fetch(tags, { headers: { 'x-auth-token': 'anything' } });
+
+    const fault = await t.faults.add({ match: { service: 'bms' }, error: { status: 500 } });
+    expect(fault.id).toEqual(expect.any(String));
+    const refused = await get();
+    expect(refused.status).toBe(500);
+    expect(Object.keys((await refused.json()) as object)).toEqual(['error']);
+    expect(await t.faults.list()).toEqual([expect.objectContaining({ id: fault.id, fired: 1 })]);
+    await t.faults.remove(fault.id);
+    expect((await get()).status).toBe(200);
+    await t.faults.add({ match: { service: 'bms' }, error: { status: 500 } });
+    await t.faults.clear();
+    expect(await t.faults.list()).toEqual([]);
+
+    await t.resetProject(projectId);
+    expect(await resources(t, projectId)).toEqual([]);
+    await t.close();
+  });
+
   it('an admin call refused: the error carries the status and the answer', async () => {
     const t = await startTagplane();
     started.push(t);
