@@ -28,10 +28,13 @@ import {
 } from './auth/login-lockout.js';
 import { PolicyAuthorizer } from './auth/policy-authorizer.js';
 import type { SecretBox } from './auth/secret-box.js';
+import { Throttle } from './auth/throttle.js';
 import type { TokenSigner } from './auth/tokens.js';
+import { DEFAULT_REQUEST_LOG } from './config.js';
 import { registerAdminEventRoutes } from './http/admin-event-routes.js';
 import { registerAdminFaultRoutes } from './http/admin-fault-routes.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
+import { registerAdminRequestLogRoutes } from './http/admin-request-log-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerAdminTenancyRoutes } from './http/admin-tenancy-routes.js';
 import { registerCtsRoutes } from './http/cts-routes.js';
@@ -43,8 +46,10 @@ import {
 } from './http/error-handler.js';
 import { FaultTargets, installFaults } from './http/fault-hook.js';
 import { registerIamRoutes } from './http/iam-routes.js';
+import { checkIdentifiers } from './http/identifier-check.js';
 import { openApiDocument } from './http/openapi.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
+import { installRequestLog, RequestLog } from './http/request-log.js';
 import { registerServiceRoutes } from './http/service-routes.js';
 import { registerTmsRoutes } from './http/tms-routes.js';
 import { PROFILES } from './services/registry.js';
@@ -64,6 +69,13 @@ export interface AppOptions {
   readonly eventKeepAliveMs?: number;
   /** Days of change log kept; older events are pruned in the background. 0 or absent: all. */
   readonly eventRetentionDays?: number;
+  /**
+   * Requests per second per credential (access key, or a token's user), with bursts of as many;
+   * excess calls are answered 429 APIG.0308. Absent or null: unlimited.
+   */
+  readonly rateLimit?: number | null;
+  /** How many of its last requests the app keeps for GET /admin/v1/requests (default 1000). */
+  readonly requestLog?: number;
   /** Connection time limits; absent: the gateway's (see `DEFAULT_CONNECTION_LIMITS`). */
   readonly connections?: ConnectionLimits;
 }
@@ -230,6 +242,14 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     }
   });
 
+  // After each route's own validation, before its handler: no identifier reaches the store
+  // unchecked.
+  app.addHook('preHandler', checkIdentifiers);
+
+  // After each route's own validation, before its handler: no identifier reaches the store
+  // unchecked.
+  app.addHook('preHandler', checkIdentifiers);
+
   installErrorHandler(app);
 
   await app.register(swagger, openApiDocument(PROFILES));
@@ -245,6 +265,8 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   const retention = startEventRetention(deps.store, options.eventRetentionDays ?? 0, (err) =>
     app.log.error({ err }, 'pruning the change log failed'),
   );
+  const requestLog = new RequestLog(options.requestLog ?? DEFAULT_REQUEST_LOG);
+  installRequestLog(app, requestLog, now);
   const faults = new FaultInjector(deps.store, now);
   const faultTargets = new FaultTargets();
   installFaults(app, faults, faultTargets);
@@ -260,6 +282,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     tokens: deps.tokens,
     mode: options.auth,
     now,
+    ...(options.rateLimit ? { throttle: new Throttle(options.rateLimit, now) } : {}),
   });
   const authorizer = new PolicyAuthorizer();
   const engine = new TagEngine(deps.store, authorizer);
@@ -301,6 +324,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     targets: faultTargets,
     adminTokenHash: deps.adminTokenHash,
   });
+  registerAdminRequestLogRoutes(app, { log: requestLog, adminTokenHash: deps.adminTokenHash });
   registerServiceRoutes(app, PROFILES, { engine, authenticator });
   registerCtsRoutes(app, { store: deps.store, authenticator, authorizer });
   registerTmsRoutes(app, {

@@ -9,6 +9,7 @@ import { lockouts } from './0007-lockouts.js';
 import { tokenGrounds } from './0008-token-grounds.js';
 import { changeLog } from './0009-change-log.js';
 import { faults } from './0010-faults.js';
+import { projectNames } from './0012-project-names.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
@@ -25,5 +26,6 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0008-token-grounds': tokenGrounds(dialect),
     '0009-change-log': changeLog(dialect),
     '0010-faults': faults(dialect),
+    '0012-project-names': projectNames(dialect),
   };
 }
