@@ -7,6 +7,7 @@ import type {
 } from '../core/change-event.js';
 import { markEventsAppended } from './event-wakeup.js';
 import type { Executor } from './executor.js';
+import { prepared } from './prepared.js';
 import type { StoreCapabilities } from './store-capabilities.js';
 
 type EventRow = {
@@ -84,7 +85,25 @@ function eventRow(e: NewChangeEvent): NewEventRow {
   };
 }
 
+/**
+ * The insert of one event, compiled once per database kind (see prepared.ts); the user and key
+ * columns that are null make its variants.
+ */
+const insertEvent = prepared(
+  (ex: Executor, r: NewEventRow) =>
+    ex.insertInto('events').values({
+      ...r,
+      domain_id: sql<string>`coalesce((select domain_id from projects where id = ${r.project_id}), '')`,
+    }),
+  (r) =>
+    `${r.user_id === null ? 0 : 1}${r.user_name === null ? 0 : 1}${r.access_key === null ? 0 : 1}`,
+);
+
 async function insertEvents(ex: Executor, rows: readonly NewEventRow[]): Promise<void> {
+  if (rows.length === 1) {
+    await insertEvent(ex, rows[0]!);
+    return;
+  }
   await ex
     .insertInto('events')
     .values(
