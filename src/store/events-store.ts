@@ -65,9 +65,10 @@ export async function appendEvents(ex: Executor, events: readonly NewChangeEvent
   await insertEvents(ex, events.map(eventRow));
 }
 
-type NewEventRow = Omit<EventRow, 'id' | 'domain_id'>;
+/** An event as its row is inserted (the id and domain are the database's). */
+export type NewEventRow = Omit<EventRow, 'id' | 'domain_id'>;
 
-function eventRow(e: NewChangeEvent): NewEventRow {
+export function eventRow(e: NewChangeEvent): NewEventRow {
   return {
     time: e.time,
     project_id: e.projectId,
@@ -85,18 +86,23 @@ function eventRow(e: NewChangeEvent): NewEventRow {
   };
 }
 
-/**
- * The insert of one event, compiled once per database kind (see prepared.ts); the user and key
- * columns that are null make its variants.
- */
+/** An event's row with its domain: the project's, looked up by the statement inserting it. */
+export function eventValues(r: NewEventRow) {
+  return {
+    ...r,
+    domain_id: sql<string>`coalesce((select domain_id from projects where id = ${r.project_id}), '')`,
+  };
+}
+
+/** Which of an event's optional columns are null: the variants of a statement inserting it. */
+export function nullMask(r: NewEventRow): string {
+  return `${r.user_id === null ? 0 : 1}${r.user_name === null ? 0 : 1}${r.access_key === null ? 0 : 1}`;
+}
+
+/** The insert of one event, compiled once per database kind and variant (see prepared.ts). */
 const insertEvent = prepared(
-  (ex: Executor, r: NewEventRow) =>
-    ex.insertInto('events').values({
-      ...r,
-      domain_id: sql<string>`coalesce((select domain_id from projects where id = ${r.project_id}), '')`,
-    }),
-  (r) =>
-    `${r.user_id === null ? 0 : 1}${r.user_name === null ? 0 : 1}${r.access_key === null ? 0 : 1}`,
+  (ex: Executor, r: NewEventRow) => ex.insertInto('events').values(eventValues(r)),
+  nullMask,
 );
 
 async function insertEvents(ex: Executor, rows: readonly NewEventRow[]): Promise<void> {
@@ -104,15 +110,7 @@ async function insertEvents(ex: Executor, rows: readonly NewEventRow[]): Promise
     await insertEvent(ex, rows[0]!);
     return;
   }
-  await ex
-    .insertInto('events')
-    .values(
-      rows.map((r) => ({
-        ...r,
-        domain_id: sql<string>`coalesce((select domain_id from projects where id = ${r.project_id}), '')`,
-      })),
-    )
-    .execute();
+  await ex.insertInto('events').values(rows.map(eventValues)).execute();
 }
 
 /** Which events a read selects; every field narrows it. Ids are exclusive bounds. */

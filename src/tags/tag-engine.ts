@@ -11,11 +11,11 @@ import type {
   ServiceProfile,
 } from '../services/profile.js';
 import { getAttribute, setAttribute } from '../store/attributes-store.js';
+import { writeChange } from '../store/change-store.js';
 import type { Executor, Store } from '../store/database.js';
-import { appendEvents } from '../store/events-store.js';
 import { countResources, type FoundResource, findResources } from '../store/query-store.js';
 import { distinctKeys, distinctValues } from '../store/tag-listing-store.js';
-import { deleteTags, findResourceWithTags, putTags } from '../store/tags-store.js';
+import { findResourceWithTags } from '../store/tags-store.js';
 import { readableWhere, routeGrant } from './read-access.js';
 import { registrationHint } from './registration.js';
 import { filterOf, type ServiceQuery } from './tag-query.js';
@@ -129,24 +129,22 @@ export class TagEngine {
       });
       const current = new Map(currentTags.map((t) => [t.key, t.value]));
       const { put, remove, result } = plan(current);
-      await deleteTags(tx, resource, remove);
-      await putTags(tx, resource, put);
       const changes: TagChange[] = [
         ...remove.map((key) => ({ key, old: current.get(key) ?? null, new: null })),
         ...put.map((t) => ({ key: t.key, old: current.get(t.key) ?? null, new: t.value })),
       ];
-      if (changes.length > 0) {
-        await appendEvents(tx, [
-          {
-            time: new Date().toISOString(),
-            projectId: resource.projectId,
-            resourceType: resource.type,
-            resourceId: resource.resourceId,
-            origin,
-            changes,
-          },
-        ]);
-      }
+      const event =
+        changes.length === 0
+          ? undefined
+          : {
+              time: new Date().toISOString(),
+              projectId: resource.projectId,
+              resourceType: resource.type,
+              resourceId: resource.resourceId,
+              origin,
+              changes,
+            };
+      await writeChange(tx, this.store.caps, resource, remove, put, event);
       return result;
     });
   }

@@ -1,0 +1,90 @@
+import type { NewChangeEvent } from '../core/change-event.js';
+import type { ResourceRecord } from '../core/resource.js';
+import type { Tag } from '../core/tag.js';
+import { markEventsAppended } from './event-wakeup.js';
+import { appendEvents, eventRow, eventValues, type NewEventRow, nullMask } from './events-store.js';
+import type { Executor } from './executor.js';
+import { prepared } from './prepared.js';
+import type { StoreCapabilities } from './store-capabilities.js';
+import { deleteTags, putTags } from './tags-store.js';
+
+/**
+ * Writes one change of a resource's tags (the keys to remove, the tags to set) and appends its
+ * event to the change log, in the caller's write transaction; no event when there is none.
+ *
+ * Where each statement is a round trip (PostgreSQL), the tag write and the event insert are one
+ * statement (a data-modifying CTE): the log adds no round trip, and the log's id lock (migration
+ * 0009), taken by the event insert, is held from that statement to the commit only. Call it as
+ * the last statement of the transaction.
+ */
+export async function writeChange(
+  ex: Executor,
+  caps: StoreCapabilities,
+  resource: ResourceRecord,
+  remove: readonly string[],
+  put: readonly Tag[],
+  event: NewChangeEvent | undefined,
+): Promise<void> {
+  const together = caps.statementRoundTrips && event !== undefined;
+  if (together && remove.length === 0 && put.length > 0) {
+    markEventsAppended(ex);
+    await putWithEvent(ex, resource.projectId, resource.rid, resource.type, put, eventRow(event));
+    return;
+  }
+  if (together && put.length === 0 && remove.length > 0) {
+    markEventsAppended(ex);
+    await removeWithEvent(ex, resource.projectId, resource.rid, remove, eventRow(event));
+    return;
+  }
+  await deleteTags(ex, resource, remove);
+  await putTags(ex, resource, put);
+  if (event !== undefined) await appendEvents(ex, [event]);
+}
+
+const putWithEvent = prepared(
+  (
+    ex: Executor,
+    projectId: string,
+    rid: number,
+    type: string,
+    tags: readonly Tag[],
+    event: NewEventRow,
+  ) =>
+    ex
+      .with('put', (db) =>
+        db
+          .insertInto('tags')
+          .values(
+            tags.map((t) => ({
+              project_id: projectId,
+              rid,
+              resource_type: type,
+              key: t.key,
+              value: t.value,
+            })),
+          )
+          .onConflict((oc) =>
+            oc
+              .columns(['project_id', 'rid', 'key'])
+              .doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
+          ),
+      )
+      .insertInto('events')
+      .values(eventValues(event)),
+  (_p, _r, _t, tags, event) => `${tags.length}:${nullMask(event)}`,
+);
+
+const removeWithEvent = prepared(
+  (ex: Executor, projectId: string, rid: number, keys: readonly string[], event: NewEventRow) =>
+    ex
+      .with('removed', (db) =>
+        db
+          .deleteFrom('tags')
+          .where('project_id', '=', projectId)
+          .where('rid', '=', rid)
+          .where('key', 'in', keys),
+      )
+      .insertInto('events')
+      .values(eventValues(event)),
+  (_p, _r, keys, event) => `${keys.length}:${nullMask(event)}`,
+);
