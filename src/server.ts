@@ -283,11 +283,12 @@ export async function startServer(
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = listeningUrl(config.host, port);
-    if (print) await announce(store, prepared, config.host, port, print);
+    // Logged before the announcement, whose store reads a prompt SIGTERM may cut short.
     logger.info(
       { url, database: location.kind, auth: config.auth, masterKey: prepared.masterSource },
       'started',
     );
+    if (print) await announce(store, prepared, config.host, port, print);
 
     const opened = store;
     return {
