@@ -113,7 +113,10 @@ export function retryDelay(err: unknown, attempt: number, began: boolean): numbe
   if (code === '23505' && attempt < 3) return backoff();
   // A pooled connection the server dropped (a restart) fails before anything ran: a fresh
   // connection may succeed at once. (Not after waiting the pool's whole timeout already.)
-  const waitedForPool = err instanceof Error && err.message.startsWith('timeout exceeded');
+  const waitedForPool =
+    err instanceof Error &&
+    (err.message.startsWith('timeout exceeded') ||
+      err.message.includes('due to connection timeout'));
   // (SQLite has no connection to lose: its errors have waited out the busy timeout already.)
   if (
     !began &&

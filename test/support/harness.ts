@@ -7,7 +7,7 @@ import { TOKEN_LIFETIME_MS, type TokenClaims, TokenSigner } from '../../src/auth
 import { sha256Hex } from '../../src/core/hash.js';
 import { createLogger } from '../../src/logging.js';
 import type { ResourceType } from '../../src/services/registry.js';
-import type { Store } from '../../src/store/database.js';
+import type { Store, StoreOptions } from '../../src/store/database.js';
 import { attachTestStore, openTestStore } from './test-store.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -68,6 +68,8 @@ export interface HarnessOptions {
   /** Lockout policies (default: the server's defaults; null: off). */
   readonly loginLockout?: AppOptions['loginLockout'];
   readonly akskLockout?: AppOptions['akskLockout'];
+  /** Options of the store the app serves (default: the test store's). */
+  readonly store?: StoreOptions;
   /** Connection time limits (default: the server's). */
   readonly connections?: AppOptions['connections'];
   /**
@@ -91,8 +93,8 @@ export interface HarnessKeys {
  */
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const testStore = options.databaseUrl
-    ? attachTestStore(options.databaseUrl)
-    : await openTestStore();
+    ? attachTestStore(options.databaseUrl, options.store)
+    : await openTestStore(undefined, options.store);
   const { store } = testStore;
   const keys = options.keys ?? { master: randomBytes(32), tokens: randomBytes(32) };
   const secrets = new SecretBox(keys.master);

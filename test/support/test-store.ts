@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { parseDatabaseUrl, Store } from '../../src/store/database.js';
+import { parseDatabaseUrl, Store, type StoreOptions } from '../../src/store/database.js';
 
 /**
  * Which database the store-dependent tests run on. The Vitest config runs them once per store:
@@ -106,9 +106,12 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-export async function openTestStore(kind = testStoreKind()): Promise<TestStore> {
+export async function openTestStore(
+  kind = testStoreKind(),
+  options: StoreOptions = {},
+): Promise<TestStore> {
   const database = await createTestDatabase(kind);
-  const store = Store.open(parseDatabaseUrl(database.url), { poolSize: 4 });
+  const store = Store.open(parseDatabaseUrl(database.url), { poolSize: 4, ...options });
   try {
     await store.migrate();
   } catch (err) {
@@ -130,9 +133,9 @@ export async function openTestStore(kind = testStoreKind()): Promise<TestStore> 
  * A store on a database another test made and migrated (a second node of it); closing it closes
  * the store and leaves the database to its owner.
  */
-export function attachTestStore(url: string): TestStore {
+export function attachTestStore(url: string, options: StoreOptions = {}): TestStore {
   const location = parseDatabaseUrl(url);
-  const store = Store.open(location, { poolSize: 4 });
+  const store = Store.open(location, { poolSize: 4, ...options });
   return {
     store,
     database: { kind: location.kind, url, drop: async () => {} },
