@@ -244,6 +244,7 @@ export async function startServer(
     poolSize: config.pgPoolSize,
     busyTimeoutMs: config.sqliteBusyTimeoutMs,
     queryTimeoutMs: config.queryTimeoutMs,
+    readThreads: config.readThreads,
   });
   try {
     const prepared = await prepareDatabase(store, config, location);

@@ -8,6 +8,8 @@ import {
 } from './identity-notification.js';
 import { SchemaMigrator } from './migrator.js';
 import { guardedPool } from './postgres-pool.js';
+import { ReadPool } from './read-pool.js';
+import { type ReadArgs, type ReadName, type ReadResult, runRead } from './read-procedures.js';
 import type { Database } from './schema.js';
 import { cachingSqlite, openSqlite } from './sqlite-connection.js';
 import { capabilitiesOf, type StoreCapabilities } from './store-capabilities.js';
@@ -40,6 +42,13 @@ export interface StoreOptions {
    * are not bound by it.
    */
   readonly queryTimeoutMs?: number;
+  /**
+   * SQLite file: how many threads run the expensive reads (`read`), each on a read-only
+   * connection of its own; absent or 0, they run on the calling thread. (A database in memory
+   * cannot be shared with another thread: its reads always run on the calling thread, without a
+   * time limit.)
+   */
+  readonly readThreads?: number;
 }
 
 /** The longest `ping` waits for the database (a readiness probe answers within it). */
@@ -53,6 +62,7 @@ export const PING_TIMEOUT_MS = 5_000;
 export class Store {
   private readonly transactions: Transactions;
   private readonly migrator: SchemaMigrator;
+  private readonly readPool: ReadPool | undefined;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -63,6 +73,10 @@ export class Store {
   ) {
     this.transactions = new Transactions(db, caps, (conn) => changes.afterCommit(conn));
     this.migrator = new SchemaMigrator(db, location.kind);
+    this.readPool =
+      location.kind === 'sqlite' && location.path !== ':memory:' && (options.readThreads ?? 0) > 0
+        ? new ReadPool(location.path, options.readThreads!, options.queryTimeoutMs)
+        : undefined;
   }
 
   static open(location: DatabaseLocation, options: StoreOptions = {}): Store {
@@ -145,6 +159,17 @@ export class Store {
   }
 
   /**
+   * Runs one of the expensive reads (read-procedures.ts) in a read-only transaction of its own:
+   * on a SQLite file with read threads, on one of them, so that it never holds up this thread
+   * (and is stopped past the query time limit); elsewhere here (PostgreSQL's statements carry
+   * their own limit).
+   */
+  read<N extends ReadName>(name: N, args: ReadArgs<N>): Promise<ReadResult<N>> {
+    if (this.readPool) return this.readPool.run(name, args);
+    return this.transactions.read((tx) => runRead(name, tx, this.caps, args));
+  }
+
+  /**
    * Resolves when the database answers a trivial query; rejects when it fails or has not answered
    * within `PING_TIMEOUT_MS` (or the query time limit, when shorter).
    */
@@ -208,6 +233,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.readPool?.close();
     await this.changes.close();
     await this.db.destroy();
   }

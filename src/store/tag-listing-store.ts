@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from './database.js';
+import type { Executor } from './executor.js';
 
 /**
  * Distinct tag keys and values of a project, read by skipping through the `tags_kv` index

@@ -7,12 +7,8 @@ import type { ResourceType } from '../services/registry.js';
 import { PROFILES, profileForType } from '../services/registry.js';
 import { type CrossServiceOperation, tms } from '../services/tms.js';
 import type { Store } from '../store/database.js';
-import { type FoundResource, findResources, type TagPredicate } from '../store/query-store.js';
-import {
-  compareCodePoints,
-  distinctKeys,
-  distinctValuesOfKey,
-} from '../store/tag-listing-store.js';
+import type { FoundResource, TagPredicate } from '../store/query-store.js';
+import { compareCodePoints } from '../store/tag-listing-store.js';
 import type { TagEngine } from './tag-engine.js';
 import { readTagsToCreate, readTagsToDelete } from './tag-input.js';
 
@@ -95,22 +91,18 @@ export class CrossServiceTags {
     page: { offset: number; limit: number },
   ): Promise<{ total: number; resources: FoundResource[] }> {
     this.authorize(principal, 'filter');
-    return this.store.readTransaction((tx) =>
-      findResources(
-        tx,
-        this.store.caps,
-        {
-          projectId,
-          types,
-          all: conditions.all,
-          any: [],
-          notAll: [],
-          notAny: [],
-          untagged: conditions.untagged,
-        },
-        page,
-      ),
-    );
+    return this.store.read('find', {
+      filter: {
+        projectId,
+        types,
+        all: conditions.all,
+        any: [],
+        notAll: [],
+        notAny: [],
+        untagged: conditions.untagged,
+      },
+      page,
+    });
   }
 
   /** Distinct tag keys of the project over every type, ascending, after `after`. */
@@ -121,18 +113,13 @@ export class CrossServiceTags {
     limit: number,
   ): Promise<{ items: string[]; more: boolean }> {
     this.authorize(principal, 'tagKeys');
-    return this.store.readTransaction(async (tx) => {
-      const lists: string[][] = [];
-      for (const p of PROFILES) {
-        lists.push(
-          await distinctKeys(tx, projectId, p.resourceType, {
-            ...(after !== undefined ? { after } : {}),
-            limit: limit + 1,
-          }),
-        );
-      }
-      return firstDistinct(lists, limit);
+    const lists = await this.store.read('keysByType', {
+      projectId,
+      types: PROFILES.map((p) => p.resourceType),
+      ...(after !== undefined ? { after } : {}),
+      limit: limit + 1,
     });
+    return firstDistinct(lists, limit);
   }
 
   /** Distinct values of one tag key in the project over every type, ascending, after `after`. */
@@ -144,18 +131,14 @@ export class CrossServiceTags {
     limit: number,
   ): Promise<{ items: string[]; more: boolean }> {
     this.authorize(principal, 'tagValues');
-    return this.store.readTransaction(async (tx) => {
-      const lists: string[][] = [];
-      for (const p of PROFILES) {
-        lists.push(
-          await distinctValuesOfKey(tx, projectId, p.resourceType, key, {
-            ...(after !== undefined ? { after } : {}),
-            limit: limit + 1,
-          }),
-        );
-      }
-      return firstDistinct(lists, limit);
+    const lists = await this.store.read('valuesByType', {
+      projectId,
+      types: PROFILES.map((p) => p.resourceType),
+      key,
+      ...(after !== undefined ? { after } : {}),
+      limit: limit + 1,
     });
+    return firstDistinct(lists, limit);
   }
 
   /** The services and resource types whose tags this API manages. */
