@@ -24,6 +24,7 @@ import { TOKEN_LIFETIME_MS, TokenSigner } from '../src/auth/tokens.js';
 import { sha256Hex } from '../src/core/hash.js';
 import { readSeedDocument } from '../src/http/seed-schema.js';
 import { type DatabaseLocation, parseDatabaseUrl, Store } from '../src/store/database.js';
+import { findUserById } from '../src/store/identity-store.js';
 import { DATASET } from './query-dataset.js';
 import { loadDataset } from './query-load.js';
 
@@ -119,16 +120,17 @@ async function main() {
   const store = await openDataset(location, secrets);
   const tokens = new TokenSigner(randomBytes(32));
   const now = Date.now();
-  const token = (userId: string, domainId: string, projectId: string) =>
+  const token = async (userId: string, domainId: string, projectId: string) =>
     tokens.issue({
       userId,
       domainId,
       projectId,
       issuedAt: now,
       expiresAt: now + TOKEN_LIFETIME_MS,
+      epoch: (await findUserById(store.db, userId))?.tokenEpoch ?? '',
     });
-  const benchToken = token(USER, DOMAIN, PROJECT);
-  const otherToken = token(OTHER.user, OTHER.domain, OTHER.project);
+  const benchToken = await token(USER, DOMAIN, PROJECT);
+  const otherToken = await token(OTHER.user, OTHER.domain, OTHER.project);
   const app = await buildApp(
     { auth: 'strict' },
     { store, secrets, tokens, adminTokenHash: sha256Hex(randomBytes(16).toString('hex')) },

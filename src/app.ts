@@ -10,6 +10,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { CredentialAdmin } from './admin/credentials.js';
+import { FaultInjector } from './admin/faults.js';
 import {
   AccessKeyLockout,
   type AccessKeyLockoutPolicy,
@@ -25,18 +26,26 @@ import {
 } from './auth/login-lockout.js';
 import { PolicyAuthorizer } from './auth/policy-authorizer.js';
 import type { SecretBox } from './auth/secret-box.js';
+import { Throttle } from './auth/throttle.js';
 import type { TokenSigner } from './auth/tokens.js';
+import { DEFAULT_REQUEST_LOG } from './config.js';
+import { registerAdminFaultRoutes } from './http/admin-fault-routes.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
+import { registerAdminRequestLogRoutes } from './http/admin-request-log-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerAdminTenancyRoutes } from './http/admin-tenancy-routes.js';
 import {
   clientErrorHandler,
   frameworkErrors,
   installErrorHandler,
   MAX_HEAD_BYTES,
 } from './http/error-handler.js';
+import { FaultTargets, installFaults } from './http/fault-hook.js';
 import { registerIamRoutes } from './http/iam-routes.js';
+import { checkIdentifiers } from './http/identifier-check.js';
 import { openApiDocument } from './http/openapi.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
+import { installRequestLog, RequestLog } from './http/request-log.js';
 import { registerServiceRoutes } from './http/service-routes.js';
 import { registerTmsRoutes } from './http/tms-routes.js';
 import { PROFILES } from './services/registry.js';
@@ -52,6 +61,13 @@ export interface AppOptions {
   readonly loginLockout?: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off; absent: the gateway's (more than 5 lock for 5 minutes). */
   readonly akskLockout?: AccessKeyLockoutPolicy | null;
+  /**
+   * Requests per second per credential (access key, or a token's user), with bursts of as many;
+   * excess calls are answered 429 APIG.0308. Absent or null: unlimited.
+   */
+  readonly rateLimit?: number | null;
+  /** How many of its last requests the app keeps for GET /admin/v1/requests (default 1000). */
+  readonly requestLog?: number;
   /** Connection time limits; absent: the gateway's (see `DEFAULT_CONNECTION_LIMITS`). */
   readonly connections?: ConnectionLimits;
 }
@@ -216,6 +232,14 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     }
   });
 
+  // After each route's own validation, before its handler: no identifier reaches the store
+  // unchecked.
+  app.addHook('preHandler', checkIdentifiers);
+
+  // After each route's own validation, before its handler: no identifier reaches the store
+  // unchecked.
+  app.addHook('preHandler', checkIdentifiers);
+
   installErrorHandler(app);
 
   await app.register(swagger, openApiDocument(PROFILES));
@@ -228,9 +252,15 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     options.akskLockout === undefined ? DEFAULT_AKSK_LOCKOUT : options.akskLockout,
     now,
   );
+  const requestLog = new RequestLog(options.requestLog ?? DEFAULT_REQUEST_LOG);
+  installRequestLog(app, requestLog, now);
+  const faults = new FaultInjector(deps.store, now);
+  const faultTargets = new FaultTargets();
+  installFaults(app, faults, faultTargets);
   app.addHook('onClose', async () => {
     identities.close();
     keyLockout.close();
+    faults.close();
   });
   const authenticator = new Authenticator({
     identities,
@@ -238,6 +268,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     tokens: deps.tokens,
     mode: options.auth,
     now,
+    ...(options.rateLimit ? { throttle: new Throttle(options.rateLimit, now) } : {}),
   });
   const authorizer = new PolicyAuthorizer();
   const engine = new TagEngine(deps.store, authorizer);
@@ -253,6 +284,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
         options.loginLockout === undefined ? DEFAULT_LOGIN_LOCKOUT : options.loginLockout,
         now,
       ),
+      identities,
     ),
     authenticator,
   });
@@ -265,6 +297,13 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     credentials: new CredentialAdmin(deps.store, deps.secrets),
     adminTokenHash: deps.adminTokenHash,
   });
+  registerAdminTenancyRoutes(app, { store: deps.store, adminTokenHash: deps.adminTokenHash });
+  registerAdminFaultRoutes(app, {
+    faults,
+    targets: faultTargets,
+    adminTokenHash: deps.adminTokenHash,
+  });
+  registerAdminRequestLogRoutes(app, { log: requestLog, adminTokenHash: deps.adminTokenHash });
   registerServiceRoutes(app, PROFILES, { engine, authenticator });
   registerTmsRoutes(app, {
     store: deps.store,

@@ -1,27 +1,23 @@
 import cluster from 'node:cluster';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
 import { Command, CommanderError, Option } from 'commander';
-import { BackupError, exportDatabase, importDatabase } from './admin/backup.js';
+import { BackupError } from './admin/backup.js';
 import { SeedError } from './admin/seed-document.js';
-import { existingMasterKey } from './auth/master-key.js';
-import { SecretBox } from './auth/secret-box.js';
-import { ProgressBar } from './cli-progress.js';
+import { exportCommand, importCommand } from './backup-commands.js';
 import { startCluster, startWorker } from './cluster.js';
 import {
   ConfigError,
   DEFAULT_DATABASE_URL,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  LOG_LEVELS,
   MAX_WORKERS,
   parseServeConfig,
   parseToolConfig,
   type ServeConfig,
   type ServeFlags,
 } from './config.js';
+import { VERSION } from './core/version.js';
+import { explainDatabaseError } from './database-errors.js';
 import { startServer } from './server.js';
 import { parseDatabaseUrl, redactUrl, Store } from './store/database.js';
 
@@ -36,7 +32,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     await (cluster.isPrimary ? servePrimary(config) : serveWorker(config));
     return;
   }
-  const server = await startServer(config, (line) => process.stdout.write(`${line}\n`));
+  const server = await startServer(config, (line) => process.stdout.write(`${line}\n`)).catch(
+    (err: unknown) => {
+      throw explainDatabaseError(err, config.databaseUrl);
+    },
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -56,7 +56,11 @@ async function serve(flags: ServeFlags): Promise<void> {
 
 /** The primary of `serve --workers N`: it speaks for the workers and stops them. */
 async function servePrimary(config: ServeConfig): Promise<void> {
-  const running = await startCluster(config, (line) => process.stdout.write(`${line}\n`));
+  const running = await startCluster(config, (line) => process.stdout.write(`${line}\n`)).catch(
+    (err: unknown) => {
+      throw explainDatabaseError(err, config.databaseUrl);
+    },
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -100,7 +104,9 @@ async function migrate(opts: { database?: string }): Promise<void> {
   const { databaseUrl } = parseToolConfig(opts, process.env);
   const store = Store.open(parseDatabaseUrl(databaseUrl), { poolSize: 2 });
   try {
-    const { applied } = await store.migrate();
+    const { applied } = await store.migrate().catch((err: unknown) => {
+      throw explainDatabaseError(err, databaseUrl);
+    });
     const all = await store.executedMigrations();
     process.stdout.write(
       `${redactUrl(databaseUrl)}: ${applied} migration(s) applied; schema at ${all[all.length - 1] ?? '(none)'}\n`,
@@ -110,124 +116,12 @@ async function migrate(opts: { database?: string }): Promise<void> {
   }
 }
 
-/** Where an export goes: a file (written aside and renamed when complete) or standard output. */
-async function openSink(output: string | undefined) {
-  if (output === undefined || output === '-') {
-    // A reader that goes away (`| head`) ends the export with an error, not a crash.
-    let failure: Error | undefined;
-    process.stdout.on('error', (err) => {
-      failure = err;
-    });
-    return {
-      write: async (text: string) => {
-        const closed = (err: Error) => new Error(`standard output closed: ${err.message}`);
-        if (failure) throw closed(failure);
-        if (!process.stdout.write(text)) {
-          await once(process.stdout, 'drain').catch((err: Error) => {
-            throw closed(err);
-          });
-        }
-      },
-      finish: async () => {},
-      abort: async () => {},
-    };
-  }
-  const partial = `${output}.partial`;
-  const head = output.endsWith('.gz') ? createGzip() : new PassThrough();
-  // The export holds password hashes and sealed secrets: readable by its owner only.
-  const done = pipeline(head, createWriteStream(partial, { mode: 0o600 }));
-  return {
-    write: async (text: string) => {
-      if (!head.write(text)) await Promise.race([once(head, 'drain'), done]);
-    },
-    finish: async () => {
-      head.end();
-      await done;
-      await rename(partial, output);
-    },
-    abort: async () => {
-      head.destroy();
-      await done.catch(() => {});
-      await unlink(partial).catch(() => {});
-    },
-  };
-}
-
-async function exportCommand(opts: {
-  database?: string;
-  output?: string;
-  progress: boolean;
-}): Promise<void> {
-  const { databaseUrl } = parseToolConfig(opts, process.env);
-  const store = Store.open(parseDatabaseUrl(databaseUrl), { poolSize: 2, mustExist: true });
-  const bar = opts.progress ? new ProgressBar('export') : undefined;
-  try {
-    const sink = await openSink(opts.output);
-    try {
-      const header = await exportDatabase(store, sink.write, bar);
-      await sink.finish();
-      const rows = Object.values(header.counts).reduce((a, b) => a + b, 0);
-      bar?.finish(
-        `${rows.toLocaleString('en-US')} rows at schema ${header.schema} to ${opts.output && opts.output !== '-' ? opts.output : 'standard output'}`,
-      );
-    } catch (err) {
-      await sink.abort();
-      throw err;
-    }
-  } finally {
-    await store.close();
-  }
-  process.stderr.write(
-    "export: the file holds password hashes and secrets sealed under this database's master key: keep it as safe as the database, and serve a restored copy with the same key.\n",
-  );
-}
-
-async function importCommand(opts: {
-  database?: string;
-  input?: string;
-  progress: boolean;
-}): Promise<void> {
-  const config = parseToolConfig(opts, process.env);
-  const location = parseDatabaseUrl(config.databaseUrl);
-  const key = existingMasterKey(location, config.masterKey);
-  const fromStdin = opts.input === undefined || opts.input === '-';
-  // A missing or unreadable file fails here, before anything touches the database.
-  let input: Readable = fromStdin
-    ? process.stdin
-    : (await open(opts.input!, 'r')).createReadStream();
-  if (opts.input?.endsWith('.gz')) {
-    const gunzip = createGunzip();
-    input.on('error', (err) => gunzip.destroy(err));
-    input = input.pipe(gunzip);
-  }
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  const store = Store.open(location, { poolSize: 2 });
-  const bar = opts.progress ? new ProgressBar('import') : undefined;
-  try {
-    const summary = await importDatabase(store, lines, {
-      ...(bar ? { progress: bar } : {}),
-      ...(key ? { secrets: new SecretBox(key.key) } : {}),
-    });
-    const rows = Object.values(summary.counts).reduce((a, b) => a + b, 0);
-    bar?.finish(
-      `${rows.toLocaleString('en-US')} rows from a ${summary.header.source} export of ${summary.header.exported_at} into ${redactUrl(config.databaseUrl)}`,
-    );
-    if (summary.masterKeyMatches === undefined) {
-      process.stderr.write(
-        'import: serve this database with the master key of the exported one (TAGPLANE_MASTER_KEY, or its master.key file beside a SQLite database): its secrets are sealed under that key.\n',
-      );
-    }
-  } finally {
-    lines.close();
-    await store.close();
-  }
-}
-
 export function program(): Command {
   const cmd = new Command('tagplane')
     .description(
       'Resource-tag APIs of five Huawei Cloud / Open Telekom Cloud services over one tag store',
     )
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     // Usage errors are reported by commander and end in main() with status 2, like ConfigError.
     .exitOverride();
@@ -235,29 +129,42 @@ export function program(): Command {
   cmd
     .command('serve')
     .description('run the API server')
-    .option('--host <host>', 'address to listen on (TAGPLANE_HOST)', undefined)
-    .option('--port <port>', 'port to listen on; 0 picks a free one (TAGPLANE_PORT)')
+    .option(
+      '--host <host>',
+      `address to listen on; 0.0.0.0 for every interface (TAGPLANE_HOST; default ${DEFAULT_HOST})`,
+    )
+    .option(
+      '--port <port>',
+      `port to listen on; 0 picks a free one (TAGPLANE_PORT; default ${DEFAULT_PORT})`,
+    )
     .option(
       '--database <url>',
-      `sqlite:PATH, sqlite::memory: or postgres://… (TAGPLANE_DATABASE_URL; default ${DEFAULT_DATABASE_URL})`,
+      `sqlite:PATH, sqlite::memory: (nothing kept after exit) or postgres://… (TAGPLANE_DATABASE_URL; default ${DEFAULT_DATABASE_URL})`,
     )
     .option('--seed <file>', 'seed document to load at start-up (TAGPLANE_SEED)')
     .addOption(
       new Option(
         '--auth <mode>',
-        'strict verifies credentials; open accepts any well-formed ones (TAGPLANE_AUTH)',
+        'strict verifies tokens and signatures; open accepts any token or signature unchecked, as a root user of every project: for local tests (TAGPLANE_AUTH; default strict)',
       ).choices(['strict', 'open']),
     )
     .option(
       '--admin-token <token>',
-      'token for the admin API (TAGPLANE_ADMIN_TOKEN); generated when absent',
+      'token for the admin API, 16 characters or more (TAGPLANE_ADMIN_TOKEN; default: generated on first start and printed once)',
     )
-    .option('--no-demo', 'do not create demo data in a new database (TAGPLANE_DEMO=0)')
+    .option(
+      '--no-demo',
+      'do not create demo data in a new database (TAGPLANE_DEMO=0; default: demo data created)',
+    )
     .option(
       '--no-migrate',
-      'do not run migrations; refuse to start while any is pending (TAGPLANE_MIGRATE=0)',
+      'do not run migrations; refuse to start while any is pending (TAGPLANE_MIGRATE=0; default: migrations run)',
     )
-    .option('--log-level <level>', 'fatal, error, warn, info, debug (TAGPLANE_LOG_LEVEL)')
+    .option('--log-level <level>', `${LOG_LEVELS.join(', ')} (TAGPLANE_LOG_LEVEL; default info)`)
+    .option(
+      '--log-format <format>',
+      'logs on standard error: text (readable lines), json (one JSON object a line) or auto: text when standard output is a terminal, else json (TAGPLANE_LOG_FORMAT; default auto)',
+    )
     .option(
       '--workers <n>',
       `processes serving the port, 1–${MAX_WORKERS}; more than 1 needs PostgreSQL (TAGPLANE_WORKERS; default 1)`,
@@ -269,6 +176,14 @@ export function program(): Command {
     .option(
       '--aksk-lockout <spec>',
       'FAILURES/LOCK_MIN: more than FAILURES consecutive signature failures of an access key lock it for LOCK_MIN minutes, or off (TAGPLANE_AKSK_LOCKOUT; default 5/5)',
+    )
+    .option(
+      '--rate-limit <n>',
+      'requests per second per credential (access key, or token user), bursts of N, per node; excess calls get 429 APIG.0308 (TAGPLANE_RATE_LIMIT; default off)',
+    )
+    .option(
+      '--request-log <n>',
+      'how many of its last requests each node keeps for GET /admin/v1/requests; 0 keeps none (TAGPLANE_REQUEST_LOG; default 1000)',
     )
     .option(
       '--idle-timeout <seconds>',

@@ -12,7 +12,9 @@ export interface ServeConfig {
   readonly adminToken?: string;
   /** Create the demo data on a new database. */
   readonly demo: boolean;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
+  /** How logs are written to standard error: `auto` is text on a terminal, JSON otherwise. */
+  readonly logFormat: LogFormat;
   readonly pgPoolSize: number;
   /** How long a SQLite write waits for another process's write lock before answering 503. */
   readonly sqliteBusyTimeoutMs: number;
@@ -26,6 +28,10 @@ export interface ServeConfig {
   readonly loginLockout: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off. */
   readonly akskLockout: AccessKeyLockoutPolicy | null;
+  /** Requests per second per credential, bursts of as many; null: unlimited. */
+  readonly rateLimit: number | null;
+  /** How many of its last requests a node keeps for GET /admin/v1/requests (0: none). */
+  readonly requestLog: number;
   /** A connection idle this long is closed. */
   readonly idleTimeoutMs: number;
   /** A request not received in full within this long is answered 408. */
@@ -43,6 +49,13 @@ export interface ToolConfig {
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/tagplane.db';
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** A problem with the command line or environment: printed, exit status 2. */
 export class ConfigError extends Error {
@@ -62,9 +75,12 @@ export interface ServeFlags {
   demo?: boolean;
   migrate?: boolean;
   logLevel?: string;
+  logFormat?: string;
   workers?: string;
   loginLockout?: string;
   akskLockout?: string;
+  rateLimit?: string;
+  requestLog?: string;
   idleTimeout?: string;
   requestTimeout?: string;
   queryTimeout?: string;
@@ -157,9 +173,36 @@ export function parseAkskLockout(text: string): AccessKeyLockoutPolicy | null {
   return Object.freeze({ failures: failures as number, lockMs: lockMs as number });
 }
 
+export const MAX_RATE_LIMIT = 1_000_000;
+export const MAX_REQUEST_LOG = 1_000_000;
+export const DEFAULT_REQUEST_LOG = 1000;
+
+/** `N` requests per second per credential, or `off` (--rate-limit, TAGPLANE_RATE_LIMIT). */
+export function parseRateLimit(text: string): number | null {
+  if (text === 'off' || text === '0') return null;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > MAX_RATE_LIMIT) {
+    throw new ConfigError(
+      `invalid rate limit (--rate-limit, TAGPLANE_RATE_LIMIT) '${text}': use a whole number of requests per second per credential, 1–${MAX_RATE_LIMIT}, or off`,
+    );
+  }
+  return n;
+}
+
+/** How many requests the request log keeps (--request-log, TAGPLANE_REQUEST_LOG). */
+export function parseRequestLog(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > MAX_REQUEST_LOG) {
+    throw new ConfigError(
+      `invalid request log size (--request-log, TAGPLANE_REQUEST_LOG) '${text}': use 0–${MAX_REQUEST_LOG} (0 keeps none)`,
+    );
+  }
+  return n;
+}
+
 /** Flags win over environment variables; both are read here once, at start-up. */
 export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): ServeConfig {
-  const portText = pick(flags.port, env.TAGPLANE_PORT) ?? '8080';
+  const portText = pick(flags.port, env.TAGPLANE_PORT) ?? String(DEFAULT_PORT);
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) {
     throw new ConfigError(`invalid port '${portText}': use 0–65535 (0 picks a free port)`);
@@ -206,6 +249,11 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
   const akskLockoutText = pick(flags.akskLockout, env.TAGPLANE_AKSK_LOCKOUT);
   const akskLockout =
     akskLockoutText === undefined ? DEFAULT_AKSK_LOCKOUT : parseAkskLockout(akskLockoutText);
+  const rateLimitText = pick(flags.rateLimit, env.TAGPLANE_RATE_LIMIT);
+  const rateLimit = rateLimitText === undefined ? null : parseRateLimit(rateLimitText);
+  const requestLogText = pick(flags.requestLog, env.TAGPLANE_REQUEST_LOG);
+  const requestLog =
+    requestLogText === undefined ? DEFAULT_REQUEST_LOG : parseRequestLog(requestLogText);
   const idleTimeoutMs = seconds(
     pick(flags.idleTimeout, env.TAGPLANE_IDLE_TIMEOUT) ?? '75',
     'idle timeout (--idle-timeout, TAGPLANE_IDLE_TIMEOUT)',
@@ -223,18 +271,31 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
   if (!/^\d+$/.test(threadsText) || readThreads > 16) {
     throw new ConfigError(`invalid TAGPLANE_READ_THREADS '${threadsText}': use 0–16`);
   }
+  const logLevel = pick(flags.logLevel, env.TAGPLANE_LOG_LEVEL) ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(
+      `invalid log level '${logLevel}' (--log-level, TAGPLANE_LOG_LEVEL): use one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  const logFormat = pick(flags.logFormat, env.TAGPLANE_LOG_FORMAT) ?? 'auto';
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new ConfigError(
+      `invalid log format '${logFormat}' (--log-format, TAGPLANE_LOG_FORMAT): use one of ${LOG_FORMATS.join(', ')}`,
+    );
+  }
   const seedFile = pick(flags.seed, env.TAGPLANE_SEED);
   const demoEnv = env.TAGPLANE_DEMO;
   const migrateEnv = env.TAGPLANE_MIGRATE;
   return Object.freeze({
-    host: pick(flags.host, env.TAGPLANE_HOST) ?? '127.0.0.1',
+    host: pick(flags.host, env.TAGPLANE_HOST) ?? DEFAULT_HOST,
     port,
     databaseUrl,
     ...(seedFile !== undefined ? { seedFile } : {}),
     auth,
     ...(adminToken !== undefined ? { adminToken } : {}),
     demo: flags.demo ?? !(demoEnv === '0' || demoEnv === 'false'),
-    logLevel: pick(flags.logLevel, env.TAGPLANE_LOG_LEVEL) ?? 'info',
+    logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat,
     pgPoolSize,
     sqliteBusyTimeoutMs,
     ...(env.TAGPLANE_MASTER_KEY ? { masterKey: env.TAGPLANE_MASTER_KEY } : {}),
@@ -242,6 +303,8 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     workers,
     loginLockout,
     akskLockout,
+    rateLimit,
+    requestLog,
     idleTimeoutMs,
     requestTimeoutMs,
     queryTimeoutMs,

@@ -1,4 +1,6 @@
+import { sha256Hex } from '../core/hash.js';
 import type { DomainRecord, ProjectRecord, UserRecord } from '../core/identity.js';
+import { identifierProblem } from '../core/ids.js';
 import type { Principal } from '../core/principal.js';
 import type { Store } from '../store/database.js';
 import {
@@ -9,15 +11,18 @@ import {
   findUserByName,
   listDomains,
   listProjects,
+  revokeToken,
 } from '../store/identity-store.js';
+import type { IdentityCache } from './identity-cache.js';
 import type { LoginLockout } from './login-lockout.js';
 import { verifyPassword } from './passwords.js';
+import { tokenHolder } from './token-grounds.js';
 import { TOKEN_LIFETIME_MS, type TokenClaims, type TokenSigner } from './tokens.js';
 
 /** An IAM request that fails, with the status IAM answers. */
 export class IdentityError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404,
+    readonly status: 400 | 401 | 403 | 404,
     message: string,
   ) {
     super(message);
@@ -35,8 +40,22 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/**
+ * `str` of an identifier field (`where`): a string no user, domain or project can have answers
+ * 400, before anything is looked up.
+ */
+function ident(v: unknown, where: string): string | undefined {
+  const s = str(v);
+  const problem = s === undefined ? undefined : identifierProblem(s);
+  if (problem) throw new IdentityError(400, `The request body is invalid: ${where} ${problem}.`);
+  return s;
+}
+
 /** IAM's answer to a body without `auth.identity` (400). */
 export const IDENTITY_REQUIRED = 'The request body is invalid: auth.identity is required.';
+
+/** IAM's answer to a subject token that is not valid (404). */
+export const SUBJECT_TOKEN_INVALID = 'X-Subject-Token is invalid in the request';
 
 /** IAM's answers to a wrong user name or password, and to a locked user (both 401). */
 export const WRONG_CREDENTIALS = 'The username or password is wrong.';
@@ -80,13 +99,14 @@ export class IdentityService {
     private readonly tokens: TokenSigner,
     private readonly now: () => number,
     private readonly lockout: LoginLockout,
+    private readonly identities: IdentityCache,
   ) {}
 
   /** The domain a reference names, or undefined when there is none. */
   private async findDomain(ref: unknown, where: string): Promise<DomainRecord | undefined> {
     const d = obj(ref);
-    const id = str(d?.id);
-    const name = str(d?.name);
+    const id = ident(d?.id, `${where}.id`);
+    const name = ident(d?.name, `${where}.name`);
     if (!id && !name) throw new IdentityError(400, `${where} needs an id or a name.`);
     return id ? findDomainById(this.store.db, id) : findDomainByName(this.store.db, name!);
   }
@@ -118,12 +138,23 @@ export class IdentityService {
       );
     }
 
+    // Every identifier of the request is checked before anything is looked up or hashed.
+    const scope = obj(auth?.scope);
+    for (const [ref, where] of [
+      [scope?.project, 'scope.project'],
+      [obj(scope?.project)?.domain, 'scope.project.domain'],
+      [scope?.domain, 'scope.domain'],
+    ] as const) {
+      ident(obj(ref)?.id, `${where}.id`);
+      ident(obj(ref)?.name, `${where}.name`);
+    }
+
     let user: UserRecord | undefined;
-    const userId = str(userRef.id);
+    const userId = ident(userRef.id, 'user.id');
     if (userId) {
       user = await findUserById(this.store.db, userId);
     } else {
-      const name = str(userRef.name);
+      const name = ident(userRef.name, 'user.name');
       if (!name)
         throw new IdentityError(
           400,
@@ -150,7 +181,6 @@ export class IdentityService {
     }
     await this.lockout.succeeded(user.id, failures);
 
-    const scope = obj(auth?.scope);
     let project: ProjectRecord | undefined;
     if (scope?.project !== undefined) {
       project = await this.scopeProject(scope.project, user);
@@ -168,6 +198,7 @@ export class IdentityService {
       ...(project ? { projectId: project.id } : {}),
       issuedAt,
       expiresAt: issuedAt + TOKEN_LIFETIME_MS,
+      epoch: user.tokenEpoch ?? '',
     };
     return {
       token: this.tokens.issue(claims),
@@ -177,8 +208,8 @@ export class IdentityService {
 
   private async scopeProject(ref: unknown, user: UserRecord): Promise<ProjectRecord> {
     const p = obj(ref);
-    const id = str(p?.id);
-    const name = str(p?.name);
+    const id = ident(p?.id, 'scope.project.id');
+    const name = ident(p?.name, 'scope.project.name');
     if (!id && !name) throw new IdentityError(400, 'scope.project needs an id or a name.');
     let project: ProjectRecord | undefined;
     if (id) {
@@ -218,13 +249,44 @@ export class IdentityService {
     return { token };
   }
 
-  /** The description of a valid token, or undefined: GET /v3/auth/tokens. */
-  async describe(token: string): Promise<TokenDescription | undefined> {
-    const claims = this.tokens.verify(token, this.now());
-    if ('error' in claims) return undefined;
-    const user = await findUserById(this.store.db, claims.userId);
+  /** Whether the caller may see a token of this domain: only its own domain's. */
+  private sees(caller: Principal, claims: TokenClaims): boolean {
+    return caller.scope.kind === 'open' || caller.domainId === claims.domainId;
+  }
+
+  /**
+   * The description of a valid token of the caller's domain, or undefined (answered 404, as for
+   * a token that does not exist): GET /v3/auth/tokens.
+   */
+  async describe(caller: Principal, token: string): Promise<TokenDescription | undefined> {
+    const now = this.now();
+    const claims = this.tokens.verify(token, now);
+    if ('error' in claims || !this.sees(caller, claims)) return undefined;
+    const user = await tokenHolder(this.identities, token, claims, now);
     if (!user) return undefined;
     return this.describeClaims(claims, user);
+  }
+
+  /**
+   * Revokes one token at once, on every node: DELETE /v3/auth/tokens. A caller may revoke its own
+   * tokens; another user's of its domain only as the domain's root user (IAM asks for Security
+   * Administrator). A token that is not genuine, or of another domain, is not found (404); an
+   * expired one needs nothing done.
+   */
+  async revoke(caller: Principal, token: string): Promise<void> {
+    const claims = this.tokens.inspect(token);
+    if (!claims || !this.sees(caller, claims)) {
+      throw new IdentityError(404, SUBJECT_TOKEN_INVALID);
+    }
+    if (caller.scope.kind !== 'open' && !caller.root && caller.userId !== claims.userId) {
+      throw new IdentityError(
+        403,
+        "Only the token's own user or the domain's root user may revoke it.",
+      );
+    }
+    const now = this.now();
+    if (claims.expiresAt <= now) return;
+    await this.store.transaction((tx) => revokeToken(tx, sha256Hex(token), claims.expiresAt, now));
   }
 
   /** Projects the caller can see, optionally by name: GET /v3/projects. */

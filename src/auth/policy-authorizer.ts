@@ -1,7 +1,9 @@
 import { AppError } from '../core/app-error.js';
 import type { Principal } from '../core/principal.js';
+import { ALWAYS, type ResourceCondition } from '../core/resource-condition.js';
 import type { Permission } from '../services/profile.js';
-import type { AccessRequest, Authorizer, PrecheckRequest } from './authorizer.js';
+import type { AccessRequest, Authorizer, PrecheckRequest, ReadRequest } from './authorizer.js';
+import { grantedWhere } from './policy-conditions.js';
 import {
   type CompiledPolicies,
   compilePolicies,
@@ -73,7 +75,8 @@ function describe(action: string, permission: Permission): string {
  *
  * The decision is taken twice: `precheck` before the body is read refuses a caller whom no
  * context could allow; `authorize`, inside the write transaction with the resource and its
- * current tags loaded, decides with the conditions.
+ * current tags loaded, decides with the conditions. Reads of many resources ask `grantedWhere`
+ * instead: the same decision as a condition on each resource, which the query applies.
  */
 export class PolicyAuthorizer implements Authorizer {
   private compiled(principal: Principal): CompiledPolicies {
@@ -109,6 +112,11 @@ export class PolicyAuthorizer implements Authorizer {
       refusals.map((r) => `${r.what}: ${r.why}`).join('; '),
       refusals.map((r) => r.action).join(' or '),
     );
+  }
+
+  grantedWhere(req: ReadRequest): ResourceCondition {
+    if (exempt(req.principal, req)) return ALWAYS;
+    return grantedWhere(this.compiled(req.principal), actionsOf(req.permission));
   }
 
   authorize(req: AccessRequest): void {

@@ -152,24 +152,17 @@ async function runOperation(
       const rules = profile.create.rules;
       const key = checkKey(call.params.key, rules, 'The tag key');
       const value = checkValue(body.value, Object.hasOwn(body, 'value'), rules, 'value') ?? '';
-      const written = await engine.create(p, profile, ref, [{ key, value }], 'setOne');
+      const written = await engine.create(p, profile, ref, [{ key, value }]);
       return sendWritten(reply, route.success, written);
     }
     case 'add-one': {
       const body = jsonBody(profile, call.request);
       const tag = readSingleTag(body, 'tag', profile.create.rules);
-      return sendWritten(
-        reply,
-        route.success,
-        await engine.create(p, profile, ref, [tag], 'addOne'),
-      );
+      return sendWritten(reply, route.success, await engine.create(p, profile, ref, [tag]));
     }
     case 'delete-one': {
       const key = checkKey(call.params.key, profile.delete.rules, 'The tag key');
-      const deleted = await engine.delete(p, profile, ref, [{ key }], {
-        permission: 'deleteOne',
-        onAbsent: 'reject',
-      });
+      const deleted = await engine.delete(p, profile, ref, [{ key }], { onAbsent: 'reject' });
       return sendWritten(reply, route.success, deleted);
     }
     case 'list': {
@@ -304,7 +297,7 @@ export function registerServiceRoutes(
         method: route.method,
         url: route.path,
         schema: serviceRouteSchema(profile, route),
-        config: { errors },
+        config: { errors, service: profile.id, resourceParam: profile.resourceParam },
         handler: async (request, reply) => {
           const call = await admitServiceCall(deps.authenticator, profile, request, route);
           deps.engine.precheck(call.principal, profile, routePermissionNames(route));

@@ -125,6 +125,14 @@ export class Store {
   }
 
   /**
+   * Calls `listener` whenever the set of injected faults may have changed (see fault-version.ts),
+   * as `onLockoutChange` does for lockout state. Returns an unsubscribe.
+   */
+  onFaultChange(listener: () => void): () => void {
+    return this.changes.onFaultChange(listener);
+  }
+
+  /**
    * Whether other processes' identity (and lockout) changes are being seen right now. While they
    * are not (the PostgreSQL listening connection is down), nothing may be served from a cache.
    */

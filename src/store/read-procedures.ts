@@ -1,3 +1,4 @@
+import type { ResourceCondition } from '../core/resource-condition.js';
 import type { Executor } from './executor.js';
 import type { Page } from './query/page-strategy.js';
 import type { ResourceFilter } from './query/resource-filter.js';
@@ -10,6 +11,12 @@ import { distinctKeys, distinctValues, distinctValuesOfKey } from './tag-listing
  * and plain data out, so that it can run on another thread (see read-pool.ts) as well as on this
  * one: by name, with arguments and results that survive a structured clone.
  */
+
+/** A resource type and which of its resources the caller may read. */
+export interface TypeAccess {
+  readonly type: string;
+  readonly condition: ResourceCondition;
+}
 
 export interface KeyValuesRow {
   readonly key: string;
@@ -32,48 +39,66 @@ export const READS = {
   /** A project's keys of one type with their values; with `page`, that slice of the keys. */
   projectTags: async (
     ex: Executor,
-    _caps: StoreCapabilities,
-    a: { projectId: string; type: string; page?: { offset: number; limit: number } },
+    caps: StoreCapabilities,
+    a: {
+      projectId: string;
+      type: string;
+      /** Which resources' tags count (the caller's read access). */
+      condition: ResourceCondition;
+      page?: { offset: number; limit: number };
+    },
   ): Promise<{ tags: KeyValuesRow[]; total: number }> => {
-    const keys = await distinctKeys(ex, a.projectId, a.type);
+    const readable = { caps, condition: a.condition };
+    const keys = await distinctKeys(ex, a.projectId, a.type, { readable });
     const shown = a.page ? keys.slice(a.page.offset, a.page.offset + a.page.limit) : keys;
-    const values = await distinctValues(ex, a.projectId, a.type, shown);
+    const values = await distinctValues(ex, a.projectId, a.type, shown, { readable });
     return {
       tags: shown.map((key) => ({ key, values: values.get(key) ?? [] })),
       total: keys.length,
     };
   },
 
-  /** For each type, its first `limit` keys after `after`, ascending. */
+  /**
+   * For each type, its first `limit` keys after `after`, ascending, of the resources its
+   * condition lets the caller read.
+   */
   keysByType: async (
     ex: Executor,
-    _caps: StoreCapabilities,
-    a: { projectId: string; types: readonly string[]; after?: string; limit: number },
+    caps: StoreCapabilities,
+    a: { projectId: string; types: readonly TypeAccess[]; after?: string; limit: number },
   ): Promise<string[][]> => {
     const lists: string[][] = [];
-    for (const type of a.types) {
+    for (const { type, condition } of a.types) {
       lists.push(
         await distinctKeys(ex, a.projectId, type, {
           ...(a.after !== undefined ? { after: a.after } : {}),
           limit: a.limit,
+          readable: { caps, condition },
         }),
       );
     }
     return lists;
   },
 
-  /** For each type, the first `limit` values of `key` after `after`, ascending. */
+  /** For each type, the first `limit` values of `key` after `after`, ascending, as above. */
   valuesByType: async (
     ex: Executor,
-    _caps: StoreCapabilities,
-    a: { projectId: string; types: readonly string[]; key: string; after?: string; limit: number },
+    caps: StoreCapabilities,
+    a: {
+      projectId: string;
+      types: readonly TypeAccess[];
+      key: string;
+      after?: string;
+      limit: number;
+    },
   ): Promise<string[][]> => {
     const lists: string[][] = [];
-    for (const type of a.types) {
+    for (const { type, condition } of a.types) {
       lists.push(
         await distinctValuesOfKey(ex, a.projectId, type, a.key, {
           ...(a.after !== undefined ? { after: a.after } : {}),
           limit: a.limit,
+          readable: { caps, condition },
         }),
       );
     }

@@ -1,6 +1,7 @@
 import type { Authorizer } from '../auth/authorizer.js';
 import { AppError } from '../core/app-error.js';
 import type { Principal } from '../core/principal.js';
+import { byType, type ResourceCondition } from '../core/resource-condition.js';
 import { renderError } from '../services/error-table.js';
 import type { ServiceProfile } from '../services/profile.js';
 import type { ResourceType } from '../services/registry.js';
@@ -9,6 +10,7 @@ import { type CrossServiceOperation, tms } from '../services/tms.js';
 import type { Store } from '../store/database.js';
 import type { FoundResource, TagPredicate } from '../store/query-store.js';
 import { compareCodePoints } from '../store/tag-listing-store.js';
+import { readableWhere, routeGrant } from './read-access.js';
 import type { TagEngine } from './tag-engine.js';
 import { readTagsToCreate, readTagsToDelete } from './tag-input.js';
 
@@ -51,6 +53,21 @@ export class CrossServiceTags {
   }
 
   /**
+   * For each of the types, the resources a read of many may show: where the operation's action
+   * and the read of the resource's tags through its own service are both granted.
+   */
+  private readable(
+    principal: Principal,
+    op: CrossServiceOperation,
+    types: readonly ResourceType[],
+  ): Map<ResourceType, ResourceCondition> {
+    const route = routeGrant(this.authorizer, principal, tms, tms.permissions[op]);
+    return new Map(
+      types.map((t) => [t, readableWhere(this.authorizer, principal, route, profileForType(t))]),
+    );
+  }
+
+  /**
    * Adds (`create`) or removes (`delete`) the tags on each resource. Returns the resources that
    * failed, each with its own service's error code and message.
    */
@@ -82,7 +99,10 @@ export class CrossServiceTags {
     return failed;
   }
 
-  /** One page of the project's resources of the given types matching every tag condition. */
+  /**
+   * One page of the project's resources of the given types matching every tag condition, of
+   * those the caller may read.
+   */
   async filter(
     principal: Principal,
     projectId: string,
@@ -90,39 +110,53 @@ export class CrossServiceTags {
     conditions: { all: TagPredicate[]; untagged: boolean },
     page: { offset: number; limit: number },
   ): Promise<{ total: number; resources: FoundResource[] }> {
-    this.authorize(principal, 'filter');
+    const readable = byType(this.readable(principal, 'filter', types));
     return this.store.read('find', {
       filter: {
         projectId,
-        types,
+        types: readable.types,
         all: conditions.all,
         any: [],
         notAll: [],
         notAny: [],
         untagged: conditions.untagged,
+        access: readable.condition,
       },
       page,
     });
   }
 
-  /** Distinct tag keys of the project over every type, ascending, after `after`. */
+  /**
+   * Distinct tag keys of the project over every type, ascending, after `after`: of the resources
+   * the caller may read.
+   */
   async tagKeys(
     principal: Principal,
     projectId: string,
     after: string | undefined,
     limit: number,
   ): Promise<{ items: string[]; more: boolean }> {
-    this.authorize(principal, 'tagKeys');
+    const readable = this.readable(
+      principal,
+      'tagKeys',
+      PROFILES.map((p) => p.resourceType),
+    );
     const lists = await this.store.read('keysByType', {
       projectId,
-      types: PROFILES.map((p) => p.resourceType),
+      types: PROFILES.map((p) => ({
+        type: p.resourceType,
+        condition: readable.get(p.resourceType)!,
+      })),
       ...(after !== undefined ? { after } : {}),
       limit: limit + 1,
     });
     return firstDistinct(lists, limit);
   }
 
-  /** Distinct values of one tag key in the project over every type, ascending, after `after`. */
+  /**
+   * Distinct values of one tag key in the project over every type, ascending, after `after`: of
+   * the resources the caller may read.
+   */
   async tagValues(
     principal: Principal,
     projectId: string,
@@ -130,10 +164,17 @@ export class CrossServiceTags {
     after: string | undefined,
     limit: number,
   ): Promise<{ items: string[]; more: boolean }> {
-    this.authorize(principal, 'tagValues');
+    const readable = this.readable(
+      principal,
+      'tagValues',
+      PROFILES.map((p) => p.resourceType),
+    );
     const lists = await this.store.read('valuesByType', {
       projectId,
-      types: PROFILES.map((p) => p.resourceType),
+      types: PROFILES.map((p) => ({
+        type: p.resourceType,
+        condition: readable.get(p.resourceType)!,
+      })),
       key,
       ...(after !== undefined ? { after } : {}),
       limit: limit + 1,

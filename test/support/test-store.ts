@@ -106,12 +106,21 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
+/**
+ * TAGPLANE_TEST_READ_THREADS=N runs every harness's expensive reads on N read threads (SQLite
+ * files), to check a run of the suite against them; by default they run on the test's thread.
+ */
+function defaultOptions(): StoreOptions {
+  const threads = Number(process.env.TAGPLANE_TEST_READ_THREADS ?? 0);
+  return { poolSize: 4, ...(threads > 0 ? { readThreads: threads } : {}) };
+}
+
 export async function openTestStore(
   kind = testStoreKind(),
   options: StoreOptions = {},
 ): Promise<TestStore> {
   const database = await createTestDatabase(kind);
-  const store = Store.open(parseDatabaseUrl(database.url), { poolSize: 4, ...options });
+  const store = Store.open(parseDatabaseUrl(database.url), { ...defaultOptions(), ...options });
   try {
     await store.migrate();
   } catch (err) {
@@ -135,7 +144,7 @@ export async function openTestStore(
  */
 export function attachTestStore(url: string, options: StoreOptions = {}): TestStore {
   const location = parseDatabaseUrl(url);
-  const store = Store.open(location, { poolSize: 4, ...options });
+  const store = Store.open(location, { ...defaultOptions(), ...options });
   return {
     store,
     database: { kind: location.kind, url, drop: async () => {} },

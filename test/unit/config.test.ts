@@ -11,6 +11,7 @@ describe('parseServeConfig', () => {
       auth: 'strict',
       demo: true,
       logLevel: 'info',
+      logFormat: 'auto',
       pgPoolSize: 10,
       sqliteBusyTimeoutMs: 10_000,
       idleTimeoutMs: 75_000,
@@ -74,6 +75,22 @@ describe('parseServeConfig', () => {
       expect(() => parseServeConfig(flags, {}), name).toThrow(ConfigError);
       expect(() => parseServeConfig(flags, {}), name).toThrow(name);
     }
+  });
+
+  it('a log level or format it does not know: an error listing the valid ones', () => {
+    expect(() => parseServeConfig({ logLevel: 'verbose' }, {})).toThrow(
+      new ConfigError(
+        "invalid log level 'verbose' (--log-level, TAGPLANE_LOG_LEVEL): use one of fatal, error, warn, info, debug, trace, silent",
+      ),
+    );
+    expect(() => parseServeConfig({}, { TAGPLANE_LOG_FORMAT: 'pretty' })).toThrow(
+      new ConfigError(
+        "invalid log format 'pretty' (--log-format, TAGPLANE_LOG_FORMAT): use one of auto, text, json",
+      ),
+    );
+    expect(parseServeConfig({ logFormat: 'json' }, { TAGPLANE_LOG_FORMAT: 'text' }).logFormat).toBe(
+      'json',
+    );
   });
 
   it('flags win over the environment', () => {
@@ -225,5 +242,33 @@ describe('parseServeConfig', () => {
     }
     expect(message).not.toBe('');
     expect(message).not.toContain('s3cret-pw');
+  });
+
+  describe('rate limit and request log', () => {
+    it('default to no limit and 1000 requests kept', () => {
+      expect(parseServeConfig({}, {})).toMatchObject({ rateLimit: null, requestLog: 1000 });
+    });
+
+    it('are read from the flags, or else the environment; off or 0 switches the limit off', () => {
+      expect(parseServeConfig({ rateLimit: '50', requestLog: '10' }, {})).toMatchObject({
+        rateLimit: 50,
+        requestLog: 10,
+      });
+      const env = { TAGPLANE_RATE_LIMIT: '7', TAGPLANE_REQUEST_LOG: '0' };
+      expect(parseServeConfig({}, env)).toMatchObject({ rateLimit: 7, requestLog: 0 });
+      expect(parseServeConfig({ rateLimit: 'off' }, env).rateLimit).toBeNull();
+      expect(parseServeConfig({ rateLimit: '0' }, {}).rateLimit).toBeNull();
+    });
+
+    it.each([
+      ['rateLimit', '-1', /invalid rate limit .*'-1'/],
+      ['rateLimit', '1.5', /invalid rate limit .*'1.5'/],
+      ['rateLimit', 'fast', /invalid rate limit .*'fast'/],
+      ['requestLog', '-1', /invalid request log size .*'-1'/],
+      ['requestLog', 'all', /invalid request log size .*'all'/],
+    ])('--%s %s → ConfigError', (flag, value, message) => {
+      expect(() => parseServeConfig({ [flag]: value }, {})).toThrow(ConfigError);
+      expect(() => parseServeConfig({ [flag]: value }, {})).toThrow(message);
+    });
   });
 });
