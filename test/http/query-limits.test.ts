@@ -12,11 +12,13 @@ import { withToken } from '../support/signing.js';
  * a read-only connection of its own; on PostgreSQL each on a pooled connection.
  *
  * The dataset is the query benchmark's (bench/query-dataset.ts), small: 8,000 MRS clusters with
- * ten tags each, in one project. The expensive query excludes ten substrings of `owner`: every
- * cluster's owner is compared with each.
+ * ten tags each, in one project. The expensive query excludes ten substrings (that no value
+ * contains) of each of ten keys: all clusters are probed for every key, and none is excluded.
  */
 
 const SIZE = 8_000;
+/** The limit of the harness that stops the heavy query: far below what it takes on any machine. */
+const LIMIT_MS = 50;
 
 let h: Harness;
 let big: Tenant;
@@ -77,7 +79,9 @@ async function loadClusters(store: Store, projectId: string, size: number): Prom
 }
 afterAll(() => h.close());
 
-/** The expensive query: a count over every cluster, none of whose owners contains 1…9 or 0. */
+const NOWHERE = Array.from({ length: 10 }, (_, i) => `*x${i}`);
+
+/** The expensive query: a page and count of every cluster, each checked against 100 substrings. */
 function heavyQuery(tenant: Tenant) {
   return withToken(
     {
@@ -87,9 +91,11 @@ function heavyQuery(tenant: Tenant) {
       payload: JSON.stringify({
         action: 'filter',
         limit: 10,
-        not_tags_any: [
-          { key: 'owner', values: ['*1', '*2', '*3', '*4', '*5', '*6', '*7', '*8', '*9', '*0'] },
-        ],
+        // Ten keys, each with ten substrings no value contains: every cluster is probed for
+        // each key and each of its values compared with all ten.
+        not_tags_any: ['app', 'env', 'owner', 'team', 'k00', 'k01', 'k02', 'k03', 'k04', 'k05'].map(
+          (key) => ({ key, values: NOWHERE }),
+        ),
         tags_any: [
           { key: 'env', values: ['prod', 'dev', 'test'] },
           { key: 'team', values: ['t1', 't2'] },
@@ -104,8 +110,10 @@ describe('no request waits behind another tenant’s query', () => {
   it('the heavy query answers what it should', async () => {
     const res = await h.inject(heavyQuery(big));
     expect(res.statusCode, res.body).toBe(200);
-    // Every owner is o0…o9999: each holds a digit, so none is left.
-    expect(JSON.parse(res.body)).toMatchObject({ total_count: 0, resources: [] });
+    // No value contains `x`: nothing is excluded, and every cluster has an `env`.
+    const body = JSON.parse(res.body) as { total_count: number; resources: unknown[] };
+    expect(body.total_count).toBe(SIZE);
+    expect(body.resources).toHaveLength(10);
   });
 
   it('while it runs, /healthz and a write in another project are answered first', async () => {
@@ -155,7 +163,7 @@ if (process.env.TAGPLANE_TEST_STORE !== 'postgres') {
       limited = await createHarness({
         databaseUrl: h.databaseUrl,
         keys: h.keys,
-        store: { readThreads: 1, queryTimeoutMs: 20 },
+        store: { readThreads: 1, queryTimeoutMs: LIMIT_MS },
       });
     });
     afterAll(() => limited?.close());
@@ -164,19 +172,24 @@ if (process.env.TAGPLANE_TEST_STORE !== 'postgres') {
       const res = await limited.inject(heavyQuery(big));
       expectGatewayError(res, 504, 'APIG.0203');
       expect(JSON.parse(res.body).error_msg).toMatch(/^Backend timeout/);
-      // A cheap query after it is answered by a fresh read thread.
-      const cheap = await limited.inject(
-        withToken(
-          {
-            method: 'POST',
-            url: `/v1.1/${other.projectId}/clusters/resource_instances/action`,
-            headers: { 'content-type': 'application/json' },
-            payload: JSON.stringify({ action: 'count' }),
-          },
-          other.root.token,
-        ),
-      );
-      expect(cheap.statusCode, cheap.body).toBe(200);
+      // A cheap query after it is answered by a fresh read thread. (On a machine too busy to run
+      // even that within the limit, it gets a few tries.)
+      const cheap = () =>
+        limited.inject(
+          withToken(
+            {
+              method: 'POST',
+              url: `/v1.1/${other.projectId}/clusters/resource_instances/action`,
+              headers: { 'content-type': 'application/json' },
+              payload: JSON.stringify({ action: 'count' }),
+            },
+            other.root.token,
+          ),
+        );
+      let answer = await cheap();
+      for (let i = 0; i < 3 && answer.statusCode === 504; i++) answer = await cheap();
+      expect(answer.statusCode, answer.body).toBe(200);
+      expect(JSON.parse(answer.body)).toEqual({ total_count: 0 });
     });
   });
 }
