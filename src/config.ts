@@ -38,6 +38,8 @@ export interface ServeConfig {
   readonly requestTimeoutMs: number;
   /** A query (a statement on PostgreSQL) running longer is stopped and answered 504. */
   readonly queryTimeoutMs: number;
+  /** SQLite file: threads running the expensive reads (0: on the main thread). */
+  readonly readThreads: number;
 }
 
 /** What the one-shot commands (migrate, export, import) need. */
@@ -264,6 +266,11 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     pick(flags.queryTimeout, env.TAGPLANE_QUERY_TIMEOUT) ?? '10',
     'query timeout (--query-timeout, TAGPLANE_QUERY_TIMEOUT)',
   );
+  const threadsText = env.TAGPLANE_READ_THREADS ?? '2';
+  const readThreads = Number(threadsText);
+  if (!/^\d+$/.test(threadsText) || readThreads > 16) {
+    throw new ConfigError(`invalid TAGPLANE_READ_THREADS '${threadsText}': use 0–16`);
+  }
   const logLevel = pick(flags.logLevel, env.TAGPLANE_LOG_LEVEL) ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(
@@ -301,6 +308,7 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     idleTimeoutMs,
     requestTimeoutMs,
     queryTimeoutMs,
+    readThreads,
   });
 }
 

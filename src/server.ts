@@ -249,6 +249,7 @@ export async function startServer(
       poolSize: config.pgPoolSize,
       busyTimeoutMs: config.sqliteBusyTimeoutMs,
       queryTimeoutMs: config.queryTimeoutMs,
+      readThreads: config.readThreads,
     });
     const prepared = await prepareDatabase(store, config, location);
     const app = await buildApp(

@@ -147,7 +147,7 @@ function errorsMarkdown(profiles: readonly ServiceProfile[]): string {
     [
       '### Gateway (`{"error_code","error_msg","request_id"}`)',
       '',
-      'Store faults are answered here, never 500: 502 when the store cannot be reached or written, 504 when a statement runs past its time limit. A write is never half-done: it did not happen, or (a connection lost during its commit) it happened whole.',
+      'Store faults are answered here, never 500: 502 when the store cannot be reached or written, 504 when a statement or query runs past its time limit (`--query-timeout`, default 10 s; the query is stopped). A write is never half-done: it did not happen, or (a connection lost during its commit) it happened whole. A request whose headers and body have not arrived within 30 s (`--request-timeout`) is answered 408 and its connection closed; a connection idle for 75 s (`--idle-timeout`) is closed.',
       '',
       '| Code | Status | Message |',
       '|---|---|---|',

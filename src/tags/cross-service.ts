@@ -8,12 +8,8 @@ import type { ResourceType } from '../services/registry.js';
 import { PROFILES, profileForType } from '../services/registry.js';
 import { type CrossServiceOperation, tms } from '../services/tms.js';
 import type { Store } from '../store/database.js';
-import { type FoundResource, findResources, type TagPredicate } from '../store/query-store.js';
-import {
-  compareCodePoints,
-  distinctKeys,
-  distinctValuesOfKey,
-} from '../store/tag-listing-store.js';
+import type { FoundResource, TagPredicate } from '../store/query-store.js';
+import { compareCodePoints } from '../store/tag-listing-store.js';
 import { readableWhere, routeGrant } from './read-access.js';
 import type { TagEngine } from './tag-engine.js';
 import { readTagsToCreate, readTagsToDelete } from './tag-input.js';
@@ -115,23 +111,19 @@ export class CrossServiceTags {
     page: { offset: number; limit: number },
   ): Promise<{ total: number; resources: FoundResource[] }> {
     const readable = byType(this.readable(principal, 'filter', types));
-    return this.store.readTransaction((tx) =>
-      findResources(
-        tx,
-        this.store.caps,
-        {
-          projectId,
-          types: readable.types,
-          all: conditions.all,
-          any: [],
-          notAll: [],
-          notAny: [],
-          untagged: conditions.untagged,
-          access: readable.condition,
-        },
-        page,
-      ),
-    );
+    return this.store.read('find', {
+      filter: {
+        projectId,
+        types: readable.types,
+        all: conditions.all,
+        any: [],
+        notAll: [],
+        notAny: [],
+        untagged: conditions.untagged,
+        access: readable.condition,
+      },
+      page,
+    });
   }
 
   /**
@@ -149,19 +141,16 @@ export class CrossServiceTags {
       'tagKeys',
       PROFILES.map((p) => p.resourceType),
     );
-    return this.store.readTransaction(async (tx) => {
-      const lists: string[][] = [];
-      for (const p of PROFILES) {
-        lists.push(
-          await distinctKeys(tx, projectId, p.resourceType, {
-            ...(after !== undefined ? { after } : {}),
-            limit: limit + 1,
-            readable: { caps: this.store.caps, condition: readable.get(p.resourceType)! },
-          }),
-        );
-      }
-      return firstDistinct(lists, limit);
+    const lists = await this.store.read('keysByType', {
+      projectId,
+      types: PROFILES.map((p) => ({
+        type: p.resourceType,
+        condition: readable.get(p.resourceType)!,
+      })),
+      ...(after !== undefined ? { after } : {}),
+      limit: limit + 1,
     });
+    return firstDistinct(lists, limit);
   }
 
   /**
@@ -180,19 +169,17 @@ export class CrossServiceTags {
       'tagValues',
       PROFILES.map((p) => p.resourceType),
     );
-    return this.store.readTransaction(async (tx) => {
-      const lists: string[][] = [];
-      for (const p of PROFILES) {
-        lists.push(
-          await distinctValuesOfKey(tx, projectId, p.resourceType, key, {
-            ...(after !== undefined ? { after } : {}),
-            limit: limit + 1,
-            readable: { caps: this.store.caps, condition: readable.get(p.resourceType)! },
-          }),
-        );
-      }
-      return firstDistinct(lists, limit);
+    const lists = await this.store.read('valuesByType', {
+      projectId,
+      types: PROFILES.map((p) => ({
+        type: p.resourceType,
+        condition: readable.get(p.resourceType)!,
+      })),
+      key,
+      ...(after !== undefined ? { after } : {}),
+      limit: limit + 1,
     });
+    return firstDistinct(lists, limit);
   }
 
   /** The services and resource types whose tags this API manages. */
