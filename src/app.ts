@@ -158,10 +158,13 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     clientErrorHandler,
     // Room for a URI of 32 KiB (a longer one is answered 414) and the headers after it.
     http: { maxHeaderSize: MAX_HEAD_BYTES },
-    // Wire bodies are validated by the engine with each service's own error codes.
+    // Request parts are checked by the app's own compiled TypeBox schemas (http/validation.ts),
+    // never by Ajv: each fault gets the code of the API that owns the route.
     ajv: { customOptions: { strict: false } },
   }) as unknown as FastifyInstance;
 
+  // Routes without a compiler of their own read their parts in the handler, each at the step its
+  // API checks it (a service body after the caller is admitted), with schemas compiled once.
   app.setValidatorCompiler(() => () => true);
   app.removeAllContentTypeParsers();
   // Bodies stay raw bytes: signatures cover them exactly, and each API parses them itself so a

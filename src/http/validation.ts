@@ -1,8 +1,9 @@
 import type { FastifySchemaCompiler, FastifyTypeProvider } from 'fastify';
-import { type Static, type TSchema, type TUnsafe, Type } from 'typebox';
+import type { Static, TObject, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { AppError } from '../core/app-error.js';
 import { type JsonObject, parseJsonObject } from '../tags/tag-input.js';
+import { isCheckedInCode, isPlainObject, type Node, validatedPart } from './schema-marks.js';
 
 /**
  * Request parts validated from the route's own TypeBox schema: one schema documents the part
@@ -13,61 +14,15 @@ import { type JsonObject, parseJsonObject } from '../tags/tag-input.js';
  * with the domain, which names the fault more precisely.
  */
 
+export { checkedInCode, matching, refined, validatedAs } from './schema-marks.js';
+
+/** The error a part that fails its schema is answered with, unless its API names the fault. */
+const invalid = (message: string) => new AppError('invalid_parameter', message);
+
 /** Types `request.body`, `params` and `query` from the route's TypeBox schemas. */
 export interface TypeBoxProvider extends FastifyTypeProvider {
   validator: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
   serializer: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
-}
-
-/** Marks a sub-schema that the validator skips; see `checkedInCode`. */
-const CHECKED_IN_CODE = '~checkedInCode';
-
-/**
- * A sub-schema documented as written but checked by domain code, whose messages name the fault
- * (a policy document's statement and operator, a tag under its service's rules). The validator
- * accepts any value there, so its static type is `unknown` until the domain has checked it. The
- * mark is a hidden property, so it survives `Type.Optional` and stays out of the documents.
- */
-export function checkedInCode(schema: TSchema): TUnsafe<unknown> {
-  const opaque = Type.Unsafe<unknown>(schema);
-  Object.defineProperty(opaque, CHECKED_IN_CODE, { value: true, enumerable: false });
-  return opaque;
-}
-
-/** Holds the regular expression a string is validated with; see `matching`. */
-const PATTERN = '~pattern';
-
-/**
- * A string schema validated with one of the app's regular expressions, which the document does
- * not show. For rules a JSON Schema pattern cannot state: those are Unicode-mode expressions,
- * counting code points where the app's rule counts UTF-16 code units (RESOURCE_ID_PATTERN).
- */
-export function matching<T extends TSchema>(schema: T, pattern: RegExp): T {
-  const checked = Type.Unsafe<Static<T>>(schema);
-  Object.defineProperty(checked, PATTERN, { value: pattern, enumerable: false });
-  return checked as unknown as T;
-}
-
-type Node = Record<string, unknown>;
-
-const isCheckedInCode = (schema: unknown): boolean =>
-  typeof schema === 'object' && schema !== null && CHECKED_IN_CODE in schema;
-
-const isPlainObject = (v: unknown): v is Node =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * The schema as the validator sees it: every part checked in code accepts anything, and a
- * string `matching` a regular expression is checked with it.
- */
-function validatedPart(schema: unknown): unknown {
-  if (isCheckedInCode(schema)) return {};
-  if (Array.isArray(schema)) return schema.map(validatedPart);
-  if (!isPlainObject(schema)) return schema;
-  const out: Node = {};
-  for (const [k, v] of Object.entries(schema)) out[k] = validatedPart(v);
-  if (PATTERN in schema) out.pattern = schema[PATTERN];
-  return out;
 }
 
 export type PathSegment = string | number;
@@ -76,7 +31,8 @@ export type PathSegment = string | number;
 export interface SchemaFailure {
   /**
    * The JSON Schema keyword that failed: `type`, `required` (a property is missing),
-   * `additionalProperties` (a property is not allowed), `pattern`, `minLength`, `anyOf`…
+   * `additionalProperties` (a property is not allowed), `pattern`, `minLength`, `anyOf`,
+   * `refine` (the check of a `refined` schema)…
    */
   readonly keyword: string;
   /**
@@ -90,26 +46,37 @@ export interface SchemaFailure {
   readonly schema: Node;
 }
 
-/** Writes the message for the fault of a value that is reported (the first in reading order). */
-export type Describe = (failure: SchemaFailure, root: unknown) => string;
+/**
+ * Writes the message for the fault of a value that is reported (the first in reading order), or
+ * the error itself where the API names the fault with a kind of its own.
+ */
+export type Describe = (failure: SchemaFailure, root: unknown) => string | AppError;
+
+export type NullAsAbsent =
+  | 'everywhere'
+  | { readonly everywhereBut: readonly string[] }
+  | readonly string[];
 
 export interface CompileOptions {
   readonly describe: Describe;
   /**
    * Where a property given as `null` counts as absent: `everywhere` (every object the schema
-   * describes, outside parts checked in code), or the names of the root object's properties.
+   * describes, outside parts checked in code), the same but for some of the root object's
+   * properties (`everywhereBut`), or the names of the root object's properties.
    */
-  readonly nullAsAbsent?: 'everywhere' | readonly string[];
+  readonly nullAsAbsent?: NullAsAbsent;
 }
 
 export type ParseResult<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly message: string };
+  | { readonly ok: false; readonly error: AppError };
 
 /** A schema compiled once, with the messages of the API that reads it. */
-export interface CompiledSchema<T extends TSchema = TSchema> {
+export interface CompiledSchema<T extends TSchema = TSchema, V = Static<T>> {
   readonly schema: T;
-  parse(value: unknown): ParseResult<Static<T>>;
+  parse(value: unknown): ParseResult<V>;
+  /** The value typed, or its first fault thrown. */
+  read(value: unknown): V;
 }
 
 function unescapePointer(s: string): string {
@@ -233,7 +200,8 @@ function failuresOf(schema: Node, value: unknown, errors: readonly RawError[]): 
         });
       }
     } else {
-      add({ keyword: e.keyword, path: at.path, value: at.value, schema: node });
+      const keyword = e.keyword === '~refine' ? 'refine' : e.keyword;
+      add({ keyword, path: at.path, value: at.value, schema: node });
     }
   }
   // A stable sort: faults of one value keep TypeBox's order.
@@ -244,17 +212,17 @@ function failuresOf(schema: Node, value: unknown, errors: readonly RawError[]): 
  * The value without the properties given as null where null counts as absent; the value itself
  * when it has none.
  */
-function withoutNulls(
-  schema: unknown,
-  value: unknown,
-  where: 'everywhere' | readonly string[],
-): unknown {
+const isNameList = (where: NullAsAbsent): where is readonly string[] => Array.isArray(where);
+
+function withoutNulls(schema: unknown, value: unknown, where: NullAsAbsent, root = true): unknown {
   if (isCheckedInCode(schema) || !isPlainObject(schema)) return value;
-  const everywhere = where === 'everywhere';
+  const names = isNameList(where) ? where : undefined;
+  const kept =
+    root && typeof where === 'object' && 'everywhereBut' in where ? where.everywhereBut : [];
   if (Array.isArray(value)) {
     const items = schema.items;
-    if (!everywhere || !isPlainObject(items)) return value;
-    const mapped = value.map((v) => withoutNulls(items, v, where));
+    if (names || !isPlainObject(items)) return value;
+    const mapped = value.map((v) => withoutNulls(items, v, where, false));
     return mapped.some((v, i) => v !== value[i]) ? mapped : value;
   }
   const props = schema.properties;
@@ -264,10 +232,10 @@ function withoutNulls(
   for (const [k, v] of Object.entries(value)) {
     if (!Object.hasOwn(props, k)) {
       out[k] = v;
-    } else if (v === null && (everywhere || where.includes(k))) {
+    } else if (v === null && (names ? names.includes(k) : !kept.includes(k))) {
       changed = true;
     } else {
-      const inner = everywhere ? withoutNulls(props[k], v, where) : v;
+      const inner = names ? v : withoutNulls(props[k], v, where, false);
       changed ||= inner !== v;
       out[k] = inner;
     }
@@ -275,24 +243,77 @@ function withoutNulls(
   return changed ? out : value;
 }
 
-/** Compiles a schema once; `parse` answers the value typed, or the message for its first fault. */
+/** The root object's schema with the properties not named accepting anything. */
+function onlyProperties(schema: TObject, names: readonly string[]): Node {
+  const root = schema as unknown as Node;
+  const props = (root.properties ?? {}) as Node;
+  const required = (root.required ?? []) as string[];
+  const kept: Node = {};
+  for (const [k, v] of Object.entries(props)) kept[k] = names.includes(k) ? v : {};
+  return { ...root, properties: kept, required: required.filter((r) => names.includes(r)) };
+}
+
+/** A fault's error: the API's own, or `invalid_parameter` with its message. */
+const asError = (d: string | AppError) => (typeof d === 'string' ? invalid(d) : d);
+
+/**
+ * Compiles a schema once; `parse` answers the value typed, or the error for its first fault.
+ *
+ * TypeBox reports an array's items before the array's own faults (too many items), and stops
+ * after eight: a long array of bad items would hide that it is too long. An outline of the
+ * schema, whose arrays' items are left unchecked, is checked first and reports those faults; it
+ * also spares the items' rules a value already refused for its size.
+ */
 export function compileSchema<T extends TSchema>(
   schema: T,
   options: CompileOptions,
 ): CompiledSchema<T> {
-  const validator = Compile(validatedPart(schema) as TSchema);
+  return compile(schema, schema, options);
+}
+
+/**
+ * Compiles a check of some properties of an object schema: the others are taken as they are,
+ * typed `unknown`. For an API that checks the rest of a body later, after a step that depends on
+ * these (whether the caller may perform the action named, or act in the project named).
+ */
+export function compileProperties<T extends TObject, K extends keyof Static<T> & string>(
+  schema: T,
+  names: readonly K[],
+  options: CompileOptions,
+): CompiledSchema<T, Pick<Static<T>, K> & Record<string, unknown>> {
+  return compile(schema, onlyProperties(schema, names), options);
+}
+
+function compile<T extends TSchema, V>(
+  schema: T,
+  checkedSchema: unknown,
+  options: CompileOptions,
+): CompiledSchema<T, V> {
+  const validator = Compile(validatedPart(checkedSchema) as TSchema);
+  const outline = Compile(validatedPart(checkedSchema, true) as TSchema);
   const root = schema as unknown as Node;
   const nulls = options.nullAsAbsent;
+  const parse = (value: unknown): ParseResult<V> => {
+    const checked = nulls === undefined ? value : withoutNulls(schema, value, nulls);
+    const errors: RawError[] = [];
+    if (!outline.Check(checked)) {
+      errors.push(...(outline.Errors(checked) as unknown as RawError[]));
+    } else if (validator.Check(checked)) {
+      return { ok: true, value: checked as V };
+    }
+    errors.push(...(validator.Errors(checked) as unknown as RawError[]));
+    const [first] = failuresOf(root, checked, errors);
+    // TypeBox reports at least one error for a value that fails its check.
+    if (!first) throw new Error('a value failed its schema check without a reported error');
+    return { ok: false, error: asError(options.describe(first, checked)) };
+  };
   return {
     schema,
-    parse(value) {
-      const checked = nulls === undefined ? value : withoutNulls(schema, value, nulls);
-      if (validator.Check(checked)) return { ok: true, value: checked as Static<T> };
-      const errors = validator.Errors(checked) as unknown as RawError[];
-      const [first] = failuresOf(root, checked, errors);
-      // TypeBox reports at least one error for a value that fails its check.
-      if (!first) throw new Error('a value failed its schema check without a reported error');
-      return { ok: false, message: options.describe(first, checked) };
+    parse,
+    read(value) {
+      const result = parse(value);
+      if (!result.ok) throw result.error;
+      return result.value;
     },
   };
 }
@@ -305,9 +326,6 @@ export interface PartValidation {
   /** Turns the raw part into the value checked (the body's bytes into JSON); throws AppError. */
   readonly read?: (raw: unknown) => unknown;
 }
-
-/** The error a part that fails its schema is answered with, in the route's envelope. */
-const invalid = (message: string) => new AppError('invalid_parameter', message);
 
 /**
  * A route's `validatorCompiler`: each part with a schema is read and checked by the compiled
@@ -334,7 +352,7 @@ export function routeValidation(
         throw err;
       }
       const result = compiled.parse(value);
-      return result.ok ? { value: result.value } : { error: invalid(result.message) };
+      return result.ok ? { value: result.value } : { error: result.error };
     };
   };
 }

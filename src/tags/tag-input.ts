@@ -121,6 +121,21 @@ function readOne(
   return { key, value };
 }
 
+/** The error for the first key given a second time in a request, if any. */
+export function duplicateKey(tags: readonly { readonly key: string }[]): AppError | undefined {
+  const seen = new Set<string>();
+  for (const { key } of tags) {
+    if (seen.has(key)) {
+      return new AppError(
+        'duplicate_key',
+        `Tag key '${key}' appears more than once in the request.`,
+      );
+    }
+    seen.add(key);
+  }
+  return undefined;
+}
+
 /**
  * Tags to create: every tag checked in request order, the first problem reported; an absent value
  * means "". A key given twice is an error.
