@@ -3,6 +3,7 @@ import { AppError } from '../core/app-error.js';
 import type { ServiceProfile } from '../services/profile.js';
 import {
   conditionKeyProblem,
+  conditionPredicates,
   conditionValueProblem,
   MAX_CONDITION_KEY_LENGTH,
   MAX_CONDITION_KEYS,
@@ -26,8 +27,8 @@ import {
  * The tag conditions of queries (`resource_instances/action` of AS and MRS, the cross-service
  * filter) and the services' query body: documented, typed and checked from these schemas, each
  * fault named with the kinds of the API that reads it. What no schema says (keys unique within a
- * list, values within a key, `*` only as the start of a substring) is checked by tags/tag-query.ts
- * once the shape is right; limit and offset are read there too, only when a page is asked for.
+ * list, values within a key, `*` only as the start of a substring) is checked as the bodies'
+ * rules by tags/tag-query.ts; limit and offset are read there too, only when a page is asked for.
  */
 
 /** A tag condition of a query: a key and the values it may have. */
@@ -63,7 +64,7 @@ export function conditionList(description: string) {
   );
 }
 
-const CONDITION_LISTS = ['tags', 'tags_any', 'not_tags', 'not_tags_any'];
+const CONDITION_LISTS = ['tags', 'tags_any', 'not_tags', 'not_tags_any'] as const;
 
 /**
  * The fault of a condition list (`path[0]` names it), with the caller's kinds; undefined when the
@@ -71,7 +72,7 @@ const CONDITION_LISTS = ['tags', 'tags_any', 'not_tags', 'not_tags_any'];
  */
 export function conditionFault(f: SchemaFailure, kinds: QueryErrorKinds): AppError | undefined {
   const [field, index, part, j] = f.path;
-  if (typeof field !== 'string' || !CONDITION_LISTS.includes(field)) return undefined;
+  if (!CONDITION_LISTS.some((list) => list === field)) return undefined;
   const item = `${field}[${String(index)}]`;
   if (f.path.length === 1) {
     if (f.keyword === 'maxItems' && Array.isArray(f.value)) {
@@ -226,5 +227,10 @@ export function compileServiceQueryBody(
   return compileSchema(schema, {
     describe: describeServiceQuery(profile.query?.matchValueMax ?? 0),
     nullAsAbsent: { everywhereBut: ['limit', 'offset', 'marker'] },
+    rules: (body) => {
+      for (const field of CONDITION_LISTS) {
+        conditionPredicates(body[field], field, SERVICE_QUERY_KINDS);
+      }
+    },
   });
 }

@@ -70,9 +70,11 @@ function compileBodies(profile: ServiceProfile) {
     f.path[0] === 'action' ? actionFault(f, CREATE_DELETE) : invalid(f);
   const nullAction = { nullAsAbsent: ['action'] };
   const value = valueText(c, `Tag value: ${describeRule(c.value)}`);
+  const tags = tagListReader(c, d);
   return {
-    create: compileSchema(Type.Object({ tags: tagList(c, required) }), { describe: describe(c) }),
-    delete: compileSchema(Type.Object({ tags: tagList(d, 'optional') }), { describe: describe(d) }),
+    /** `{"tags":[…]}` under the create rules, and under the delete rules. */
+    create: tags.create,
+    delete: tags.delete,
     /** The action first: the caller must be allowed it before its tags are read. */
     batch: compileProperties(
       Type.Object({
@@ -100,7 +102,7 @@ function compileBodies(profile: ServiceProfile) {
     ),
     query: profile.query ? compileServiceQueryBody(profile) : undefined,
     /** The tags of a batch, under the rules of its action. */
-    tags: tagListReader(c, d),
+    tags,
   };
 }
 

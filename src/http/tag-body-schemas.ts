@@ -132,10 +132,22 @@ export function tagArrayFault(f: SchemaFailure): AppError | undefined {
 
 type TagItem = Static<ReturnType<typeof tagInput>>;
 
-/** Tags to create: an absent value means "". A key given twice is an error. */
+/**
+ * The rule of a list of tags to create: no key twice. The service reads the tags in order, each
+ * whole before the next, so a key repeated before a tag at fault is reported first.
+ */
+export function uniqueKeys(
+  body: { readonly tags: readonly { readonly key: string }[] },
+  fault?: readonly PathSegment[],
+): void {
+  const [field, index] = fault ?? [];
+  const read = field === 'tags' && typeof index === 'number' ? index : body.tags.length;
+  const dup = duplicateKey(body.tags.slice(0, read));
+  if (dup) throw dup;
+}
+
+/** Tags to create, from a list checked with `uniqueKeys`: an absent value means "". */
 export function tagsToCreate(items: readonly TagItem[]): Tag[] {
-  const dup = duplicateKey(items);
-  if (dup !== undefined) throw dup;
   return items.map((t) => ({ key: t.key, value: t.value ?? '' }));
 }
 
@@ -146,7 +158,11 @@ export function tagsToDelete(items: readonly TagItem[]): TagSelector[] {
   );
 }
 
-/** A list of tags alone (the cross-service API's), checked under one service's rules. */
+/**
+ * `{"tags":[…]}` checked under a service's create rules (no key twice) or its delete rules: the
+ * service's create and delete bodies, a batch's tags once its action is known, and each
+ * resource's share of a cross-service batch.
+ */
 export interface TagListReader {
   readonly create: CompiledSchema<ReturnType<typeof tagListBody>>;
   readonly delete: CompiledSchema<ReturnType<typeof tagListBody>>;
@@ -162,7 +178,10 @@ function describeTags(rules: TagRules) {
 /** The tags of a body, checked under the create and delete rules of a service. */
 export function tagListReader(create: TagRules, del: TagRules): TagListReader {
   return {
-    create: compileSchema(tagListBody(create), { describe: describeTags(create) }),
+    create: compileSchema(tagListBody(create), {
+      describe: describeTags(create),
+      rules: uniqueKeys,
+    }),
     delete: compileSchema(Type.Object({ tags: tagList(del, 'optional') }), {
       describe: describeTags(del),
     }),

@@ -157,10 +157,9 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         const input = jsonBody(request);
         const { project_id: projectId } = body.project.read(input);
         await admitProject(principal, projectId);
-        const given = body.conditions.read(input);
-        const types = [...new Set(given.resource_types ?? RESOURCE_TYPES)];
-        const all = conditionPredicates(given.tags, 'tags', FILTER_KINDS);
         const rest = body.all.read(input);
+        const types = [...new Set(rest.resource_types ?? RESOURCE_TYPES)];
+        const all = conditionPredicates(rest.tags, 'tags', FILTER_KINDS);
         const untagged = rest.without_any_tag ?? false;
         const offset = readCount(
           rest.offset,

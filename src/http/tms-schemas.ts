@@ -6,6 +6,7 @@ import { tms } from '../services/tms.js';
 import { MAX_TAGS_IN_REQUEST } from '../tags/tag-input.js';
 import {
   conditionKeyProblem,
+  conditionPredicates,
   MAX_CONDITION_KEY_LENGTH,
   type QueryErrorKinds,
   unstorable,
@@ -203,16 +204,20 @@ function describeFilter(f: SchemaFailure): AppError {
 }
 
 /**
- * The filter body, checked in its steps: the project; the types and the conditions (whose keys
- * and values must then be unique); then the rest.
+ * The filter body, checked in its steps: the project, then the rest, whose conditions name each
+ * key once and each value once per key.
  */
 export function compileFilterBody() {
   const schema = filterBody();
   const options = { describe: describeFilter, nullAsAbsent: 'everywhere' as const };
   return {
     project: compileProperties(schema, ['project_id'], options),
-    conditions: compileProperties(schema, ['project_id', 'resource_types', 'tags'], options),
-    all: compileSchema(schema, options),
+    all: compileSchema(schema, {
+      ...options,
+      rules: (body) => {
+        conditionPredicates(body.tags, 'tags', FILTER_KINDS);
+      },
+    }),
   };
 }
 

@@ -57,8 +57,15 @@ export type NullAsAbsent =
   | { readonly everywhereBut: readonly string[] }
   | readonly string[];
 
-export interface CompileOptions {
+export interface CompileOptions<V = unknown> {
   readonly describe: Describe;
+  /**
+   * The API's rules across a value's parts that no schema says (a key given twice), checked on a
+   * value of the right shape; they throw the API's AppError. The API reads a value in order, so
+   * a rule broken before a value's first fault is reported instead of the fault: the rules are
+   * also checked on the part of the value before it, and told where the fault is (`fault`).
+   */
+  readonly rules?: (value: V, fault?: readonly PathSegment[]) => void;
   /**
    * Where a property given as `null` counts as absent: `everywhere` (every object the schema
    * describes, outside parts checked in code), the same but for some of the root object's
@@ -266,7 +273,7 @@ const asError = (d: string | AppError) => (typeof d === 'string' ? invalid(d) : 
  */
 export function compileSchema<T extends TSchema>(
   schema: T,
-  options: CompileOptions,
+  options: CompileOptions<Static<T>>,
 ): CompiledSchema<T> {
   return compile(schema, schema, options);
 }
@@ -279,7 +286,7 @@ export function compileSchema<T extends TSchema>(
 export function compileProperties<T extends TObject, K extends keyof Static<T> & string>(
   schema: T,
   names: readonly K[],
-  options: CompileOptions,
+  options: CompileOptions<Pick<Static<T>, K> & Record<string, unknown>>,
 ): CompiledSchema<T, Pick<Static<T>, K> & Record<string, unknown>> {
   return compile(schema, onlyProperties(schema, names), options);
 }
@@ -287,24 +294,40 @@ export function compileProperties<T extends TObject, K extends keyof Static<T> &
 function compile<T extends TSchema, V>(
   schema: T,
   checkedSchema: unknown,
-  options: CompileOptions,
+  options: CompileOptions<V>,
 ): CompiledSchema<T, V> {
   const validator = Compile(validatedPart(checkedSchema) as TSchema);
   const outline = Compile(validatedPart(checkedSchema, true) as TSchema);
   const root = schema as unknown as Node;
-  const nulls = options.nullAsAbsent;
+  const { nullAsAbsent: nulls, rules } = options;
+  /** The AppError a value of the right shape breaks the rules with, if any. */
+  const broken = (value: unknown, fault?: readonly PathSegment[]): AppError | undefined => {
+    try {
+      rules?.(value as V, fault);
+      return undefined;
+    } catch (err) {
+      if (err instanceof AppError) return err;
+      throw err;
+    }
+  };
   const parse = (value: unknown): ParseResult<V> => {
     const checked = nulls === undefined ? value : withoutNulls(schema, value, nulls);
     const errors: RawError[] = [];
     if (!outline.Check(checked)) {
       errors.push(...(outline.Errors(checked) as unknown as RawError[]));
     } else if (validator.Check(checked)) {
-      return { ok: true, value: checked as V };
+      const error = broken(checked);
+      return error ? { ok: false, error } : { ok: true, value: checked as V };
     }
     errors.push(...(validator.Errors(checked) as unknown as RawError[]));
     const [first] = failuresOf(root, checked, errors);
     // TypeBox reports at least one error for a value that fails its check.
     if (!first) throw new Error('a value failed its schema check without a reported error');
+    if (rules) {
+      const before = prefixBefore(root, checked, first.path);
+      const error = before !== undefined && validator.Check(before) && broken(before, first.path);
+      if (error) return { ok: false, error };
+    }
     return { ok: false, error: asError(options.describe(first, checked)) };
   };
   return {
@@ -316,6 +339,35 @@ function compile<T extends TSchema, V>(
       return result.value;
     },
   };
+}
+
+/**
+ * The part of a value a reader has gone through before reaching `path`: earlier items and
+ * properties, and the part of the one on the path before it. An object that would lack a
+ * required property is left out.
+ */
+function prefixBefore(schema: unknown, value: unknown, path: readonly PathSegment[]): unknown {
+  if (path.length === 0 || !isPlainObject(schema)) return undefined;
+  const [seg, ...rest] = path;
+  if (Array.isArray(value) && typeof seg === 'number') {
+    const out = value.slice(0, seg);
+    const part = prefixBefore(schema.items, value[seg], rest);
+    if (part !== undefined) out.push(part);
+    return out;
+  }
+  if (!isPlainObject(value) || typeof seg !== 'string') return undefined;
+  const props = isPlainObject(schema.properties) ? schema.properties : {};
+  const names = Object.keys(props);
+  const at = names.indexOf(seg);
+  const out: Node = {};
+  for (const [k, v] of Object.entries(value)) {
+    const i = names.indexOf(k);
+    if (i >= 0 && i < at) out[k] = v;
+  }
+  const part = prefixBefore(props[seg], value[seg], rest);
+  if (part !== undefined) out[seg] = part;
+  const required = Array.isArray(schema.required) ? schema.required : [];
+  return required.every((r) => Object.hasOwn(out, String(r))) ? out : undefined;
 }
 
 type RoutePart = 'body' | 'params' | 'querystring' | 'headers';
