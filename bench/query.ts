@@ -47,6 +47,7 @@ import {
   redactUrl,
   Store,
 } from '../src/store/database.js';
+import { findUserById } from '../src/store/identity-store.js';
 import { countResources, findResources } from '../src/store/query-store.js';
 import { filterOf, serviceQuery } from '../src/tags/tag-query.js';
 import { formatDuration, progress } from './progress.js';
@@ -368,6 +369,7 @@ async function run(location: DatabaseLocation) {
     projectId: PROJECT,
     issuedAt: now,
     expiresAt: now + TOKEN_LIFETIME_MS,
+    epoch: (await findUserById(store.db, USER))?.tokenEpoch ?? '',
   });
   const app = await buildApp(
     { auth: 'strict' },

@@ -10,6 +10,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { CredentialAdmin } from './admin/credentials.js';
+import { FaultInjector } from './admin/faults.js';
 import {
   AccessKeyLockout,
   type AccessKeyLockoutPolicy,
@@ -26,14 +27,17 @@ import {
 import { PolicyAuthorizer } from './auth/policy-authorizer.js';
 import type { SecretBox } from './auth/secret-box.js';
 import type { TokenSigner } from './auth/tokens.js';
+import { registerAdminFaultRoutes } from './http/admin-fault-routes.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerAdminTenancyRoutes } from './http/admin-tenancy-routes.js';
 import {
   clientErrorHandler,
   frameworkErrors,
   installErrorHandler,
   MAX_HEAD_BYTES,
 } from './http/error-handler.js';
+import { FaultTargets, installFaults } from './http/fault-hook.js';
 import { registerIamRoutes } from './http/iam-routes.js';
 import { openApiDocument } from './http/openapi.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
@@ -52,7 +56,26 @@ export interface AppOptions {
   readonly loginLockout?: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off; absent: the gateway's (more than 5 lock for 5 minutes). */
   readonly akskLockout?: AccessKeyLockoutPolicy | null;
+  /** Connection time limits; absent: the gateway's (see `DEFAULT_CONNECTION_LIMITS`). */
+  readonly connections?: ConnectionLimits;
 }
+
+/** How long the server waits on a client. */
+export interface ConnectionLimits {
+  /** A connection with no request in progress and nothing sent for this long is closed. */
+  readonly idleTimeoutMs: number;
+  /**
+   * A request whose headers and body have not all arrived this long after it began is answered
+   * 408 APIG.0201 and its connection closed.
+   */
+  readonly requestTimeoutMs: number;
+}
+
+/** The gateway's: idle connections closed after 75 s, requests received within 30 s. */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
+  idleTimeoutMs: 75_000,
+  requestTimeoutMs: 30_000,
+});
 
 export interface AppDeps {
   readonly store: Store;
@@ -148,6 +171,7 @@ class CompactLogs extends LogController {
 
 /** Builds the server without listening: the CLI, the tests and the OpenAPI export share it. */
 export async function buildApp(options: AppOptions, deps: AppDeps): Promise<FastifyInstance> {
+  const limits = options.connections ?? DEFAULT_CONNECTION_LIMITS;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     logController: new CompactLogs(),
@@ -156,8 +180,19 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
     clientErrorHandler,
-    // Room for a URI of 32 KiB (a longer one is answered 414) and the headers after it.
-    http: { maxHeaderSize: MAX_HEAD_BYTES },
+    // Between requests, a keep-alive connection is closed after the idle time; a connection on
+    // which nothing moves at all (not even the bytes of a request) after the same time.
+    keepAliveTimeout: limits.idleTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      // Room for a URI of 32 KiB (a longer one is answered 414) and the headers after it.
+      maxHeaderSize: MAX_HEAD_BYTES,
+      headersTimeout: limits.requestTimeoutMs,
+      // How often the server looks for requests past their time: a small part of the limit, so
+      // that a request is refused close to its time rather than up to 30 s late.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, limits.requestTimeoutMs / 10)),
+    },
     // Request parts are checked by the app's own compiled TypeBox schemas (http/validation.ts),
     // never by Ajv: each fault gets the code of the API that owns the route.
     ajv: { customOptions: { strict: false } },
@@ -200,9 +235,13 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     options.akskLockout === undefined ? DEFAULT_AKSK_LOCKOUT : options.akskLockout,
     now,
   );
+  const faults = new FaultInjector(deps.store, now);
+  const faultTargets = new FaultTargets();
+  installFaults(app, faults, faultTargets);
   app.addHook('onClose', async () => {
     identities.close();
     keyLockout.close();
+    faults.close();
   });
   const authenticator = new Authenticator({
     identities,
@@ -225,6 +264,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
         options.loginLockout === undefined ? DEFAULT_LOGIN_LOCKOUT : options.loginLockout,
         now,
       ),
+      identities,
     ),
     authenticator,
   });
@@ -235,6 +275,12 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   });
   registerAdminIdentityRoutes(app, {
     credentials: new CredentialAdmin(deps.store, deps.secrets),
+    adminTokenHash: deps.adminTokenHash,
+  });
+  registerAdminTenancyRoutes(app, { store: deps.store, adminTokenHash: deps.adminTokenHash });
+  registerAdminFaultRoutes(app, {
+    faults,
+    targets: faultTargets,
     adminTokenHash: deps.adminTokenHash,
   });
   registerServiceRoutes(app, PROFILES, { engine, authenticator });

@@ -16,12 +16,16 @@ import { startCluster, startWorker } from './cluster.js';
 import {
   ConfigError,
   DEFAULT_DATABASE_URL,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  LOG_LEVELS,
   MAX_WORKERS,
   parseServeConfig,
   parseToolConfig,
   type ServeConfig,
   type ServeFlags,
 } from './config.js';
+import { VERSION } from './core/version.js';
 import { startServer } from './server.js';
 import { parseDatabaseUrl, redactUrl, Store } from './store/database.js';
 
@@ -228,6 +232,7 @@ export function program(): Command {
     .description(
       'Resource-tag APIs of five Huawei Cloud / Open Telekom Cloud services over one tag store',
     )
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     // Usage errors are reported by commander and end in main() with status 2, like ConfigError.
     .exitOverride();
@@ -235,29 +240,42 @@ export function program(): Command {
   cmd
     .command('serve')
     .description('run the API server')
-    .option('--host <host>', 'address to listen on (TAGPLANE_HOST)', undefined)
-    .option('--port <port>', 'port to listen on; 0 picks a free one (TAGPLANE_PORT)')
+    .option(
+      '--host <host>',
+      `address to listen on; 0.0.0.0 for every interface (TAGPLANE_HOST; default ${DEFAULT_HOST})`,
+    )
+    .option(
+      '--port <port>',
+      `port to listen on; 0 picks a free one (TAGPLANE_PORT; default ${DEFAULT_PORT})`,
+    )
     .option(
       '--database <url>',
-      `sqlite:PATH, sqlite::memory: or postgres://… (TAGPLANE_DATABASE_URL; default ${DEFAULT_DATABASE_URL})`,
+      `sqlite:PATH, sqlite::memory: (nothing kept after exit) or postgres://… (TAGPLANE_DATABASE_URL; default ${DEFAULT_DATABASE_URL})`,
     )
     .option('--seed <file>', 'seed document to load at start-up (TAGPLANE_SEED)')
     .addOption(
       new Option(
         '--auth <mode>',
-        'strict verifies credentials; open accepts any well-formed ones (TAGPLANE_AUTH)',
+        'strict verifies tokens and signatures; open accepts any token or signature unchecked, as a root user of every project: for local tests (TAGPLANE_AUTH; default strict)',
       ).choices(['strict', 'open']),
     )
     .option(
       '--admin-token <token>',
-      'token for the admin API (TAGPLANE_ADMIN_TOKEN); generated when absent',
+      'token for the admin API, 16 characters or more (TAGPLANE_ADMIN_TOKEN; default: generated on first start and printed once)',
     )
-    .option('--no-demo', 'do not create demo data in a new database (TAGPLANE_DEMO=0)')
+    .option(
+      '--no-demo',
+      'do not create demo data in a new database (TAGPLANE_DEMO=0; default: demo data created)',
+    )
     .option(
       '--no-migrate',
-      'do not run migrations; refuse to start while any is pending (TAGPLANE_MIGRATE=0)',
+      'do not run migrations; refuse to start while any is pending (TAGPLANE_MIGRATE=0; default: migrations run)',
     )
-    .option('--log-level <level>', 'fatal, error, warn, info, debug (TAGPLANE_LOG_LEVEL)')
+    .option('--log-level <level>', `${LOG_LEVELS.join(', ')} (TAGPLANE_LOG_LEVEL; default info)`)
+    .option(
+      '--log-format <format>',
+      'logs on standard error: text (readable lines), json (one JSON object a line) or auto: text when standard output is a terminal, else json (TAGPLANE_LOG_FORMAT; default auto)',
+    )
     .option(
       '--workers <n>',
       `processes serving the port, 1–${MAX_WORKERS}; more than 1 needs PostgreSQL (TAGPLANE_WORKERS; default 1)`,
@@ -269,6 +287,18 @@ export function program(): Command {
     .option(
       '--aksk-lockout <spec>',
       'FAILURES/LOCK_MIN: more than FAILURES consecutive signature failures of an access key lock it for LOCK_MIN minutes, or off (TAGPLANE_AKSK_LOCKOUT; default 5/5)',
+    )
+    .option(
+      '--idle-timeout <seconds>',
+      'close a connection idle this long (TAGPLANE_IDLE_TIMEOUT; default 75)',
+    )
+    .option(
+      '--request-timeout <seconds>',
+      'answer 408 APIG.0201 to a request whose headers and body have not arrived within this time (TAGPLANE_REQUEST_TIMEOUT; default 30)',
+    )
+    .option(
+      '--query-timeout <seconds>',
+      'stop a query running longer and answer 504 APIG.0203; on PostgreSQL the statement_timeout of every statement (TAGPLANE_QUERY_TIMEOUT; default 10)',
     )
     .action(async (opts: ServeFlags & { demo: boolean; migrate: boolean }) => {
       // commander defaults --no-x options to true; only an explicit --no-x overrides the env.

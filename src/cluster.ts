@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
-import { pino } from 'pino';
 import type { ServeConfig } from './config.js';
-import { createLogger } from './logging.js';
+import { createLogger, logDestination } from './logging.js';
+import { reservePort } from './port-reservation.js';
 import {
   announce,
   listeningUrl,
@@ -59,15 +59,20 @@ export async function startCluster(
   config: ServeConfig,
   print: (line: string) => void,
 ): Promise<RunningCluster> {
-  const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: false }));
+  const logger = createLogger(config.logLevel, logDestination(config.logFormat));
+  // A port that is taken fails the start before the database is touched; the workers bind it.
+  const reservation = await reservePort(config.host, config.port);
   const location = parseDatabaseUrl(config.databaseUrl);
-  const store = Store.open(location, { poolSize: 2 });
+  let store: Store | undefined;
   let prepared: Awaited<ReturnType<typeof prepareDatabase>>;
   try {
+    store = Store.open(location, { poolSize: 2 });
     prepared = await prepareDatabase(store, config, location);
   } catch (err) {
-    await store.close().catch(() => {});
+    await store?.close().catch(() => {});
     throw err;
+  } finally {
+    await reservation.release();
   }
 
   const listening = new Set<Worker>();

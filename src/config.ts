@@ -12,7 +12,9 @@ export interface ServeConfig {
   readonly adminToken?: string;
   /** Create the demo data on a new database. */
   readonly demo: boolean;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
+  /** How logs are written to standard error: `auto` is text on a terminal, JSON otherwise. */
+  readonly logFormat: LogFormat;
   readonly pgPoolSize: number;
   /** How long a SQLite write waits for another process's write lock before answering 503. */
   readonly sqliteBusyTimeoutMs: number;
@@ -26,6 +28,12 @@ export interface ServeConfig {
   readonly loginLockout: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off. */
   readonly akskLockout: AccessKeyLockoutPolicy | null;
+  /** A connection idle this long is closed. */
+  readonly idleTimeoutMs: number;
+  /** A request not received in full within this long is answered 408. */
+  readonly requestTimeoutMs: number;
+  /** A query (a statement on PostgreSQL) running longer is stopped and answered 504. */
+  readonly queryTimeoutMs: number;
 }
 
 /** What the one-shot commands (migrate, export, import) need. */
@@ -35,6 +43,13 @@ export interface ToolConfig {
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/tagplane.db';
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** A problem with the command line or environment: printed, exit status 2. */
 export class ConfigError extends Error {
@@ -54,9 +69,13 @@ export interface ServeFlags {
   demo?: boolean;
   migrate?: boolean;
   logLevel?: string;
+  logFormat?: string;
   workers?: string;
   loginLockout?: string;
   akskLockout?: string;
+  idleTimeout?: string;
+  requestTimeout?: string;
+  queryTimeout?: string;
 }
 
 /** More would only queue on the database's connections; a typo like 100 should not fork 100. */
@@ -96,6 +115,24 @@ function lockoutError(what: string, text: string, form: string, example: string,
   );
 }
 
+/** Time limits go up to an hour. */
+export const MAX_TIME_LIMIT_SECONDS = 3600;
+
+/**
+ * A time limit in seconds (a fraction allowed: 0.5 is half a second), above 0 and at most an
+ * hour, as milliseconds.
+ */
+function seconds(text: string, what: string): number {
+  const s = Number(text);
+  const ms = Math.round(s * 1000);
+  if (!/^\d+(\.\d+)?$/.test(text) || ms < 1 || s > MAX_TIME_LIMIT_SECONDS) {
+    throw new ConfigError(
+      `invalid ${what} '${text}': use a number of seconds above 0 and at most ${MAX_TIME_LIMIT_SECONDS} (fractions allowed: 0.5 is half a second)`,
+    );
+  }
+  return ms;
+}
+
 /** `ATTEMPTS/WINDOW_MIN/LOCK_MIN` or `off` (--login-lockout, TAGPLANE_LOGIN_LOCKOUT). */
 export function parseLoginLockout(text: string): LoginLockoutPolicy | null {
   if (text === 'off') return null;
@@ -130,7 +167,7 @@ export function parseAkskLockout(text: string): AccessKeyLockoutPolicy | null {
 
 /** Flags win over environment variables; both are read here once, at start-up. */
 export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): ServeConfig {
-  const portText = pick(flags.port, env.TAGPLANE_PORT) ?? '8080';
+  const portText = pick(flags.port, env.TAGPLANE_PORT) ?? String(DEFAULT_PORT);
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) {
     throw new ConfigError(`invalid port '${portText}': use 0–65535 (0 picks a free port)`);
@@ -177,18 +214,43 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
   const akskLockoutText = pick(flags.akskLockout, env.TAGPLANE_AKSK_LOCKOUT);
   const akskLockout =
     akskLockoutText === undefined ? DEFAULT_AKSK_LOCKOUT : parseAkskLockout(akskLockoutText);
+  const idleTimeoutMs = seconds(
+    pick(flags.idleTimeout, env.TAGPLANE_IDLE_TIMEOUT) ?? '75',
+    'idle timeout (--idle-timeout, TAGPLANE_IDLE_TIMEOUT)',
+  );
+  const requestTimeoutMs = seconds(
+    pick(flags.requestTimeout, env.TAGPLANE_REQUEST_TIMEOUT) ?? '30',
+    'request timeout (--request-timeout, TAGPLANE_REQUEST_TIMEOUT)',
+  );
+  const queryTimeoutMs = seconds(
+    pick(flags.queryTimeout, env.TAGPLANE_QUERY_TIMEOUT) ?? '10',
+    'query timeout (--query-timeout, TAGPLANE_QUERY_TIMEOUT)',
+  );
+  const logLevel = pick(flags.logLevel, env.TAGPLANE_LOG_LEVEL) ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(
+      `invalid log level '${logLevel}' (--log-level, TAGPLANE_LOG_LEVEL): use one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  const logFormat = pick(flags.logFormat, env.TAGPLANE_LOG_FORMAT) ?? 'auto';
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new ConfigError(
+      `invalid log format '${logFormat}' (--log-format, TAGPLANE_LOG_FORMAT): use one of ${LOG_FORMATS.join(', ')}`,
+    );
+  }
   const seedFile = pick(flags.seed, env.TAGPLANE_SEED);
   const demoEnv = env.TAGPLANE_DEMO;
   const migrateEnv = env.TAGPLANE_MIGRATE;
   return Object.freeze({
-    host: pick(flags.host, env.TAGPLANE_HOST) ?? '127.0.0.1',
+    host: pick(flags.host, env.TAGPLANE_HOST) ?? DEFAULT_HOST,
     port,
     databaseUrl,
     ...(seedFile !== undefined ? { seedFile } : {}),
     auth,
     ...(adminToken !== undefined ? { adminToken } : {}),
     demo: flags.demo ?? !(demoEnv === '0' || demoEnv === 'false'),
-    logLevel: pick(flags.logLevel, env.TAGPLANE_LOG_LEVEL) ?? 'info',
+    logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat,
     pgPoolSize,
     sqliteBusyTimeoutMs,
     ...(env.TAGPLANE_MASTER_KEY ? { masterKey: env.TAGPLANE_MASTER_KEY } : {}),
@@ -196,6 +258,9 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     workers,
     loginLockout,
     akskLockout,
+    idleTimeoutMs,
+    requestTimeoutMs,
+    queryTimeoutMs,
   });
 }
 

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { createDemo, type DemoData } from './admin/demo.js';
 import { applySeed } from './admin/seed.js';
 import { SeedError } from './admin/seed-document.js';
@@ -18,7 +17,8 @@ import { TokenSigner } from './auth/tokens.js';
 import type { ServeConfig } from './config.js';
 import { sha256Hex } from './core/hash.js';
 import { readSeedDocument } from './http/seed-schema.js';
-import { createLogger } from './logging.js';
+import { createLogger, logDestination } from './logging.js';
+import { ListenError, listenErrorMessage, reservePort } from './port-reservation.js';
 import { type DatabaseLocation, parseDatabaseUrl, Store } from './store/database.js';
 import { findAccessKey } from './store/identity-store.js';
 import { ensureSetting, getSetting, setSetting } from './store/settings-store.js';
@@ -237,17 +237,30 @@ export async function startServer(
   config: ServeConfig,
   print?: (line: string) => void,
 ): Promise<RunningServer> {
-  const logger = createLogger(config.logLevel, pino.destination({ fd: 2, sync: false }));
+  const logger = createLogger(config.logLevel, logDestination(config.logFormat));
 
+  // The port first: a start that cannot listen creates nothing (no database, key or demo whose
+  // credentials it would never print).
+  const reservation = await reservePort(config.host, config.port);
   const location = parseDatabaseUrl(config.databaseUrl);
-  const store = Store.open(location, {
-    poolSize: config.pgPoolSize,
-    busyTimeoutMs: config.sqliteBusyTimeoutMs,
-  });
+  let store: Store | undefined;
   try {
+    store = Store.open(location, {
+      poolSize: config.pgPoolSize,
+      busyTimeoutMs: config.sqliteBusyTimeoutMs,
+      queryTimeoutMs: config.queryTimeoutMs,
+    });
     const prepared = await prepareDatabase(store, config, location);
     const app = await buildApp(
-      { auth: config.auth, loginLockout: config.loginLockout, akskLockout: config.akskLockout },
+      {
+        auth: config.auth,
+        loginLockout: config.loginLockout,
+        akskLockout: config.akskLockout,
+        connections: {
+          idleTimeoutMs: config.idleTimeoutMs,
+          requestTimeoutMs: config.requestTimeoutMs,
+        },
+      },
       {
         store,
         secrets: prepared.secrets,
@@ -256,7 +269,15 @@ export async function startServer(
         logger,
       },
     );
-    await app.listen({ host: config.host, port: config.port });
+    await reservation.release();
+    try {
+      await app.listen({ host: config.host, port: reservation.port });
+    } catch (err) {
+      await app.close();
+      throw new ListenError(
+        listenErrorMessage(err as NodeJS.ErrnoException, config.host, reservation.port),
+      );
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = listeningUrl(config.host, port);
@@ -266,18 +287,20 @@ export async function startServer(
       'started',
     );
 
+    const opened = store;
     return {
       url,
       app,
-      store,
+      store: opened,
       async close() {
         await app.close();
-        await store.close();
+        await opened.close();
         logger.flush();
       },
     };
   } catch (err) {
-    await store.close().catch(() => {});
+    await reservation.release();
+    await store?.close().catch(() => {});
     throw err;
   }
 }

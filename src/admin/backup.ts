@@ -3,6 +3,7 @@ import type { SecretBox } from '../auth/secret-box.js';
 import type { Executor, Store } from '../store/database.js';
 import {
   afterRestore,
+  columnsAt,
   countRows,
   DUMP_COLUMNS,
   DUMP_TABLES,
@@ -167,16 +168,18 @@ function parseHeader(text: string): ExportHeader {
   return { ...(h as ExportHeader), counts };
 }
 
-function checkRow(table: DumpTable, row: unknown, where: string): DumpRow {
+function checkRow(table: DumpTable, row: unknown, where: string, schema: string): DumpRow {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) {
     throw new BackupError(`${where}: 'row' must be an object`);
   }
-  const columns = DUMP_COLUMNS[table];
+  // The columns of the export's schema: a column added later is not in an older export.
+  const columns = columnsAt(table, schema);
   const r = row as Record<string, unknown>;
   for (const k of Object.keys(r)) {
-    if (!(k in columns)) throw new BackupError(`${where}: ${table} has no column '${k}'`);
+    if (!columns.includes(k)) throw new BackupError(`${where}: ${table} has no column '${k}'`);
   }
-  for (const [col, type] of Object.entries(columns)) {
+  for (const col of columns) {
+    const type = DUMP_COLUMNS[table][col];
     const v = r[col];
     const ok =
       type === 'integer'
@@ -264,7 +267,7 @@ export async function importDatabase(
       let current = 0;
       let batch: DumpRow[] = [];
       const flush = async () => {
-        await insertRows(tx, DUMP_TABLES[current]!, batch);
+        await insertRows(tx, DUMP_TABLES[current]!, batch, header.schema);
         progress.advance(batch.length);
         batch = [];
       };
@@ -292,7 +295,7 @@ export async function importDatabase(
         if (!tables.includes(table)) {
           throw new BackupError(`${where}: schema ${header.schema} has no table ${table}`);
         }
-        const row = checkRow(table, entry.row, where);
+        const row = checkRow(table, entry.row, where, header.schema);
         if (table === 'settings' && row.name === KEY_CHECK_SETTING && options.secrets) {
           masterKeyMatches = opensKeyCheck(options.secrets, String(row.value));
           if (!masterKeyMatches) {

@@ -22,6 +22,7 @@ import {
   type SignableRequest,
 } from './canonical-request.js';
 import type { IdentityCache } from './identity-cache.js';
+import { tokenHolder } from './token-grounds.js';
 import type { TokenSigner } from './tokens.js';
 
 /** Credentials missing or not acceptable: answered 401 in the gateway envelope. */
@@ -122,9 +123,11 @@ export class Authenticator {
           : 'The token is invalid.',
       );
     }
-    const user = await this.deps.identities.user(claims.userId);
-    if (!user || user.domainId !== claims.domainId) {
-      throw new AuthenticationError('The token is invalid: its user no longer exists.');
+    const user = await tokenHolder(this.deps.identities, token, claims, this.deps.now());
+    if (!user) {
+      throw new AuthenticationError(
+        'The token is invalid: it was revoked, or its user was deleted or changed password.',
+      );
     }
     return principalOf(
       user,

@@ -1,6 +1,7 @@
 import { AppError } from '../core/app-error.js';
 import type { Principal } from '../core/principal.js';
 import type { ResourceRecord } from '../core/resource.js';
+import { ALWAYS, NEVER, type ResourceCondition } from '../core/resource-condition.js';
 import type { Tag } from '../core/tag.js';
 import type { ApiIdentity, Permission } from '../services/profile.js';
 
@@ -28,6 +29,13 @@ export interface PrecheckRequest {
   readonly permissions: readonly Permission[];
 }
 
+/** A permission asked of every resource a read returns or counts. */
+export interface ReadRequest {
+  readonly principal: Principal;
+  readonly profile: ApiIdentity;
+  readonly permission: Permission;
+}
+
 export interface Authorizer {
   /** Throws a `forbidden` AppError naming the denied action, or returns. */
   authorize(req: AccessRequest): void;
@@ -38,6 +46,12 @@ export interface Authorizer {
    * with the resource and the tags.
    */
   precheck?(req: PrecheckRequest): void;
+  /**
+   * The resources on which `authorize` would grant the permission, as a condition on a
+   * resource's tags, enterprise project and type: a read of many resources returns and counts
+   * only those. `never` when it is granted on none.
+   */
+  grantedWhere(req: ReadRequest): ResourceCondition;
 }
 
 export function deny(principal: Principal, action: string): AppError {
@@ -56,5 +70,8 @@ export const rootOnlyAuthorizer: Authorizer = {
   authorize(req) {
     if (req.principal.root || req.profile.authorization === 'none') return;
     throw deny(req.principal, req.permission.action);
+  },
+  grantedWhere(req) {
+    return req.principal.root || req.profile.authorization === 'none' ? ALWAYS : NEVER;
   },
 };

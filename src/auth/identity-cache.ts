@@ -1,6 +1,11 @@
 import type { ProjectRecord, UserRecord } from '../core/identity.js';
 import type { Store } from '../store/database.js';
-import { findAccessKey, findProject, findUserById } from '../store/identity-store.js';
+import {
+  findAccessKey,
+  findProject,
+  findUserById,
+  listRevokedTokens,
+} from '../store/identity-store.js';
 import type { SecretBox } from './secret-box.js';
 
 /** An access key with its secret opened, as the signature check needs it. */
@@ -23,6 +28,8 @@ export class IdentityCache {
   private users = new Map<string, UserRecord>();
   private projects = new Map<string, ProjectRecord>();
   private keys = new Map<string, OpenAccessKey>();
+  /** Hashes of the tokens revoked one by one, read whole (they are few and short-lived). */
+  private revoked: ReadonlySet<string> | undefined;
   /** Bumped by every drop: a lookup that started before one must not cache what it read. */
   private generation = 0;
   private readonly unsubscribe: () => void;
@@ -39,6 +46,7 @@ export class IdentityCache {
     this.users.clear();
     this.projects.clear();
     this.keys.clear();
+    this.revoked = undefined;
   }
 
   close(): void {
@@ -75,6 +83,16 @@ export class IdentityCache {
 
   project(id: string): Promise<ProjectRecord | undefined> {
     return this.through(this.projects, id, () => findProject(this.store.db, id));
+  }
+
+  /** The hashes of revoked tokens not yet expired (`now`: epoch milliseconds). */
+  async revokedTokens(now: number): Promise<ReadonlySet<string>> {
+    if (this.usable() && this.revoked !== undefined) return this.revoked;
+    const generation = this.generation;
+    const revoked = new Set(await listRevokedTokens(this.store.db, now));
+    // An entry that expires while cached matches only tokens that are refused as expired anyway.
+    if (generation === this.generation && this.usable()) this.revoked = revoked;
+    return revoked;
   }
 
   accessKey(accessKey: string): Promise<OpenAccessKey | undefined> {

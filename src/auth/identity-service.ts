@@ -1,3 +1,4 @@
+import { sha256Hex } from '../core/hash.js';
 import type { DomainRecord, ProjectRecord, UserRecord } from '../core/identity.js';
 import type { Principal } from '../core/principal.js';
 import type { Store } from '../store/database.js';
@@ -9,15 +10,18 @@ import {
   findUserByName,
   listDomains,
   listProjects,
+  revokeToken,
 } from '../store/identity-store.js';
+import type { IdentityCache } from './identity-cache.js';
 import type { LoginLockout } from './login-lockout.js';
 import { verifyPassword } from './passwords.js';
+import { tokenHolder } from './token-grounds.js';
 import { TOKEN_LIFETIME_MS, type TokenClaims, type TokenSigner } from './tokens.js';
 
 /** An IAM request that fails, with the status IAM answers. */
 export class IdentityError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404,
+    readonly status: 400 | 401 | 403 | 404,
     message: string,
   ) {
     super(message);
@@ -37,6 +41,9 @@ function str(v: unknown): string | undefined {
 
 /** IAM's answer to a body without `auth.identity` (400). */
 export const IDENTITY_REQUIRED = 'The request body is invalid: auth.identity is required.';
+
+/** IAM's answer to a subject token that is not valid (404). */
+export const SUBJECT_TOKEN_INVALID = 'X-Subject-Token is invalid in the request';
 
 /** IAM's answers to a wrong user name or password, and to a locked user (both 401). */
 export const WRONG_CREDENTIALS = 'The username or password is wrong.';
@@ -80,6 +87,7 @@ export class IdentityService {
     private readonly tokens: TokenSigner,
     private readonly now: () => number,
     private readonly lockout: LoginLockout,
+    private readonly identities: IdentityCache,
   ) {}
 
   /** The domain a reference names, or undefined when there is none. */
@@ -168,6 +176,7 @@ export class IdentityService {
       ...(project ? { projectId: project.id } : {}),
       issuedAt,
       expiresAt: issuedAt + TOKEN_LIFETIME_MS,
+      epoch: user.tokenEpoch ?? '',
     };
     return {
       token: this.tokens.issue(claims),
@@ -218,13 +227,44 @@ export class IdentityService {
     return { token };
   }
 
-  /** The description of a valid token, or undefined: GET /v3/auth/tokens. */
-  async describe(token: string): Promise<TokenDescription | undefined> {
-    const claims = this.tokens.verify(token, this.now());
-    if ('error' in claims) return undefined;
-    const user = await findUserById(this.store.db, claims.userId);
+  /** Whether the caller may see a token of this domain: only its own domain's. */
+  private sees(caller: Principal, claims: TokenClaims): boolean {
+    return caller.scope.kind === 'open' || caller.domainId === claims.domainId;
+  }
+
+  /**
+   * The description of a valid token of the caller's domain, or undefined (answered 404, as for
+   * a token that does not exist): GET /v3/auth/tokens.
+   */
+  async describe(caller: Principal, token: string): Promise<TokenDescription | undefined> {
+    const now = this.now();
+    const claims = this.tokens.verify(token, now);
+    if ('error' in claims || !this.sees(caller, claims)) return undefined;
+    const user = await tokenHolder(this.identities, token, claims, now);
     if (!user) return undefined;
     return this.describeClaims(claims, user);
+  }
+
+  /**
+   * Revokes one token at once, on every node: DELETE /v3/auth/tokens. A caller may revoke its own
+   * tokens; another user's of its domain only as the domain's root user (IAM asks for Security
+   * Administrator). A token that is not genuine, or of another domain, is not found (404); an
+   * expired one needs nothing done.
+   */
+  async revoke(caller: Principal, token: string): Promise<void> {
+    const claims = this.tokens.inspect(token);
+    if (!claims || !this.sees(caller, claims)) {
+      throw new IdentityError(404, SUBJECT_TOKEN_INVALID);
+    }
+    if (caller.scope.kind !== 'open' && !caller.root && caller.userId !== claims.userId) {
+      throw new IdentityError(
+        403,
+        "Only the token's own user or the domain's root user may revoke it.",
+      );
+    }
+    const now = this.now();
+    if (claims.expiresAt <= now) return;
+    await this.store.transaction((tx) => revokeToken(tx, sha256Hex(token), claims.expiresAt, now));
   }
 
   /** Projects the caller can see, optionally by name: GET /v3/projects. */

@@ -1,7 +1,9 @@
 import { AppError } from '../core/app-error.js';
 import type { Principal } from '../core/principal.js';
+import { ALWAYS, type ResourceCondition } from '../core/resource-condition.js';
 import type { Permission } from '../services/profile.js';
-import type { AccessRequest, Authorizer, PrecheckRequest } from './authorizer.js';
+import type { AccessRequest, Authorizer, PrecheckRequest, ReadRequest } from './authorizer.js';
+import { grantedWhere } from './policy-conditions.js';
 import {
   type CompiledPolicies,
   compilePolicies,
@@ -109,6 +111,11 @@ export class PolicyAuthorizer implements Authorizer {
       refusals.map((r) => `${r.what}: ${r.why}`).join('; '),
       refusals.map((r) => r.action).join(' or '),
     );
+  }
+
+  grantedWhere(req: ReadRequest): ResourceCondition {
+    if (exempt(req.principal, req)) return ALWAYS;
+    return grantedWhere(this.compiled(req.principal), actionsOf(req.permission));
   }
 
   authorize(req: AccessRequest): void {

@@ -48,7 +48,7 @@ export type ConditionKey =
   | { readonly kind: 'TagKeys' }
   | { readonly kind: 'EnterpriseProjectId' };
 
-interface Condition {
+export interface Condition {
   readonly qualifier?: SetQualifier;
   readonly operator: Operator;
   readonly key: ConditionKey;
@@ -305,7 +305,7 @@ function holds(c: Condition, ctx: RequestContext): boolean {
   return negated ? values.every((v) => satisfies(c, v)) : values.some((v) => satisfies(c, v));
 }
 
-function matchesAction(s: CompiledStatement, action: string): boolean {
+export function matchesAction(s: CompiledStatement, action: string): boolean {
   return s.actions.some((p) => p.test(action));
 }
 

@@ -7,6 +7,11 @@ export interface TokenClaims {
   readonly projectId?: string;
   readonly issuedAt: number;
   readonly expiresAt: number;
+  /**
+   * The user's token epoch when the token was issued: the token verifies only while the user's
+   * epoch is still this one (a password change or a new user of the same id sets a new one).
+   */
+  readonly epoch: string;
 }
 
 export const TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
@@ -33,6 +38,7 @@ export class TokenSigner {
         p: claims.projectId,
         i: claims.issuedAt,
         e: claims.expiresAt,
+        g: claims.epoch,
       }),
     ).toString('base64url');
     return `${PREFIX}${body}.${this.mac(body)}`;
@@ -53,6 +59,12 @@ export class TokenSigner {
     return result;
   }
 
+  /** The claims of a genuine token, expired or not (revoking one answers either way). */
+  inspect(token: string): TokenClaims | undefined {
+    const result = this.check(token, Number.NEGATIVE_INFINITY);
+    return 'error' in result ? undefined : result;
+  }
+
   private check(
     token: string,
     now: number,
@@ -67,7 +79,7 @@ export class TokenSigner {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return { error: 'signature' };
     }
-    let raw: { u?: unknown; d?: unknown; p?: unknown; i?: unknown; e?: unknown };
+    let raw: { u?: unknown; d?: unknown; p?: unknown; i?: unknown; e?: unknown; g?: unknown };
     try {
       raw = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
     } catch {
@@ -83,6 +95,8 @@ export class TokenSigner {
       ...(typeof raw.p === 'string' ? { projectId: raw.p } : {}),
       issuedAt: typeof raw.i === 'number' ? raw.i : 0,
       expiresAt: raw.e,
+      // Tokens issued before epochs existed carry none: they match the epoch '' of the users of then.
+      epoch: typeof raw.g === 'string' ? raw.g : '',
     };
   }
 

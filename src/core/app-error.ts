@@ -52,6 +52,11 @@ export interface AppErrorDetails {
   readonly resourceId?: string;
   /** The identity-policy action refused, or the one the request needed. */
   readonly action?: string;
+  /**
+   * What the caller can do about it, added after the message in every catalogue (a fixed
+   * message of the service's own comes first, as the service words it).
+   */
+  readonly hint?: string;
 }
 
 export class AppError extends Error {

@@ -22,6 +22,11 @@ export interface UserRecord {
   readonly passwordHash: string | null;
   /** Identity policy documents, as stored (validated when written). */
   readonly policies: unknown[];
+  /**
+   * Carried by every token of the user: the store sets a new one when the user is created and
+   * when its password changes (absent on a record being written).
+   */
+  readonly tokenEpoch?: string;
 }
 
 export interface AccessKeyRecord {

@@ -81,6 +81,19 @@ export function uriProblem(url: string): { name: GatewayErrorName; detail: strin
 }
 
 /**
+ * Whether `err` is the client closing its connection before its request was complete (Node's
+ * "aborted", ECONNRESET, from reading the body), which no answer can reach.
+ */
+function clientAborted(request: FastifyRequest, err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return (
+    (code === 'ECONNRESET' || code === 'ECONNABORTED') &&
+    (request.raw.destroyed || request.raw.socket?.destroyed === true) &&
+    storeFault(err) === undefined
+  );
+}
+
+/**
  * One handler renders every error: credentials and gateway conditions in the gateway envelope,
  * domain errors in the envelope of the route's API, anything unexpected as a generic 500 whose
  * details are logged with the request id.
@@ -105,6 +118,11 @@ export function installErrorHandler(app: FastifyInstance): void {
         .send(gatewayBody(err.code, err.message, request.id));
     }
     const code = (err as FastifyError).code;
+    if (clientAborted(request, err)) {
+      // The client's doing, not a fault of the server or its store; nobody is left to answer.
+      request.log.info({ method: request.method, url: request.url }, 'client aborted the request');
+      return reply.send();
+    }
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return sendGateway(reply, request, 'bodyTooLarge', 'the body exceeds 1 MiB.');
     }

@@ -5,6 +5,13 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** How this route renders its errors; routes without one use the gateway envelope. */
     errors?: ErrorRenderer;
+    /**
+     * The API the route belongs to, as faults match it (`bms`, …, `tms`, `iam`); routes without
+     * one (admin, operations) are never faulted.
+     */
+    service?: string;
+    /** The path parameter naming the resource a route addresses, as faults match it. */
+    resourceParam?: string;
   }
   interface FastifyRequest {
     principal?: Principal;

@@ -69,6 +69,46 @@ export function gatewayReply(name: GatewayErrorName, requestId: string, detail?:
   };
 }
 
+/** The message of an injected fault that names none and has no message of its own. */
+export const INJECTED_MESSAGE =
+  'The request failed: a fault was injected for testing (see GET /admin/v1/faults).';
+
+const entries = Object.values(GATEWAY_ERRORS) as GatewayErrorEntry[];
+
+/** The gateway's entry for a status (the first listed), if it has one. */
+export function gatewayEntryForStatus(status: number): GatewayErrorEntry | undefined {
+  return entries.find((e) => e.status === status);
+}
+
+/**
+ * An injected fault answered in the gateway envelope: with `code` (an `APIG.` code) or else the
+ * gateway's own code for the status; the gateway's message for that code and status unless the
+ * fault gives one.
+ */
+export function gatewayFaultReply(
+  status: number,
+  code: string | undefined,
+  message: string | undefined,
+  requestId: string,
+) {
+  const entry =
+    code === undefined
+      ? gatewayEntryForStatus(status)
+      : (entries.find((e) => e.code === code && e.status === status) ??
+        entries.find((e) => e.code === code));
+  const body = gatewayBody(
+    code ?? entry?.code ?? GATEWAY_ERRORS.internal.code,
+    message ?? entry?.message ?? INJECTED_MESSAGE,
+    requestId,
+  );
+  return { status, body };
+}
+
+/** Whether an error code is the gateway's (answered in its envelope). */
+export function isGatewayCode(code: string): boolean {
+  return code.startsWith('APIG.');
+}
+
 /** An error answered in the gateway envelope with a catalogue entry. */
 export class GatewayError extends Error {
   constructor(

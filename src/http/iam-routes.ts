@@ -5,6 +5,7 @@ import {
   IDENTITY_REQUIRED,
   IdentityError,
   type IdentityService,
+  SUBJECT_TOKEN_INVALID,
 } from '../auth/identity-service.js';
 import { AppError } from '../core/app-error.js';
 import type { Principal } from '../core/principal.js';
@@ -12,6 +13,9 @@ import { keystoneBody, keystoneRenderer } from './envelopes.js';
 import { GatewayErrorSchema } from './service-schemas.js';
 import { signable } from './signable.js';
 import { compileSchema, routeValidation, type TypeBoxProvider } from './validation.js';
+
+/** The name faults and the request log give the IAM routes. */
+export const IAM_SERVICE = 'iam';
 
 export interface IamRouteDeps {
   readonly identity: IdentityService;
@@ -84,7 +88,7 @@ function baseUrl(request: FastifyRequest): string {
 export function registerIamRoutes(fastify: FastifyInstance, deps: IamRouteDeps): void {
   const app = fastify.withTypeProvider<TypeBoxProvider>();
   const { identity, authenticator } = deps;
-  const config = { errors: keystoneRenderer };
+  const config = { errors: keystoneRenderer, service: IAM_SERVICE };
   const tags = ['IAM'];
   // Discovery answers only callers with credentials, whatever else is wrong with the request.
   const authenticated = async (request: FastifyRequest) => {
@@ -114,11 +118,12 @@ export function registerIamRoutes(fastify: FastifyInstance, deps: IamRouteDeps):
   });
 
   const verifySubject = async (request: FastifyRequest, reply: FastifyReply, withBody: boolean) => {
-    await authenticator.authenticate(signable(request));
+    const caller = await authenticator.authenticate(signable(request));
     const subject = request.headers['x-subject-token'];
-    const description = typeof subject === 'string' ? await identity.describe(subject) : undefined;
+    const description =
+      typeof subject === 'string' ? await identity.describe(caller, subject) : undefined;
     if (!description) {
-      return reply.code(404).send(keystoneBody(404, 'X-Subject-Token is invalid in the request'));
+      return reply.code(404).send(keystoneBody(404, SUBJECT_TOKEN_INVALID));
     }
     reply.header('X-Subject-Token', subject);
     return withBody ? reply.code(200).send(description) : reply.code(200).send();
@@ -135,6 +140,36 @@ export function registerIamRoutes(fastify: FastifyInstance, deps: IamRouteDeps):
     },
     // HEAD is answered by the same route (Fastify's exposeHeadRoutes), without the body.
     handler: async (request, reply) => verifySubject(request, reply, request.method !== 'HEAD'),
+  });
+
+  app.delete('/v3/auth/tokens', {
+    config,
+    schema: {
+      operationId: 'KeystoneRevokeToken',
+      summary: 'Revoke the token in X-Subject-Token at once (the caller authenticates itself)',
+      description:
+        "The token stops working at once, on every node, until it would have expired. A caller may revoke its own token (send it as both X-Auth-Token and X-Subject-Token) or any of its own user's; another user's token of the same domain only as the domain's root user (403 otherwise). A token that is not valid or belongs to another domain: 404. Deleting a user or changing its password revokes all of its tokens.",
+      tags,
+      response: {
+        204: Type.Null(),
+        401: GatewayErrorSchema,
+        403: KeystoneError,
+        404: KeystoneError,
+      },
+    },
+    handler: async (request, reply) => {
+      const caller = await authenticator.authenticate(signable(request));
+      const subject = request.headers['x-subject-token'];
+      if (typeof subject !== 'string' || subject === '') {
+        return reply.code(404).send(keystoneBody(404, SUBJECT_TOKEN_INVALID));
+      }
+      try {
+        await identity.revoke(caller, subject);
+      } catch (err) {
+        return sendIdentityError(reply, err);
+      }
+      return reply.code(204).send(null);
+    },
   });
 
   app.get('/v3/projects', {

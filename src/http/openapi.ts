@@ -46,12 +46,9 @@ function toOpenApiPath(path: string): string {
 }
 
 const OPERATION_NAMES: Record<PermissionName, string> = {
-  create: 'add tags',
-  delete: 'delete tags',
+  create: 'add tags (also one tag, or its value)',
+  delete: 'delete tags (also one tag)',
   list: "list a resource's tags",
-  setOne: 'set one tag',
-  addOne: 'add one tag',
-  deleteOne: 'delete one tag',
   projectTags: "list the project's tag keys and values",
   query: 'query resources by tag',
   quota: "show a resource's tag quota",
@@ -62,9 +59,9 @@ const OPERATION_NAMES: Record<PermissionName, string> = {
 const TMS_OPERATION_NAMES: Record<(typeof TMS_ROUTES)[number]['op'], string> = {
   batchCreate: "add tags to resources of any types (and each resource's own create action)",
   batchDelete: "delete tags from resources of any types (and each resource's own delete action)",
-  filter: 'find resources of several types by tag',
-  tagKeys: "list the project's tag keys",
-  tagValues: "list a tag key's values",
+  filter: 'find resources of several types by tag (of those whose own list action is granted)',
+  tagKeys: "list the project's tag keys (of resources whose own list action is granted)",
+  tagValues: "list a tag key's values (of resources whose own list action is granted)",
   providers: 'list the resource types',
 };
 
@@ -111,7 +108,7 @@ After more than 5 consecutive signature failures of one access key (the sixth ba
 
 ## Authorisation
 
-A domain's root user may do everything in its domain. An IAM user needs its identity policies to allow the operation's action and every action it depends on: statements \`{"Effect":"Allow"|"Deny","Action":[…],"Resource":["*"],"Condition":{…}}\`; \`*\` wildcards in actions; an explicit Deny wins; default deny. Conditions: \`StringEquals\`, \`StringNotEquals\`, \`StringLike\`, \`StringNotLike\`, \`Null\`, with \`ForAllValues:\`/\`ForAnyValue:\`; keys \`g:ResourceTag/<key>\`, \`g:RequestTag/<key>\`, \`g:TagKeys\`, \`g:EnterpriseProjectId\`. A policy's refusal answers in the service's own envelope with its code, naming the action (MRS: 401 \`12000136\`; the others 403). A project other than the token's, or outside the caller's domain, gets the service's scope refusal (AS 400 \`AS.0008\`, MRS 400 \`12000052\`, ModelArts 403 \`ModelArts.0210\` / \`ModelArts.0108\`, BMS and DDM their 403). Each operation lists its actions in \`x-iam-actions\`; operations of ModelArts Lite Server supernodes need no permission (\`x-iam-permission-required: false\`).
+A domain's root user may do everything in its domain. An IAM user needs its identity policies to allow the operation's action and every action it depends on: statements \`{"Effect":"Allow"|"Deny","Action":[…],"Resource":["*"],"Condition":{…}}\`; \`*\` wildcards in actions; an explicit Deny wins; default deny. Conditions: \`StringEquals\`, \`StringNotEquals\`, \`StringLike\`, \`StringNotLike\`, \`Null\`, with \`ForAllValues:\`/\`ForAnyValue:\`; keys \`g:ResourceTag/<key>\`, \`g:RequestTag/<key>\`, \`g:TagKeys\`, \`g:EnterpriseProjectId\`. A policy's refusal answers in the service's own envelope with its code, naming the action (MRS: 401 \`12000136\`; the others 403). A project other than the token's, or outside the caller's domain, gets the service's scope refusal (AS 400 \`AS.0008\`, MRS 400 \`12000052\`, ModelArts 403 \`ModelArts.0210\` / \`ModelArts.0108\`, BMS and DDM their 403). A write of one tag (MRS add or delete one, DDM set one) needs the action of its service's batch create or delete. Reads of many resources (\`resource_instances/action\`, the project tag listings, the cross-service filter, tag keys and values) return, count and list the tags of only the resources on which the caller's policies grant both the route's action and the resource's own service's list action, decided with that resource's tags and enterprise project; totals are exact. Each operation lists its actions in \`x-iam-actions\`; operations of ModelArts Lite Server supernodes need no permission (\`x-iam-permission-required: false\`).
 
 ## Finding resources, and the cross-service API
 

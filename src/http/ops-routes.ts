@@ -1,12 +1,53 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { VERSION } from '../core/version.js';
 import type { Store } from '../store/database.js';
 import { GATEWAY_ERRORS, gatewayBody, gatewayMessage } from './gateway-errors.js';
 import { GatewayErrorSchema } from './service-schemas.js';
 
-/** Health, readiness and the API description. */
+/** Where a client goes from `/`. The console is not built yet: browsers go to the reference. */
+export const HOME_LINKS = {
+  console: '/console/',
+  docs: '/docs',
+  openapi: '/openapi.json',
+  health: '/healthz',
+} as const;
+
+/** Whether the client asked for a web page first (a browser's address bar does). */
+function wantsHtml(accept: string | undefined): boolean {
+  return accept !== undefined && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept);
+}
+
+/** The home page, health, readiness and the API description. */
 export function registerOpsRoutes(app: FastifyInstance, deps: { store: Store }): void {
   const tags = ['Operations'];
+
+  app.get('/', {
+    schema: {
+      operationId: 'Home',
+      summary: 'What this server is, its version and where to go',
+      description:
+        'A browser (`Accept: text/html`) is redirected (302) to the API reference at `/docs`; the web console (`/console/`) is not built yet. Other clients get the name, the version and the links.',
+      tags,
+      response: {
+        200: Type.Object({
+          name: Type.Literal('tagplane'),
+          version: Type.String({ examples: ['0.1.0'] }),
+          links: Type.Object({
+            console: Type.String(),
+            docs: Type.String(),
+            openapi: Type.String(),
+            health: Type.String(),
+          }),
+        }),
+        302: Type.Null({ description: 'To `/docs`; the `Location` header says where.' }),
+      },
+    },
+    handler: async (request, reply) => {
+      if (wantsHtml(request.headers.accept)) return reply.redirect(HOME_LINKS.docs, 302);
+      return { name: 'tagplane' as const, version: VERSION, links: HOME_LINKS };
+    },
+  });
 
   app.get('/healthz', {
     schema: {

@@ -120,20 +120,20 @@ async function runOperation(
       const given = body();
       const key = pathKey();
       const { value = '' } = bodies.setOne.read(given);
-      const written = await engine.create(p, profile, ref, [{ key, value }], 'setOne');
+      const written = await engine.create(p, profile, ref, [{ key, value }]);
       return sendWritten(reply, route.success, written);
     }
     case 'add-one': {
       const { tag } = bodies.addOne.read(body());
-      const written = await engine.create(p, profile, ref, tagsToCreate([tag]), 'addOne');
-      return sendWritten(reply, route.success, written);
+      return sendWritten(
+        reply,
+        route.success,
+        await engine.create(p, profile, ref, tagsToCreate([tag])),
+      );
     }
     case 'delete-one': {
       const key = pathKey();
-      const deleted = await engine.delete(p, profile, ref, [{ key }], {
-        permission: 'deleteOne',
-        onAbsent: 'reject',
-      });
+      const deleted = await engine.delete(p, profile, ref, [{ key }], { onAbsent: 'reject' });
       return sendWritten(reply, route.success, deleted);
     }
     case 'list': {
@@ -269,7 +269,7 @@ export function registerServiceRoutes(
         method: route.method,
         url: route.path,
         schema: serviceRouteSchema(profile, route, input),
-        config: { errors },
+        config: { errors, service: profile.id, resourceParam: profile.resourceParam },
         handler: async (request, reply) => {
           const call = await admitServiceCall(deps.authenticator, profile, route, input, request);
           deps.engine.precheck(call.principal, profile, routePermissionNames(route));

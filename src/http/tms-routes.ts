@@ -72,7 +72,7 @@ function decodeMarker(raw: string | undefined): string | undefined {
 /** The cross-service API (`/v1.0`, TMS-style) in its own error envelope. */
 export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): void {
   const { store, cross, authenticator } = deps;
-  const config = { errors: serviceRenderer(tms) };
+  const config = { errors: serviceRenderer(tms), service: tms.id };
   const tags = [tms.title];
   const security: Record<string, string[]>[] = [{ token: [] }, { aksk: [] }];
   const route = (op: CrossServiceOperation) => {

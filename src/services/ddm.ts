@@ -73,7 +73,6 @@ export const ddm = defineService({
   permissions: {
     create: { action: 'ddm:instance:createTags' },
     delete: { action: 'ddm:instance:deleteTags' },
-    setOne: { action: 'ddm:instance:updateTag' },
     list: { action: 'ddm:instance:listTags' },
     projectTags: { action: 'ddm:instance:listProjectTags' },
   },

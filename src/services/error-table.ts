@@ -44,6 +44,12 @@ export function renderError(profile: ErrorCatalogue, err: AppError): RenderedErr
 }
 
 function messageOf(row: ErrorRow, err: AppError): string {
+  const { hint } = err.details;
+  const message = serviceMessage(row, err);
+  return hint === undefined ? message : `${message} ${hint}`;
+}
+
+function serviceMessage(row: ErrorRow, err: AppError): string {
   if (row.message === undefined) return err.message;
   const values: Record<string, string | undefined> = {
     detail: err.message,

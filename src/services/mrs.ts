@@ -120,8 +120,6 @@ export const mrs = defineService({
   permissions: {
     create: { action: 'mrs:cluster:batchCreateTags' },
     delete: { action: 'mrs:cluster:batchDeleteTags' },
-    addOne: { action: 'mrs:cluster:createTag' },
-    deleteOne: { action: 'mrs:cluster:deleteTag' },
     list: { action: 'mrs:cluster:listTags' },
     projectTags: { action: 'mrs:cluster:listProjectTags' },
     query: { action: 'mrs:cluster:listResourceInstances' },

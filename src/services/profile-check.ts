@@ -178,10 +178,12 @@ export function profileProblems(profile: ServiceProfile): string[] {
   if (profile.internalError.code.trim() === '') out.push('internalError.code is empty');
   if (profile.bodyContentTypes?.length === 0) out.push('bodyContentTypes is empty');
   // The cross-service API's batches add and remove tags on resources of every service, each
-  // under its own service's permission.
-  for (const name of ['create', 'delete'] as const) {
+  // under its own service's permission; its reads return a resource only where the caller may
+  // read its tags through its own service.
+  for (const name of ['create', 'delete', 'list'] as const) {
     if (!profile.permissions[name]) {
-      out.push(`permissions.${name} is missing (the cross-service batches need it)`);
+      const why = name === 'list' ? 'reads of many resources' : 'the cross-service batches';
+      out.push(`permissions.${name} is missing (${why} need it)`);
     }
   }
   for (const [name, perm] of Object.entries(profile.permissions)) {

@@ -146,26 +146,26 @@ export type PermissionName =
   | 'create'
   | 'delete'
   | 'list'
-  | 'setOne'
-  | 'addOne'
-  | 'deleteOne'
   | 'projectTags'
   | 'query'
   | 'quota'
   | 'switchStatus'
   | 'switch';
 
-/** The permissions a route's operation may need (a batch route: either of create and delete). */
+/**
+ * The permissions a route's operation may need (a batch route: either of create and delete). A
+ * write of one tag needs what the batch create or delete needs: the same action, under the same
+ * conditions, so that no route writes what a policy denies the batch.
+ */
 export function routePermissionNames(route: Pick<RouteDef, 'kind'>): PermissionName[] {
   switch (route.kind) {
     case 'batch-action':
       return ['create', 'delete'];
     case 'set-one':
-      return ['setOne'];
     case 'add-one':
-      return ['addOne'];
+      return ['create'];
     case 'delete-one':
-      return ['deleteOne'];
+      return ['delete'];
     case 'project-tags':
       return ['projectTags'];
     case 'switch-status':

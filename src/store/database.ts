@@ -34,6 +34,11 @@ export interface StoreOptions {
   readonly busyTimeoutMs?: number;
   /** Fail rather than create a new SQLite database file. */
   readonly mustExist?: boolean;
+  /**
+   * How long a query may run before it is stopped and answered as a timeout (default 10 s): on
+   * PostgreSQL every statement's `statement_timeout`.
+   */
+  readonly queryTimeoutMs?: number;
 }
 
 /**
@@ -91,6 +96,14 @@ export class Store {
    */
   onLockoutChange(listener: () => void): () => void {
     return this.changes.onLockoutChange(listener);
+  }
+
+  /**
+   * Calls `listener` whenever the set of injected faults may have changed (see fault-version.ts),
+   * as `onLockoutChange` does for lockout state. Returns an unsubscribe.
+   */
+  onFaultChange(listener: () => void): () => void {
+    return this.changes.onFaultChange(listener);
   }
 
   /**

@@ -51,6 +51,7 @@ export const DUMP_COLUMNS: Record<DumpTable, Readonly<Record<string, ColumnType>
     password_hash: 'text?',
     policies: 'text',
     created_at: 'text',
+    token_epoch: 'text',
   },
   access_keys: {
     access_key: 'text',
@@ -70,6 +71,22 @@ export const DUMP_COLUMNS: Record<DumpTable, Readonly<Record<string, ColumnType>
   tags: { project_id: 'text', rid: 'integer', resource_type: 'text', key: 'text', value: 'text' },
   resource_attributes: { project_id: 'text', rid: 'integer', name: 'text', value: 'text' },
 };
+
+/**
+ * Columns added to a table after it was created, with the migration that added them: a row of an
+ * export made before has none (the migration gives the rows it finds their value).
+ */
+const COLUMN_SINCE: Partial<Record<DumpTable, Readonly<Record<string, string>>>> = {
+  users: { token_epoch: '0008-token-grounds' },
+};
+
+/** The columns `table` has at migration `schema`, in dump order. */
+export function columnsAt(table: DumpTable, schema: string): string[] {
+  return Object.keys(DUMP_COLUMNS[table]).filter((c) => {
+    const since = COLUMN_SINCE[table]?.[c];
+    return since === undefined || since <= schema;
+  });
+}
 
 /** Each table's read order and the cursor between batches: a unique key with an index. */
 const KEYS: Record<DumpTable, readonly string[]> = {
@@ -110,14 +127,15 @@ export async function readRows(
   return rows;
 }
 
-/** Inserts rows as they are, explicit `rid`s included. */
+/** Inserts rows of an export made at `schema` as they are, explicit `rid`s included. */
 export async function insertRows(
   ex: Executor,
   table: DumpTable,
   rows: readonly DumpRow[],
+  schema: string,
 ): Promise<void> {
   if (rows.length === 0) return;
-  const cols = Object.keys(DUMP_COLUMNS[table]);
+  const cols = columnsAt(table, schema);
   const values = rows.map((r) => sql`(${sql.join(cols.map((c) => r[c]))})`);
   await sql`insert into ${sql.table(table)} (${refs(cols)}) values ${sql.join(values)}`.execute(ex);
 }

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import type { Executor } from './executor.js';
+import { FAULT_CHANNEL, FAULT_VERSION_SETTING, takeFaultsChanged } from './fault-version.js';
 import {
   IDENTITY_CHANNEL,
   IDENTITY_VERSION_SETTING,
@@ -18,6 +19,7 @@ import { pgTypes } from './postgres-pool.js';
 export abstract class IdentityNotification {
   private readonly identityListeners = new Set<() => void>();
   private readonly lockoutListeners = new Set<() => void>();
+  private readonly faultListeners = new Set<() => void>();
 
   /** Calls `listener` whenever identity data may have changed. Returns an unsubscribe. */
   onIdentityChange(listener: () => void): () => void {
@@ -33,6 +35,13 @@ export abstract class IdentityNotification {
     return () => this.lockoutListeners.delete(listener);
   }
 
+  /** As `onIdentityChange`, for the set of injected faults, on a channel of its own. */
+  onFaultChange(listener: () => void): () => void {
+    this.faultListeners.add(listener);
+    this.subscribed();
+    return () => this.faultListeners.delete(listener);
+  }
+
   /** Whether other processes' changes are being seen right now. */
   abstract tracked(): boolean;
 
@@ -45,13 +54,14 @@ export abstract class IdentityNotification {
   afterCommit(conn: Executor): void {
     if (takeIdentityChanged(conn)) this.identityChanged();
     if (takeLockoutChanged(conn)) this.lockoutChanged();
+    if (takeFaultsChanged(conn)) this.faultsChanged();
   }
 
   /** A listener was added. */
   protected subscribed(): void {}
 
   protected hasListeners(): boolean {
-    return this.identityListeners.size + this.lockoutListeners.size > 0;
+    return this.identityListeners.size + this.lockoutListeners.size + this.faultListeners.size > 0;
   }
 
   protected identityChanged(): void {
@@ -60,6 +70,10 @@ export abstract class IdentityNotification {
 
   protected lockoutChanged(): void {
     for (const listener of this.lockoutListeners) listener();
+  }
+
+  protected faultsChanged(): void {
+    for (const listener of this.faultListeners) listener();
   }
 }
 
@@ -75,7 +89,12 @@ const IDENTITY_POLL_MS = 10;
 export class SqlitePolling extends IdentityNotification {
   /** The last `data_version`, identity version and lockout version seen. */
   private seen:
-    | { dataVersion: number; identityVersion: unknown; lockoutVersion: unknown }
+    | {
+        dataVersion: number;
+        identityVersion: unknown;
+        lockoutVersion: unknown;
+        faultVersion: unknown;
+      }
     | undefined;
   /** Prepared once; `pragma()` would prepare it again on every call. */
   private dataVersionStatement: BetterSqlite3.Statement | undefined;
@@ -100,24 +119,29 @@ export class SqlitePolling extends IdentityNotification {
     const dataVersion = this.dataVersionStatement.get() as number;
     if (this.seen?.dataVersion === dataVersion) return;
     const rows = raw
-      .prepare('select name, value from settings where name in (?, ?)')
-      .all(IDENTITY_VERSION_SETTING, LOCKOUT_VERSION_SETTING) as { name: string; value: string }[];
+      .prepare('select name, value from settings where name in (?, ?, ?)')
+      .all(IDENTITY_VERSION_SETTING, LOCKOUT_VERSION_SETTING, FAULT_VERSION_SETTING) as {
+      name: string;
+      value: string;
+    }[];
     const version = (name: string) => rows.find((r) => r.name === name)?.value;
     const identityVersion = version(IDENTITY_VERSION_SETTING);
     const lockoutVersion = version(LOCKOUT_VERSION_SETTING);
+    const faultVersion = version(FAULT_VERSION_SETTING);
     const before = this.seen;
-    this.seen = { dataVersion, identityVersion, lockoutVersion };
+    this.seen = { dataVersion, identityVersion, lockoutVersion, faultVersion };
     if (before === undefined) return;
     if (before.identityVersion !== identityVersion) this.identityChanged();
     if (before.lockoutVersion !== lockoutVersion) this.lockoutChanged();
+    if (before.faultVersion !== faultVersion) this.faultsChanged();
   }
 
   async close(): Promise<void> {}
 }
 
 /**
- * PostgreSQL: one connection listens for the notifications the identity and lockout triggers send
- * (migration 0005, 0007), from the first listener on, reconnecting when it drops. Nothing needs
+ * PostgreSQL: one connection listens for the notifications the identity, lockout and fault
+ * triggers send (migrations 0005, 0007, 0010), from the first listener on, reconnecting when it drops. Nothing needs
  * polling; while the connection is down, changes go unseen (`tracked()` is false).
  */
 export class PostgresListening extends IdentityNotification {
@@ -150,6 +174,7 @@ export class PostgresListening extends IdentityNotification {
       // Changes may be missed while deaf: drop what is cached, and keep trying to listen again.
       this.identityChanged();
       this.lockoutChanged();
+      this.faultsChanged();
       client.end().catch(() => {});
       if (!this.closed && this.hasListeners()) {
         setTimeout(() => {
@@ -161,17 +186,23 @@ export class PostgresListening extends IdentityNotification {
     client.on('end', lost);
     client.on('notification', (msg) => {
       if (msg.channel === LOCKOUT_CHANNEL) this.lockoutChanged();
+      else if (msg.channel === FAULT_CHANNEL) this.faultsChanged();
       else this.identityChanged();
     });
     client
       .connect()
-      .then(() => client.query(`listen ${IDENTITY_CHANNEL}; listen ${LOCKOUT_CHANNEL}`))
+      .then(() =>
+        client.query(
+          `listen ${IDENTITY_CHANNEL}; listen ${LOCKOUT_CHANNEL}; listen ${FAULT_CHANNEL}`,
+        ),
+      )
       .then(() => {
         if (this.listener !== client) return;
         this.listening = true;
         // Anything cached before listening began may already be stale.
         this.identityChanged();
         this.lockoutChanged();
+        this.faultsChanged();
       })
       .catch(lost);
   }

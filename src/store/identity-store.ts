@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { AccessKeyRecord, DomainRecord, ProjectRecord, UserRecord } from '../core/identity.js';
+import { LETTERS_DIGITS, randomString } from '../core/random.js';
 import type { Executor } from './database.js';
 import { identityChanged } from './identity-version.js';
 
@@ -9,7 +11,16 @@ type UserRow = {
   is_root: number | boolean;
   password_hash: string | null;
   policies: string;
+  token_epoch: string;
 };
+
+/**
+ * A user's new token epoch: random, so that a user created again with an id that existed (or a
+ * password set again) never matches the tokens of before, whatever the clock says.
+ */
+function newTokenEpoch(): string {
+  return randomString(16, LETTERS_DIGITS);
+}
 
 function toUser(row: UserRow): UserRecord {
   return {
@@ -19,6 +30,7 @@ function toUser(row: UserRow): UserRecord {
     root: Boolean(row.is_root),
     passwordHash: row.password_hash,
     policies: JSON.parse(row.policies) as unknown[],
+    tokenEpoch: row.token_epoch,
   };
 }
 
@@ -58,7 +70,7 @@ function userColumns(u: UserRecord) {
 export async function insertUser(ex: Executor, u: UserRecord, now: string): Promise<boolean> {
   const inserted = await ex
     .insertInto('users')
-    .values({ id: u.id, created_at: now, ...userColumns(u) })
+    .values({ id: u.id, created_at: now, token_epoch: newTokenEpoch(), ...userColumns(u) })
     .onConflict((oc) => oc.column('id').doNothing())
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return false;
@@ -66,12 +78,23 @@ export async function insertUser(ex: Executor, u: UserRecord, now: string): Prom
   return true;
 }
 
+/**
+ * Creates or updates a user. A new user gets a new token epoch; an existing one keeps its epoch
+ * (and so its tokens) unless its password hash changes.
+ */
 export async function upsertUser(ex: Executor, u: UserRecord, now: string): Promise<void> {
   const values = userColumns(u);
+  const epoch = newTokenEpoch();
   await ex
     .insertInto('users')
-    .values({ id: u.id, created_at: now, ...values })
-    .onConflict((oc) => oc.column('id').doUpdateSet(values))
+    .values({ id: u.id, created_at: now, token_epoch: epoch, ...values })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({
+        ...values,
+        token_epoch: sql<string>`case when users.password_hash is not distinct from excluded.password_hash
+          then users.token_epoch else ${epoch} end`,
+      }),
+    )
     .execute();
   await identityChanged(ex);
 }
@@ -193,6 +216,7 @@ export async function findAccessKey(
  */
 export async function resetAll(ex: Executor): Promise<void> {
   for (const t of [
+    'revoked_tokens',
     'tags',
     'resources',
     'access_key_failures',
@@ -249,8 +273,42 @@ export async function setUserPasswordHash(
   id: string,
   passwordHash: string | null,
 ): Promise<void> {
-  await ex.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+  // A new password ends every token of the old one.
+  await ex
+    .updateTable('users')
+    .set({ password_hash: passwordHash, token_epoch: newTokenEpoch() })
+    .where('id', '=', id)
+    .execute();
   await identityChanged(ex);
+}
+
+/**
+ * Revokes one token (by its hash) until it would have expired anyway; revocations already past
+ * that moment are pruned on the way.
+ */
+export async function revokeToken(
+  ex: Executor,
+  tokenHash: string,
+  expiresAt: number,
+  now: number,
+): Promise<void> {
+  await ex.deleteFrom('revoked_tokens').where('expires_at', '<=', now).execute();
+  await ex
+    .insertInto('revoked_tokens')
+    .values({ token_hash: tokenHash, expires_at: expiresAt })
+    .onConflict((oc) => oc.column('token_hash').doNothing())
+    .execute();
+  await identityChanged(ex);
+}
+
+/** Hashes of the revoked tokens that have not expired yet. */
+export async function listRevokedTokens(ex: Executor, now: number): Promise<string[]> {
+  const rows = await ex
+    .selectFrom('revoked_tokens')
+    .select('token_hash')
+    .where('expires_at', '>', now)
+    .execute();
+  return rows.map((r) => r.token_hash);
 }
 
 /** The access keys of users (secrets stay sealed; callers must not list them), oldest first. */
@@ -287,4 +345,34 @@ export async function deleteAccessKey(
     .executeTakeFirst();
   await identityChanged(ex);
   return Number(r.numDeletedRows) > 0;
+}
+
+/** Deletes a domain, with whatever it still holds (callers refuse one that holds anything). */
+export async function deleteDomain(ex: Executor, id: string): Promise<boolean> {
+  const r = await ex.deleteFrom('domains').where('id', '=', id).executeTakeFirst();
+  await identityChanged(ex);
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** Deletes a project, with whatever it still holds (callers refuse one that holds anything). */
+export async function deleteProject(ex: Executor, id: string): Promise<boolean> {
+  const r = await ex.deleteFrom('projects').where('id', '=', id).executeTakeFirst();
+  await identityChanged(ex);
+  return Number(r.numDeletedRows) > 0;
+}
+
+/** How many projects and users a domain holds. */
+export async function domainContents(
+  ex: Executor,
+  id: string,
+): Promise<{ projects: number; users: number }> {
+  const count = async (table: 'projects' | 'users') => {
+    const row = await ex
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('domain_id', '=', id)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  };
+  return { projects: await count('projects'), users: await count('users') };
 }

@@ -1,5 +1,6 @@
 import type { PostgresPool } from 'kysely';
 import pg from 'pg';
+import { markStoreError } from './store-errors.js';
 
 /** int8 (bigint) columns and counts come back as numbers, as they do on SQLite. */
 export const pgTypes: pg.CustomTypesConfig = {
@@ -29,11 +30,13 @@ function useNamedStatements(client: pg.PoolClient): void {
   c[NAMED] = true;
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as { query: unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    if (callback !== undefined) return query(text, values, callback);
     const name = typeof text === 'string' ? namedStatements.get(text) : undefined;
-    if (name && Array.isArray(values) && callback === undefined) {
-      return query({ name, text, values });
-    }
-    return callback === undefined ? query(text, values) : query(text, values, callback);
+    const run = name && Array.isArray(values) ? query({ name, text, values }) : query(text, values);
+    // What fails here failed on the store's connection. (A cursor is not a promise.)
+    return run instanceof Promise
+      ? run.catch((err: unknown) => Promise.reject(markStoreError(err)))
+      : run;
   };
 }
 
@@ -57,7 +60,9 @@ export function guardedPool(url: string, size: number): PostgresPool {
   pool.on('error', () => {});
   return {
     async connect() {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((err: unknown) => {
+        throw markStoreError(err);
+      });
       useNamedStatements(client);
       // A connection lost while checked out is reported to the query using it; node-postgres
       // also emits it on the client, which would end the process without a listener.

@@ -23,7 +23,15 @@ import { type FoundResource, loadResources } from './query/resource-loader.js';
  * estimates say touches fewer rows; a small or sparse driver is read once for both the count and
  * the page. The count costs one probe per driver row, except that exclusions are subtracted
  * (count(D) − count(D and N)) where that turns probes into index range counts.
+ *
+ * A caller's identity policies (`access`) are one more check on every driver row, so the count
+ * and the page are of the resources it may read, exactly.
  */
+
+/** Nothing can match: no types, or policies that allow no resource. */
+function empty(f: ResourceFilter): boolean {
+  return f.types.length === 0 || f.access?.kind === 'never';
+}
 
 export type { Page } from './query/page-strategy.js';
 export type { PlannerTuning } from './query/planner-tuning.js';
@@ -39,6 +47,7 @@ export async function countResources(
   filter: ResourceFilter,
   tuning: PlannerTuning = DEFAULT_TUNING,
 ): Promise<number> {
+  if (empty(filter)) return 0;
   return countFilter(ex, caps, normalise(filter), tuning);
 }
 
@@ -51,6 +60,7 @@ export async function findResources(
   tuning: PlannerTuning = DEFAULT_TUNING,
 ): Promise<{ total: number; resources: FoundResource[] }> {
   const f = normalise(filter);
+  if (empty(f)) return { total: 0, resources: [] };
   const p = await plan(ex, caps, f, tuning);
   if (p.resourceCount === 0) return { total: 0, resources: [] };
   let total: number;

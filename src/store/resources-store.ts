@@ -119,3 +119,39 @@ export async function listResourcesWithTags(
 export async function gatherStatistics(ex: Executor, caps: StoreCapabilities): Promise<void> {
   if (caps.plansFromStatistics) await sql`analyze resources, tags`.execute(ex);
 }
+
+/** How many resources a project holds. */
+export async function countProjectResources(ex: Executor, projectId: string): Promise<number> {
+  const row = await ex
+    .selectFrom('resources')
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+    .where('project_id', '=', projectId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Removes every resource of a project with its tags and attributes; returns how many. */
+export async function deleteProjectResources(ex: Executor, projectId: string): Promise<number> {
+  await ex.deleteFrom('tags').where('project_id', '=', projectId).execute();
+  await ex.deleteFrom('resource_attributes').where('project_id', '=', projectId).execute();
+  const r = await ex.deleteFrom('resources').where('project_id', '=', projectId).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/** Resources of a project with a type and name, by registration order (a seed finds one by its name). */
+export async function findResourcesByName(
+  ex: Executor,
+  projectId: string,
+  type: string,
+  name: string,
+): Promise<string[]> {
+  const rows = await ex
+    .selectFrom('resources')
+    .select('resource_id')
+    .where('project_id', '=', projectId)
+    .where('resource_type', '=', type)
+    .where('name', '=', name)
+    .orderBy('rid')
+    .execute();
+  return rows.map((r) => r.resource_id);
+}

@@ -29,6 +29,8 @@ export interface UsersTable {
   /** JSON array of identity policy documents. */
   policies: string;
   created_at: string;
+  /** Carried by every token of the user; new at creation and at each password change (0008). */
+  token_epoch: string;
 }
 
 export interface AccessKeysTable {
@@ -83,6 +85,35 @@ export interface AccessKeyFailuresTable {
   locked_until: number;
 }
 
+/** Tokens revoked one by one, until they would have expired (migration 0008). */
+export interface RevokedTokensTable {
+  /** Hex SHA-256 of the token. */
+  token_hash: string;
+  /** Epoch milliseconds. */
+  expires_at: number;
+}
+
+/** An injected fault (migration 0010). */
+export interface FaultsTable {
+  id: string;
+  /** Creation order. */
+  seq: number;
+  /** JSON: what requests it matches. */
+  match: string;
+  /** JSON: the error it answers; null: a delay only. */
+  error: string | null;
+  latency_ms: number;
+  probability: number;
+  /** How many times it may fire; null: unlimited. */
+  max_count: number | null;
+  fired: number;
+  ttl_s: number | null;
+  /** Epoch milliseconds; null: never. */
+  expires_at: number | null;
+  /** Epoch milliseconds. */
+  created_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   domains: DomainsTable;
@@ -94,4 +125,6 @@ export interface Database {
   resource_attributes: ResourceAttributesTable;
   login_failures: LoginFailuresTable;
   access_key_failures: AccessKeyFailuresTable;
+  revoked_tokens: RevokedTokensTable;
+  faults: FaultsTable;
 }

@@ -17,6 +17,12 @@ export interface StoreCapabilities {
    */
   readonly substringFunction: 'instr' | 'strpos';
   /**
+   * The case-sensitive operator for an identity policy's `StringLike` pattern (`*` any run, `?`
+   * one character): SQLite's `GLOB` (whose `[` must be escaped as `[[]`), or `LIKE` with `%`, `_`
+   * and `\` escaped (SQLite's `LIKE` ignores ASCII case).
+   */
+  readonly wildcardMatch: 'glob' | 'like';
+  /**
    * How resource names are searched by substring. `fts5`: an FTS5 trigram table
    * (`resource_names`) finds candidates for needles of three characters or more. `like`:
    * `name LIKE '%…%'` with `%`, `_` and `\` escaped, which a pg_trgm index serves where present;
@@ -80,6 +86,7 @@ const SQLITE: StoreCapabilities = Object.freeze({
   beginWrite: 'begin immediate',
   beginRead: 'begin',
   substringFunction: 'instr',
+  wildcardMatch: 'glob',
   nameSearch: 'fts5',
   indexHints: true,
   concurrentWriters: false,
@@ -96,6 +103,7 @@ const POSTGRES: StoreCapabilities = Object.freeze({
   beginWrite: 'begin',
   beginRead: 'begin transaction isolation level repeatable read, read only',
   substringFunction: 'strpos',
+  wildcardMatch: 'like',
   nameSearch: 'like',
   indexHints: false,
   concurrentWriters: true,

@@ -14,6 +14,19 @@ const NETWORK_CODES = new Set([
 ]);
 
 /**
+ * Errors raised by the store's own connections (see `markStoreError`). A network code means a
+ * store fault only on them: the same ECONNRESET from a client's socket (a request aborted
+ * mid-body) is the client's doing, not the store's.
+ */
+const RAISED_BY_STORE = new WeakSet<object>();
+
+/** Records that `err` came from a store connection; returns it. */
+export function markStoreError<E>(err: E): E {
+  if (typeof err === 'object' && err !== null) RAISED_BY_STORE.add(err);
+  return err;
+}
+
+/**
  * What node-postgres reports, without a SQLSTATE, when a connection dies under a query or the
  * pool cannot open one in time.
  */
@@ -43,8 +56,9 @@ export type StoreFault = 'unavailable' | 'timeout';
 export function storeFault(err: unknown): StoreFault | undefined {
   // Connecting to a name with several addresses fails with one error per address.
   if (err instanceof AggregateError) {
+    const marked = RAISED_BY_STORE.has(err);
     for (const e of err.errors) {
-      const fault = storeFault(e);
+      const fault = storeFault(marked ? markStoreError(e) : e);
       if (fault) return fault;
     }
     return undefined;
@@ -55,15 +69,19 @@ export function storeFault(err: unknown): StoreFault | undefined {
     // lock_timeout (55P03).
     if (code === '57014' || code === '55P03' || SQLITE_TIMEOUT.test(code)) return 'timeout';
     if (
-      NETWORK_CODES.has(code) ||
+      (NETWORK_CODES.has(code) && RAISED_BY_STORE.has(err as object)) ||
       // PostgreSQL: connection exceptions (08…); shutdown, crash recovery, a dropped database
       // (57P01–57P04); insufficient resources: a full disk, no memory, too many connections
-      // (53…); an I/O error (58030); a server that takes no writes, as a standby (25006).
+      // (53…); an I/O error (58030); a server that takes no writes, as a standby (25006); a
+      // database that refuses connections (55000, "object not in prerequisite state", as
+      // `datallowconn = false` gives it) or does not exist (3D000).
       /^08/.test(code) ||
       /^57P0[1-4]$/.test(code) ||
       /^53/.test(code) ||
       code === '58030' ||
       code === '25006' ||
+      code === '55000' ||
+      code === '3D000' ||
       SQLITE_UNAVAILABLE.test(code)
     ) {
       return 'unavailable';

@@ -1,6 +1,7 @@
 import type { Authorizer } from '../auth/authorizer.js';
 import { AppError } from '../core/app-error.js';
 import type { Principal } from '../core/principal.js';
+import { byType, type ResourceCondition } from '../core/resource-condition.js';
 import type { Tag, TagSelector } from '../core/tag.js';
 import { renderError } from '../services/error-table.js';
 import type { ServiceProfile } from '../services/profile.js';
@@ -14,6 +15,7 @@ import {
   distinctKeys,
   distinctValuesOfKey,
 } from '../store/tag-listing-store.js';
+import { readableWhere, routeGrant } from './read-access.js';
 import type { TagEngine } from './tag-engine.js';
 
 export interface BatchTarget {
@@ -63,6 +65,21 @@ export class CrossServiceTags {
   }
 
   /**
+   * For each of the types, the resources a read of many may show: where the operation's action
+   * and the read of the resource's tags through its own service are both granted.
+   */
+  private readable(
+    principal: Principal,
+    op: CrossServiceOperation,
+    types: readonly ResourceType[],
+  ): Map<ResourceType, ResourceCondition> {
+    const route = routeGrant(this.authorizer, principal, tms, tms.permissions[op]);
+    return new Map(
+      types.map((t) => [t, readableWhere(this.authorizer, principal, route, profileForType(t))]),
+    );
+  }
+
+  /**
    * Adds (`create`) or removes (`delete`) the tags on each resource. Returns the resources that
    * failed, each with its own service's error code and message.
    */
@@ -91,7 +108,10 @@ export class CrossServiceTags {
     return failed;
   }
 
-  /** One page of the project's resources of the given types matching every tag condition. */
+  /**
+   * One page of the project's resources of the given types matching every tag condition, of
+   * those the caller may read.
+   */
   async filter(
     principal: Principal,
     projectId: string,
@@ -99,33 +119,41 @@ export class CrossServiceTags {
     conditions: { all: TagPredicate[]; untagged: boolean },
     page: { offset: number; limit: number },
   ): Promise<{ total: number; resources: FoundResource[] }> {
-    this.authorize(principal, 'filter');
+    const readable = byType(this.readable(principal, 'filter', types));
     return this.store.readTransaction((tx) =>
       findResources(
         tx,
         this.store.caps,
         {
           projectId,
-          types,
+          types: readable.types,
           all: conditions.all,
           any: [],
           notAll: [],
           notAny: [],
           untagged: conditions.untagged,
+          access: readable.condition,
         },
         page,
       ),
     );
   }
 
-  /** Distinct tag keys of the project over every type, ascending, after `after`. */
+  /**
+   * Distinct tag keys of the project over every type, ascending, after `after`: of the resources
+   * the caller may read.
+   */
   async tagKeys(
     principal: Principal,
     projectId: string,
     after: string | undefined,
     limit: number,
   ): Promise<{ items: string[]; more: boolean }> {
-    this.authorize(principal, 'tagKeys');
+    const readable = this.readable(
+      principal,
+      'tagKeys',
+      PROFILES.map((p) => p.resourceType),
+    );
     return this.store.readTransaction(async (tx) => {
       const lists: string[][] = [];
       for (const p of PROFILES) {
@@ -133,6 +161,7 @@ export class CrossServiceTags {
           await distinctKeys(tx, projectId, p.resourceType, {
             ...(after !== undefined ? { after } : {}),
             limit: limit + 1,
+            readable: { caps: this.store.caps, condition: readable.get(p.resourceType)! },
           }),
         );
       }
@@ -140,7 +169,10 @@ export class CrossServiceTags {
     });
   }
 
-  /** Distinct values of one tag key in the project over every type, ascending, after `after`. */
+  /**
+   * Distinct values of one tag key in the project over every type, ascending, after `after`: of
+   * the resources the caller may read.
+   */
   async tagValues(
     principal: Principal,
     projectId: string,
@@ -148,7 +180,11 @@ export class CrossServiceTags {
     after: string | undefined,
     limit: number,
   ): Promise<{ items: string[]; more: boolean }> {
-    this.authorize(principal, 'tagValues');
+    const readable = this.readable(
+      principal,
+      'tagValues',
+      PROFILES.map((p) => p.resourceType),
+    );
     return this.store.readTransaction(async (tx) => {
       const lists: string[][] = [];
       for (const p of PROFILES) {
@@ -156,6 +192,7 @@ export class CrossServiceTags {
           await distinctValuesOfKey(tx, projectId, p.resourceType, key, {
             ...(after !== undefined ? { after } : {}),
             limit: limit + 1,
+            readable: { caps: this.store.caps, condition: readable.get(p.resourceType)! },
           }),
         );
       }

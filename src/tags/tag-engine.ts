@@ -14,6 +14,8 @@ import type { Executor, Store } from '../store/database.js';
 import { countResources, type FoundResource, findResources } from '../store/query-store.js';
 import { distinctKeys, distinctValues } from '../store/tag-listing-store.js';
 import { deleteTags, findResourceWithTags, putTags } from '../store/tags-store.js';
+import { readableWhere, routeGrant } from './read-access.js';
+import { registrationHint } from './registration.js';
 import { filterOf, type ServiceQuery } from './tag-query.js';
 
 /** How a switch is stored among a resource's attributes. */
@@ -58,6 +60,12 @@ export class TagEngine {
     return p;
   }
 
+  /** The resources of the profile's type a read of many may show (see read-access.ts). */
+  private readable(principal: Principal, profile: ServiceProfile, name: PermissionName) {
+    const route = routeGrant(this.authorizer, principal, profile, this.permission(profile, name));
+    return readableWhere(this.authorizer, principal, route, profile);
+  }
+
   /**
    * Refuses, before any body is read, a caller whom no request could allow any of the given
    * permissions (see Authorizer.precheck).
@@ -88,7 +96,7 @@ export class TagEngine {
       throw new AppError(
         'resource_not_found',
         `The ${profile.resourceNoun} '${ref.resourceId}' does not exist in project '${ref.projectId}'.`,
-        { resourceId: ref.resourceId },
+        { resourceId: ref.resourceId, hint: registrationHint(profile.resourceType, ref) },
       );
     }
     return found;
@@ -129,9 +137,8 @@ export class TagEngine {
     profile: ServiceProfile,
     ref: ResourceRef,
     tags: readonly Tag[],
-    permission: PermissionName = 'create',
   ): Promise<Tag[]> {
-    return this.change(principal, profile, ref, permission, tags, (current) => {
+    return this.change(principal, profile, ref, 'create', tags, (current) => {
       let added = 0;
       for (const t of tags) {
         const existing = current.get(t.key);
@@ -168,37 +175,30 @@ export class TagEngine {
     profile: ServiceProfile,
     ref: ResourceRef,
     selectors: readonly TagSelector[],
-    options: { permission?: PermissionName; onAbsent?: 'ignore' | 'reject' } = {},
+    options: { onAbsent?: 'ignore' | 'reject' } = {},
   ): Promise<Tag[]> {
     const onAbsent = options.onAbsent ?? profile.delete.onAbsent;
-    return this.change(
-      principal,
-      profile,
-      ref,
-      options.permission ?? 'delete',
-      selectors,
-      (current) => {
-        const remaining = new Map(current);
-        const removed: Tag[] = [];
-        for (const s of selectors) {
-          const value = remaining.get(s.key);
-          if (value === undefined || (s.value !== undefined && s.value !== value)) {
-            if (onAbsent === 'reject') {
-              const what =
-                s.value === undefined ? `'${s.key}'` : `'${s.key}' with value '${s.value}'`;
-              throw new AppError(
-                'tag_absent',
-                `The tag ${what} does not exist on ${profile.resourceNoun} '${ref.resourceId}'.`,
-              );
-            }
-            continue;
+    return this.change(principal, profile, ref, 'delete', selectors, (current) => {
+      const remaining = new Map(current);
+      const removed: Tag[] = [];
+      for (const s of selectors) {
+        const value = remaining.get(s.key);
+        if (value === undefined || (s.value !== undefined && s.value !== value)) {
+          if (onAbsent === 'reject') {
+            const what =
+              s.value === undefined ? `'${s.key}'` : `'${s.key}' with value '${s.value}'`;
+            throw new AppError(
+              'tag_absent',
+              `The tag ${what} does not exist on ${profile.resourceNoun} '${ref.resourceId}'.`,
+            );
           }
-          remaining.delete(s.key);
-          removed.push({ key: s.key, value });
+          continue;
         }
-        return { put: [], remove: removed.map((t) => t.key), result: removed };
-      },
-    );
+        remaining.delete(s.key);
+        removed.push({ key: s.key, value });
+      }
+      return { put: [], remove: removed.map((t) => t.key), result: removed };
+    });
   }
 
   /** The tags of one resource, keys in code-point order. */
@@ -275,7 +275,7 @@ export class TagEngine {
   /**
    * The tags of a project's resources of the profile's type: each key once, ascending, with its
    * distinct values ascending. With `page`, only that slice of the keys, and how many keys there
-   * are in all.
+   * are in all. Only the tags of resources the caller may read count.
    */
   async projectTags(
     principal: Principal,
@@ -283,15 +283,16 @@ export class TagEngine {
     projectId: string,
     page?: { offset: number; limit: number },
   ): Promise<{ tags: KeyValues[]; total: number }> {
-    this.authorizer.authorize({
-      principal,
-      profile,
-      permission: this.permission(profile, 'projectTags'),
-    });
+    const readable = {
+      caps: this.store.caps,
+      condition: this.readable(principal, profile, 'projectTags'),
+    };
     return this.store.readTransaction(async (tx) => {
-      const keys = await distinctKeys(tx, projectId, profile.resourceType);
+      const keys = await distinctKeys(tx, projectId, profile.resourceType, { readable });
       const shown = page ? keys.slice(page.offset, page.offset + page.limit) : keys;
-      const values = await distinctValues(tx, projectId, profile.resourceType, shown);
+      const values = await distinctValues(tx, projectId, profile.resourceType, shown, {
+        readable,
+      });
       return {
         tags: shown.map((key) => ({ key, values: values.get(key) ?? [] })),
         total: keys.length,
@@ -301,7 +302,8 @@ export class TagEngine {
 
   /**
    * Resources of the profile's type matching a query: how many, and for `filter` one page of
-   * them, newest registration first, each with its tags.
+   * them, newest registration first, each with its tags. Only resources the caller may read are
+   * counted and returned.
    */
   async query(
     principal: Principal,
@@ -309,12 +311,10 @@ export class TagEngine {
     projectId: string,
     q: ServiceQuery,
   ): Promise<{ total: number; resources?: FoundResource[] }> {
-    this.authorizer.authorize({
-      principal,
-      profile,
-      permission: this.permission(profile, 'query'),
-    });
-    const filter = filterOf(projectId, [profile.resourceType], q);
+    const filter = {
+      ...filterOf(projectId, [profile.resourceType], q),
+      access: this.readable(principal, profile, 'query'),
+    };
     return this.store.readTransaction(async (tx) => {
       if (q.action === 'count') return { total: await countResources(tx, this.store.caps, filter) };
       return findResources(tx, this.store.caps, filter, { offset: q.offset, limit: q.limit });

@@ -291,7 +291,7 @@ describe('admin API: credentials', () => {
         projectId: t.projectId,
       });
     const now = Date.now();
-    const token = h.tokens.issue({
+    const token = await h.token({
       userId: user.id,
       domainId: t.domainId,
       projectId: t.projectId,

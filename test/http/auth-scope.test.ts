@@ -39,7 +39,7 @@ describe.each(ROUTES)('$name', (rc: RouteCase) => {
   const tagsOf = (id: string) => adminTags(h, t.projectId, rc.profile.resourceType, id);
   const issue = (claims: { userId: string; domainId: string; projectId?: string }, ttl: number) => {
     const now = Date.now();
-    return h.tokens.issue({ ...claims, issuedAt: now - 1000, expiresAt: now + ttl });
+    return h.token({ ...claims, issuedAt: now - 1000, expiresAt: now + ttl });
   };
 
   /** Sends `req` on a fresh resource; expects it refused and the resource unchanged. */
@@ -76,7 +76,7 @@ describe.each(ROUTES)('$name', (rc: RouteCase) => {
     });
 
     it('an expired token: 401', async () => {
-      const expired = issue(
+      const expired = await issue(
         { userId: t.root.id, domainId: t.domainId, projectId: t.projectId },
         -1,
       );
@@ -84,7 +84,7 @@ describe.each(ROUTES)('$name', (rc: RouteCase) => {
     });
 
     it('a token of a user that does not exist: 401', async () => {
-      const ghost = issue(
+      const ghost = await issue(
         { userId: 'u-ghost', domainId: t.domainId, projectId: t.projectId },
         TOKEN_LIFETIME_MS,
       );
@@ -94,7 +94,7 @@ describe.each(ROUTES)('$name', (rc: RouteCase) => {
     it('a token signed with another server key: 401', async () => {
       const foreign = await createHarness();
       try {
-        const token = foreign.tokens.issue({
+        const token = await foreign.token({
           userId: t.root.id,
           domainId: t.domainId,
           projectId: t.projectId,
@@ -121,7 +121,7 @@ describe.each(ROUTES)('$name', (rc: RouteCase) => {
 
   describe('scope', () => {
     it("a token scoped to another project of the same domain: the service's wrong-project refusal", async () => {
-      const token = issue(
+      const token = await issue(
         { userId: t.root.id, domainId: t.domainId, projectId: sibling },
         TOKEN_LIFETIME_MS,
       );

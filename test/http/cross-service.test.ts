@@ -137,7 +137,10 @@ describe('batch-create', () => {
       'ModelArts.6404',
     ]);
     // With the message its service answers.
-    expect(failed[4]!.error_msg).toBe("LiteServer instance 'no-such-resource' not found.");
+    expect(failed[4]!.error_msg).toBe(
+      "LiteServer instance 'no-such-resource' not found. Register it first, with the admin API" +
+        ` (PUT /admin/v1/projects/${t.projectId}/resources/modelarts_hyperinstance/no-such-resource) or in a seed document.`,
+    );
   });
 
   it('a supernode refuses a key it already has; the others overwrite', async () => {

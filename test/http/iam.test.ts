@@ -392,7 +392,7 @@ describe('GET and HEAD /v3/auth/tokens', () => {
   it('GET with an invalid, expired or missing subject token: 404 with the Keystone body', async () => {
     const caller = await issue();
     const now = Date.now();
-    const expired = h.tokens.issue({
+    const expired = await h.token({
       userId: t.root.id,
       domainId: t.domainId,
       projectId: t.projectId,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectGatewayError } from '../support/envelopes.js';
 import { createHarness, type Harness } from '../support/harness.js';
@@ -137,7 +138,7 @@ describe('GET /openapi.json', () => {
           statuses.some((s) => /^2\d\d$/.test(s)),
           `${where} has a success response`,
         ).toBe(true);
-        if (!['/healthz', '/readyz'].includes(path)) {
+        if (!['/', '/healthz', '/readyz'].includes(path)) {
           expect(
             statuses.some((s) => /^4\d\d$/.test(s)),
             `${where} has error responses`,
@@ -207,5 +208,43 @@ describe('GET /docs', () => {
     }
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
+  });
+});
+
+describe('GET /', () => {
+  const version = (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+
+  it('answers a client with the name, the version and where to go', async () => {
+    for (const headers of [{}, { accept: 'application/json' }, { accept: '*/*' }]) {
+      const res = await h.inject({ method: 'GET', url: '/', headers });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(JSON.parse(res.body)).toEqual({
+        name: 'tagplane',
+        version,
+        links: {
+          console: '/console/',
+          docs: '/docs',
+          openapi: '/openapi.json',
+          health: '/healthz',
+        },
+      });
+    }
+  });
+
+  it('sends a browser to the API reference, which answers', async () => {
+    const res = await h.inject({
+      method: 'GET',
+      url: '/',
+      headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+    });
+    expect(res.statusCode).toBe(302);
+    expect(res.headers.location).toBe('/docs');
+    const docs = await h.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
   });
 });

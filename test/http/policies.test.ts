@@ -32,7 +32,7 @@ describe('identity policies', () => {
     expect(res.statusCode, res.body).toBe(201);
     const id = (json(res) as { id: string }).id;
     const now = Date.now();
-    const token = h.tokens.issue({
+    const token = await h.token({
       userId: id,
       domainId: t.domainId,
       projectId: t.projectId,
@@ -493,7 +493,7 @@ describe('identity policies', () => {
         'PUT',
         (id) => `/v3/${'P'}/instances/${id}/tags/a`,
         { value: 'b' },
-        'ddm:instance:updateTag',
+        'ddm:instance:createTags',
         flat,
       ],
       [
@@ -549,7 +549,7 @@ describe('identity policies', () => {
         'POST',
         (id) => `/v1.1/${'P'}/clusters/${id}/tags`,
         { tag: { key: 'a', value: 'b' } },
-        'mrs:cluster:createTag',
+        'mrs:cluster:batchCreateTags',
         flat,
       ],
       [
@@ -557,7 +557,7 @@ describe('identity policies', () => {
         'DELETE',
         (id) => `/v1.1/${'P'}/clusters/${id}/tags/a`,
         undefined,
-        'mrs:cluster:deleteTag',
+        'mrs:cluster:batchDeleteTags',
         flat,
       ],
       [

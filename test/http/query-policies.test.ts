@@ -31,7 +31,7 @@ describe('identity policies on queries and the cross-service API', () => {
     });
     expect(res.statusCode, res.body).toBe(201);
     const now = Date.now();
-    return h.tokens.issue({
+    return await h.token({
       userId: (json(res) as { id: string }).id,
       domainId: t.domainId,
       projectId: t.projectId,

@@ -190,5 +190,50 @@ if (process.env.TAGPLANE_TEST_STORE !== 'postgres') {
         await run(`alter database ${name()} reset statement_timeout`);
       }
     });
+
+    /** Runs a statement on the server's maintenance database, not the one under test. */
+    const onServer = async (statement: string) => {
+      const url = new URL(h.databaseUrl);
+      url.pathname = '/postgres';
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      try {
+        return await client.query(statement);
+      } finally {
+        await client.end();
+      }
+    };
+    const dropConnections = (db: string) =>
+      onServer(
+        `select pg_terminate_backend(pid) from pg_stat_activity where datname = '${db}' and pid <> pg_backend_pid()`,
+      );
+
+    it('a database that refuses connections (55000): 502 APIG.0202, nothing applied', async () => {
+      holdFault = async (during) => {
+        await onServer(`alter database ${name()} allow_connections false`);
+        await dropConnections(name());
+        try {
+          await during();
+        } finally {
+          await onServer(`alter database ${name()} allow_connections true`);
+        }
+      };
+      await writesRefused(502, 'APIG.0202', /^Backend unavailable/);
+    });
+
+    it('a database that does not exist (3D000): 502 APIG.0202, nothing applied', async () => {
+      const db = name();
+      holdFault = async (during) => {
+        await dropConnections(db);
+        await onServer(`alter database ${db} rename to ${db}_gone`);
+        try {
+          await during();
+        } finally {
+          await dropConnections(`${db}_gone`);
+          await onServer(`alter database ${db}_gone rename to ${db}`);
+        }
+      };
+      await writesRefused(502, 'APIG.0202', /^Backend unavailable/);
+    });
   });
 }

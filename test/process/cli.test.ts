@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -192,12 +192,21 @@ describe('listening', () => {
     expect(t.lines[0]).toBe(`tagplane listening on http://127.0.0.1:${t.port}`);
   });
 
-  it('a port already in use: a clear message and a non-zero exit', async () => {
+  it('a port already in use: says what to do, creates nothing; the next start prints the credentials', async () => {
     const s = await startServer(['--port', '0', ...MEMORY]);
-    const r = await runCli(['serve', '--port', String(s.port), ...MEMORY]);
+    const folder = dir();
+    const db = ['--database', `sqlite:${join(folder, 'data', 'tags.db')}`];
+    const r = await runCli(['serve', '--port', String(s.port), ...db]);
     expect(r.code).not.toBe(0);
-    expect(r.stdout).not.toMatch(/listening/);
-    expect(r.stderr).toMatch(/EADDRINUSE|in use/i);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `tagplane: port ${s.port} is in use on 127.0.0.1: pass --port N (another port) or --port 0 (any free port), or stop what holds it\n`,
+    );
+    expect(readdirSync(folder)).toEqual([]);
+
+    const t = await startServer(['--port', '0', ...db]);
+    await t.line(/^admin token: [A-Za-z0-9_-]{16,}$/);
+    await t.line(/^demo: root user 'demo', password \S+$/);
   });
 });
 
@@ -554,9 +563,73 @@ describe('bad command lines', () => {
     expect(existsSync(join(folder, 'w.db'))).toBe(false);
   });
 
-  it('--help is not an error', async () => {
+  it('--help is not an error, and shows the defaults', async () => {
     const r = await runCli(['serve', '--help']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/--port/);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--port <port> .*default 8080\)/);
+    expect(help).toMatch(/--host <host> .*default 127\.0\.0\.1\)/);
+    expect(help).toContain('default sqlite:./data/tagplane.db)');
+    expect(help).toMatch(/--auth <mode> .*default strict\)/);
+    expect(help).toMatch(/--log-level <level> .*default info\)/);
+  });
+
+  it('--log-level it does not know: exit 2 listing the valid levels', async () => {
+    const r = await runCli(['serve', '--port', '0', ...MEMORY, '--log-level', 'verbose']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      "tagplane: invalid log level 'verbose' (--log-level, TAGPLANE_LOG_LEVEL): use one of fatal, error, warn, info, debug, trace, silent\n",
+    );
+  });
+});
+
+describe('version and logs', () => {
+  const version = (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+
+  it('--version and -V print the package version', async () => {
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+    }
+  });
+
+  it('logs are JSON lines when not at a terminal, text lines with --log-format text; the address is announced once', async () => {
+    const [json, text] = await Promise.all([
+      startServer(['--port', '0', ...MEMORY]),
+      startServer(['--port', '0', ...MEMORY, '--log-format', 'text']),
+    ]);
+    await Promise.all([json.stop(), text.stop()]);
+    // Besides the logs, standard error has the CLI's own `tagplane: …` lines (the signal).
+    const logLines = (p: ServerProcess) =>
+      p
+        .stderr()
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('tagplane: '));
+    const jsonLines = logLines(json);
+    for (const line of jsonLines) expect(() => JSON.parse(line), line).not.toThrow();
+    expect(jsonLines.map((l) => JSON.parse(l).msg)).toContain('started');
+    const textLines = logLines(text);
+    expect(textLines.some((l) => l.startsWith('{'))).toBe(false);
+    expect(textLines).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  started url=${text.url} database=sqlite`),
+      ),
+    );
+    for (const p of [json, text]) {
+      expect(p.stderr()).not.toContain('Server listening at');
+      expect(
+        p
+          .stdout()
+          .split('\n')
+          .filter((l) => l.includes('listening')),
+      ).toHaveLength(1);
+    }
   });
 });

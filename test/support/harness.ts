@@ -8,6 +8,7 @@ import { sha256Hex } from '../../src/core/hash.js';
 import { createLogger } from '../../src/logging.js';
 import type { ResourceType } from '../../src/services/registry.js';
 import type { Store } from '../../src/store/database.js';
+import { findUserById } from '../../src/store/identity-store.js';
 import { attachTestStore, openTestStore } from './test-store.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -22,6 +23,11 @@ export interface Harness {
   readonly keys: HarnessKeys;
   /** Sends a request through the app without a socket. */
   inject: FastifyInstance['inject'];
+  /**
+   * A token for a user, signed as the server signs them, carrying the user's current token epoch
+   * (none when the user does not exist).
+   */
+  token(claims: Omit<TokenClaims, 'epoch'>): Promise<string>;
   /** Loads a seed document through the admin API; fails the test on a non-200 answer. */
   seed(doc: unknown): Promise<void>;
   /** A new domain with one project, a root user and an IAM user without policies. */
@@ -68,6 +74,8 @@ export interface HarnessOptions {
   /** Lockout policies (default: the server's defaults; null: off). */
   readonly loginLockout?: AppOptions['loginLockout'];
   readonly akskLockout?: AppOptions['akskLockout'];
+  /** Connection time limits (default: the server's). */
+  readonly connections?: AppOptions['connections'];
   /**
    * Serve this existing, migrated database (another harness's: a second node of it, with store
    * connections of its own) instead of a new one. It is left in place on close.
@@ -104,6 +112,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       auth: options.auth ?? 'strict',
       ...(options.loginLockout !== undefined ? { loginLockout: options.loginLockout } : {}),
       ...(options.akskLockout !== undefined ? { akskLockout: options.akskLockout } : {}),
+      ...(options.connections !== undefined ? { connections: options.connections } : {}),
     },
     {
       store,
@@ -134,34 +143,29 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     if (res.statusCode !== 200) throw new Error(`seed failed: ${res.statusCode} ${res.body}`);
   };
 
+  const token = async (claims: Omit<TokenClaims, 'epoch'>) => {
+    const user = await findUserById(store.db, claims.userId);
+    return tokens.issue({ ...claims, epoch: user?.tokenEpoch ?? '' });
+  };
+
   const tenant = async (): Promise<Tenant> => {
     const u = unique();
     const domainId = `d-${u}`;
     const projectId = `p-${u}`;
-    const now = Date.now();
-    const user = (name: string, root: boolean) => {
-      const id = `u-${name}-${u}`;
-      const claims = { userId: id, domainId, issuedAt: now, expiresAt: now + TOKEN_LIFETIME_MS };
-      return {
-        id,
-        name,
-        root,
-        password: `pw-${name}-${u}`,
-        accessKey: `AK${name.toUpperCase()}${u}`.replace(/[^A-Za-z0-9]/g, ''),
-        secretKey: `SK-${name}-${u}-secret`,
-        token: tokens.issue({ ...claims, projectId }),
-        domainToken: tokens.issue(claims),
-      };
-    };
-    const root = user('root', true);
-    const iamUser = user('dev', false);
-    for (const x of [root, iamUser]) {
-      known.add(x.password, x.secretKey, x.token, x.domainToken);
-    }
+    const user = (name: string, root: boolean) => ({
+      id: `u-${name}-${u}`,
+      name,
+      root,
+      password: `pw-${name}-${u}`,
+      accessKey: `AK${name.toUpperCase()}${u}`.replace(/[^A-Za-z0-9]/g, ''),
+      secretKey: `SK-${name}-${u}-secret`,
+    });
+    const users = [user('root', true), user('dev', false)];
+    for (const x of users) known.add(x.password, x.secretKey);
     await seed({
       domains: [{ id: domainId, name: `domain-${u}` }],
       projects: [{ id: projectId, name: 'eu-de', domain_id: domainId }],
-      users: [root, iamUser].map((x) => ({
+      users: users.map((x) => ({
         id: x.id,
         name: x.name,
         domain_id: domainId,
@@ -170,6 +174,24 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         access_keys: [{ access_key: x.accessKey, secret_key: x.secretKey }],
       })),
     });
+    // Tokens as the server issues them, after the users exist (they carry the users' epochs).
+    const now = Date.now();
+    const [root, iamUser] = await Promise.all(
+      users.map(async (x) => {
+        const claims = {
+          userId: x.id,
+          domainId,
+          issuedAt: now,
+          expiresAt: now + TOKEN_LIFETIME_MS,
+        };
+        return {
+          ...x,
+          token: await token({ ...claims, projectId }),
+          domainToken: await token(claims),
+        };
+      }),
+    );
+    if (!root || !iamUser) throw new Error('tenant: users missing');
     return {
       domainId,
       domainName: `domain-${u}`,
@@ -201,6 +223,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     databaseUrl: testStore.database.url,
     keys,
     inject,
+    token,
     seed,
     tenant,
     logs: () => logLines.join(''),

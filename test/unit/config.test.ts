@@ -11,8 +11,12 @@ describe('parseServeConfig', () => {
       auth: 'strict',
       demo: true,
       logLevel: 'info',
+      logFormat: 'auto',
       pgPoolSize: 10,
       sqliteBusyTimeoutMs: 10_000,
+      idleTimeoutMs: 75_000,
+      requestTimeoutMs: 30_000,
+      queryTimeoutMs: 10_000,
     });
     expect(c.seedFile).toBeUndefined();
     expect(c.adminToken).toBeUndefined();
@@ -33,6 +37,9 @@ describe('parseServeConfig', () => {
         TAGPLANE_LOG_LEVEL: 'debug',
         TAGPLANE_PG_POOL: '25',
         TAGPLANE_SQLITE_BUSY_TIMEOUT: '0',
+        TAGPLANE_IDLE_TIMEOUT: '5',
+        TAGPLANE_REQUEST_TIMEOUT: '2.5',
+        TAGPLANE_QUERY_TIMEOUT: '0.25',
       },
     );
     expect(c).toMatchObject({
@@ -46,7 +53,43 @@ describe('parseServeConfig', () => {
       logLevel: 'debug',
       pgPoolSize: 25,
       sqliteBusyTimeoutMs: 0,
+      idleTimeoutMs: 5_000,
+      requestTimeoutMs: 2_500,
+      queryTimeoutMs: 250,
     });
+  });
+
+  it('time limits: flags win over the environment; a bad one is refused naming its flag', () => {
+    const c = parseServeConfig(
+      { idleTimeout: '1', requestTimeout: '0.5', queryTimeout: '3' },
+      { TAGPLANE_IDLE_TIMEOUT: '9', TAGPLANE_REQUEST_TIMEOUT: '9', TAGPLANE_QUERY_TIMEOUT: '9' },
+    );
+    expect(c).toMatchObject({ idleTimeoutMs: 1_000, requestTimeoutMs: 500, queryTimeoutMs: 3_000 });
+    for (const [flags, name] of [
+      [{ queryTimeout: '0' }, '--query-timeout'],
+      [{ queryTimeout: '-1' }, '--query-timeout'],
+      [{ idleTimeout: 'soon' }, '--idle-timeout'],
+      [{ requestTimeout: '3601' }, '--request-timeout'],
+    ] as const) {
+      expect(() => parseServeConfig(flags, {}), name).toThrow(ConfigError);
+      expect(() => parseServeConfig(flags, {}), name).toThrow(name);
+    }
+  });
+
+  it('a log level or format it does not know: an error listing the valid ones', () => {
+    expect(() => parseServeConfig({ logLevel: 'verbose' }, {})).toThrow(
+      new ConfigError(
+        "invalid log level 'verbose' (--log-level, TAGPLANE_LOG_LEVEL): use one of fatal, error, warn, info, debug, trace, silent",
+      ),
+    );
+    expect(() => parseServeConfig({}, { TAGPLANE_LOG_FORMAT: 'pretty' })).toThrow(
+      new ConfigError(
+        "invalid log format 'pretty' (--log-format, TAGPLANE_LOG_FORMAT): use one of auto, text, json",
+      ),
+    );
+    expect(parseServeConfig({ logFormat: 'json' }, { TAGPLANE_LOG_FORMAT: 'text' }).logFormat).toBe(
+      'json',
+    );
   });
 
   it('flags win over the environment', () => {

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { isStoreUnavailable, storeFault } from '../../src/store/database.js';
+import { markStoreError } from '../../src/store/store-errors.js';
 
 const sqliteError = (code: string) => new Database.SqliteError('failed', code);
 const pgError = (code: string) => Object.assign(new Error('failed'), { code });
@@ -32,11 +33,13 @@ describe('storeFault', () => {
 
   it('a lost or refused PostgreSQL connection: unavailable (502)', () => {
     for (const code of ['ECONNREFUSED', '08006', '57P01', '57P04', '53300']) {
-      expect(storeFault(pgError(code)), code).toBe('unavailable');
+      expect(storeFault(markStoreError(pgError(code))), code).toBe('unavailable');
     }
     expect(storeFault(new Error('Connection terminated unexpectedly'))).toBe('unavailable');
     expect(storeFault(new Error('timeout exceeded when trying to connect'))).toBe('unavailable');
-    const refused = new AggregateError([pgError('ECONNREFUSED'), pgError('ECONNREFUSED')]);
+    const refused = markStoreError(
+      new AggregateError([pgError('ECONNREFUSED'), pgError('ECONNREFUSED')]),
+    );
     expect(storeFault(refused)).toBe('unavailable');
   });
 
@@ -46,9 +49,20 @@ describe('storeFault', () => {
     }
   });
 
+  it('a PostgreSQL database refusing connections (55000) or gone (3D000): unavailable (502)', () => {
+    for (const code of ['55000', '3D000'])
+      expect(storeFault(pgError(code)), code).toBe('unavailable');
+  });
+
   it('a PostgreSQL statement cancelled by its timeout, or a lock not granted in time: timeout (504)', () => {
     for (const code of ['57014', '55P03']) expect(storeFault(pgError(code)), code).toBe('timeout');
     expect(storeFault(new Error('Query read timeout'))).toBe('timeout');
+  });
+
+  it('a network error not raised by a store connection (a client abort) is no store fault', () => {
+    const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    expect(storeFault(aborted)).toBeUndefined();
+    expect(storeFault(markStoreError(pgError('ECONNRESET')))).toBe('unavailable');
   });
 
   it('a bad statement or a broken constraint is not a store fault: it answers 500', () => {

@@ -6,6 +6,8 @@ import { tagCountIndex } from './0004-tag-count-index.js';
 import { identityNotify } from './0005-identity-notify.js';
 import { resourceAttributes } from './0006-resource-attributes.js';
 import { lockouts } from './0007-lockouts.js';
+import { tokenGrounds } from './0008-token-grounds.js';
+import { faults } from './0010-faults.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
@@ -19,5 +21,7 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0005-identity-notify': identityNotify(dialect),
     '0006-resource-attributes': resourceAttributes(dialect),
     '0007-lockouts': lockouts(dialect),
+    '0008-token-grounds': tokenGrounds(dialect),
+    '0010-faults': faults(dialect),
   };
 }

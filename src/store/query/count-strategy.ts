@@ -22,6 +22,7 @@ function isIndexRange(f: ResourceFilter): boolean {
   return (
     !f.untagged &&
     !f.name &&
+    !f.access &&
     f.any.length === 0 &&
     f.notAll.length === 0 &&
     f.notAny.length === 0 &&

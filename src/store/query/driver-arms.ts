@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { StoreCapabilities } from '../database.js';
+import { accessCondition } from './access-condition.js';
 import {
   and,
   containsText,
@@ -23,7 +24,8 @@ const bySizeAscending = (p: Planned) => (a: TagPredicate, b: TagPredicate) =>
 
 /**
  * The conditions every driver row must pass, the most rejecting first: positive probes from the
- * rarest, exclusions from the commonest (the likeliest to reject), then the name.
+ * rarest, exclusions from the commonest (the likeliest to reject), then the name, then what the
+ * caller's policies allow.
  */
 function checks(caps: StoreCapabilities, p: Planned, driverIsResources: boolean) {
   const f = p.filter;
@@ -59,6 +61,8 @@ function checks(caps: StoreCapabilities, p: Planned, driverIsResources: boolean)
           : sql`exists (select 1 from resources r where ${ridMatch(caps, f, 'r', 'd')} and ${nameCondition(caps, f, 'r')!})`,
     );
   }
+  // The caller's policies last: they may probe several tags and the resource's row.
+  if (f.access) out.push(accessCondition(caps, f.projectId, f.access, 'd'));
   return out;
 }
 

@@ -91,6 +91,7 @@ export function givenMatches(p: Planned): readonly number[] | undefined {
   const f = p.filter;
   const onlyName =
     !f.untagged &&
+    !f.access &&
     f.all.length === 0 &&
     f.any.length === 0 &&
     f.notAll.length === 0 &&

@@ -1,3 +1,5 @@
+import type { ResourceCondition } from '../../core/resource-condition.js';
+
 /** What a query asks for, as the tag engine states it, and its simplest equivalent form. */
 
 /**
@@ -25,10 +27,19 @@ export interface ResourceFilter {
   /** Only resources without any tag. */
   readonly untagged: boolean;
   readonly name?: { readonly match: 'equals' | 'contains'; readonly value: string };
+  /**
+   * Only resources the caller may read (its identity policies, as a condition on each
+   * resource); every resource when absent.
+   */
+  readonly access?: ResourceCondition;
 }
 
 /** The same filter in the form the planner handles best. */
 export function normalise(f: ResourceFilter): ResourceFilter {
+  if (f.access?.kind === 'always') {
+    const { access: _, ...rest } = f;
+    return normalise(rest);
+  }
   // Without any tag: the tag lists are ignored.
   if (f.untagged) return { ...f, all: [], any: [], notAll: [], notAny: [] };
   // One alternative is simply a condition; one condition not all of which may hold, an exclusion.

@@ -314,7 +314,7 @@ describe('credentials and scope, as in API v1.1', () => {
 
   it('an expired token → 401 APIG.0301', async () => {
     const now = Date.now();
-    const expired = h.tokens.issue({
+    const expired = await h.token({
       userId: t.root.id,
       domainId: t.domainId,
       projectId: t.projectId,
@@ -357,7 +357,7 @@ describe('credentials and scope, as in API v1.1', () => {
     const sibling = `${t.projectId}-b`;
     await h.seed({ projects: [{ id: sibling, name: 'eu-nl', domain_id: t.domainId }] });
     const now = Date.now();
-    const token = h.tokens.issue({
+    const token = await h.token({
       userId: t.root.id,
       domainId: t.domainId,
       projectId: sibling,
@@ -387,7 +387,7 @@ describe('identity policies', () => {
     });
     expect(res.statusCode, res.body).toBe(201);
     const now = Date.now();
-    return h.tokens.issue({
+    return await h.token({
       userId: (json(res) as { id: string }).id,
       domainId: t.domainId,
       projectId: t.projectId,
@@ -598,7 +598,16 @@ describe('the switch is state in the store', () => {
         users: [{ id: rt.root.id, name: rt.root.name, domain_id: rt.domainId, root: true }],
         resources: [{ project_id: rt.projectId, type: 'mrs_cluster', id }],
       });
-      const res = await call(r, rt.root.token, 'GET', `${v2(id, rt.projectId)}/status`);
+      // The user is a new one: the tokens of the one reset are not its own.
+      const now = Date.now();
+      const token = await r.token({
+        userId: rt.root.id,
+        domainId: rt.domainId,
+        projectId: rt.projectId,
+        issuedAt: now,
+        expiresAt: now + TOKEN_LIFETIME_MS,
+      });
+      const res = await call(r, token, 'GET', `${v2(id, rt.projectId)}/status`);
       expect(json(res)).toEqual({ status: 'succeed', default_tags_enable: false });
     } finally {
       await r.close();
@@ -642,13 +651,18 @@ describe('the switch is state in the store', () => {
     await exportDatabase(h.store, async (text) => {
       lines.push(...text.split('\n').filter((l) => l !== ''));
     });
-    // The same export as the schema before migration 0006 wrote it: no such table, no count.
+    // The same export as the schema before migration 0006 wrote it: no such table, no count,
+    // and no column of a later migration (0008's users.token_epoch).
     const header = JSON.parse(lines[0]!) as { schema: string; counts: Record<string, number> };
     header.schema = '0005-identity-notify';
     delete header.counts.resource_attributes;
     const old = [
       JSON.stringify(header),
-      ...lines.slice(1).filter((l) => JSON.parse(l).table !== 'resource_attributes'),
+      ...lines
+        .slice(1)
+        .map((l) => JSON.parse(l) as { table: string; row: Row })
+        .filter((e) => e.table !== 'resource_attributes')
+        .map(({ table, row: { token_epoch: _, ...row } }) => JSON.stringify({ table, row })),
     ];
 
     const database = await createTestDatabase();
@@ -661,9 +675,19 @@ describe('the switch is state in the store', () => {
     }
     const restored = await createHarness({ databaseUrl: database.url, keys: h.keys });
     try {
-      expect(await defaultTagsOn(id, restored)).toBe(false);
-      await switched(id, 'create', restored);
-      expect(await defaultTagsOn(id, restored)).toBe(true);
+      // A token as the server of then issued it, without a token epoch.
+      const now = Date.now();
+      const token = await restored.token({
+        userId: t.root.id,
+        domainId: t.domainId,
+        projectId: t.projectId,
+        issuedAt: now,
+        expiresAt: now + TOKEN_LIFETIME_MS,
+      });
+      const on = async () => (json(await status(id, token, restored)) as Row).default_tags_enable;
+      expect(await on()).toBe(false);
+      expect((await switchTo(id, { action: 'create' }, token, restored)).statusCode).toBe(202);
+      expect(await on()).toBe(true);
     } finally {
       await restored.close();
       await database.drop();

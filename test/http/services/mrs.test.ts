@@ -234,9 +234,9 @@ describe('an IAM user whose policies refuse: 401 12000136', () => {
           headers: { 'content-type': 'application/json' },
           payload: JSON.stringify({ tag: { key: 'n', value: 'v' } }),
         },
-        'mrs:cluster:createTag',
+        'mrs:cluster:batchCreateTags',
       ],
-      [{ method: 'DELETE', url: `${base(id)}/k0`, headers: {} }, 'mrs:cluster:deleteTag'],
+      [{ method: 'DELETE', url: `${base(id)}/k0`, headers: {} }, 'mrs:cluster:batchDeleteTags'],
       [
         { method: 'GET', url: `/v1.1/${t.projectId}/clusters/tags`, headers: {} },
         'mrs:cluster:listProjectTags',
