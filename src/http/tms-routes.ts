@@ -86,8 +86,12 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
     return principal;
   };
 
-  /** Project-scoped tokens act in their project; domain tokens and signatures in their domain. */
-  const admitProject = async (principal: Principal, projectId: string) => {
+  /**
+   * Project-scoped tokens act in their project; domain tokens and signatures in their domain. A
+   * signed request's X-Project-Id, when sent, must be the project it acts in (else 401).
+   */
+  const admitProject = async (request: FastifyRequest, principal: Principal, projectId: string) => {
+    authenticator.requireProjectHeader(signable(request), principal, projectId);
     const denial = await authenticator.projectAccessDenial(principal, projectId, true);
     if (denial) throw new AppError(`scope_${denial.scope}`, denial.message);
     await requireProject(store.db, projectId);
@@ -116,7 +120,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         const principal = await authenticate(request);
         const input = jsonBody(request);
         const { project_id: projectId } = body.project.read(input);
-        await admitProject(principal, projectId);
+        await admitProject(request, principal, projectId);
         const targets = targetsOf(body.resources.read(input).resources);
         const items = { tags: body.all.read(input).tags };
         // Each resource's tags under its own service's rules, its faults in its own codes.
@@ -156,7 +160,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         const principal = await authenticate(request);
         const input = jsonBody(request);
         const { project_id: projectId } = body.project.read(input);
-        await admitProject(principal, projectId);
+        await admitProject(request, principal, projectId);
         const rest = body.all.read(input);
         const types = [...new Set(rest.resource_types ?? RESOURCE_TYPES)];
         const all = conditionPredicates(rest.tags, 'tags', FILTER_KINDS);
@@ -217,7 +221,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         const hint = query.projectHint.read(request.query).project_id;
         const principal = await authenticate(request, hint);
         const { project_id: projectId } = query.project.read(request.query);
-        await admitProject(principal, projectId);
+        await admitProject(request, principal, projectId);
         const page = query.page.read(request.query);
         const limit = readCount(
           page.limit,

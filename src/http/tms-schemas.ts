@@ -1,6 +1,6 @@
 import { type TSchema, Type } from 'typebox';
 import { AppError } from '../core/app-error.js';
-import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
+import { ID_PATTERN, identifierProblem, RESOURCE_ID_PATTERN } from '../core/ids.js';
 import { RESOURCE_TYPES } from '../services/registry.js';
 import { tms } from '../services/tms.js';
 import { MAX_TAGS_IN_REQUEST } from '../tags/tag-input.js';
@@ -9,7 +9,6 @@ import {
   conditionPredicates,
   MAX_CONDITION_KEY_LENGTH,
   type QueryErrorKinds,
-  unstorable,
 } from '../tags/tag-query.js';
 import { conditionFault, conditionList } from './query-body-schemas.js';
 import { flatErrorSchema, gatewayErrorSchema, TagSchema } from './service-schemas.js';
@@ -84,7 +83,7 @@ function batchBody(action: 'create' | 'delete') {
         resource_type: ResourceType,
         resource_id: refined(
           Type.String(),
-          (id: string) => RESOURCE_ID_PATTERN.test(id) && !unstorable(id),
+          (id: string) => RESOURCE_ID_PATTERN.test(id) && identifierProblem(id) === undefined,
         ),
       }),
       { minItems: 1, maxItems: tms.maxBatchResources },
@@ -117,7 +116,7 @@ function describeBatch(f: SchemaFailure): AppError {
     }
     if (part === 'resource_type') return resourceTypeFault(f);
     return invalid(
-      `${where}.resource_id must be a string of 1–128 characters without '/' or control characters.`,
+      `${where}.resource_id must be a string of 1–128 characters without '/', control characters or invalid UTF-8.`,
     );
   }
   if (field === 'tags' && f.keyword === 'minItems') {
