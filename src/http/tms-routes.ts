@@ -36,20 +36,10 @@ function invalid(message: string): AppError {
   return new AppError('invalid_parameter', message);
 }
 
-/** The resources of a batch, each named once. */
-function targetsOf(
+/** The resources of a batch, as the cross-service API acts on them. */
+const targetsOf = (
   resources: readonly { resource_type: ResourceType; resource_id: string }[],
-): BatchTarget[] {
-  const seen = new Set<string>();
-  return resources.map((r, i) => {
-    const ref = `${r.resource_type}\u0000${r.resource_id}`;
-    if (seen.has(ref)) {
-      throw invalid(`resources[${i}] names ${r.resource_type} '${r.resource_id}' a second time.`);
-    }
-    seen.add(ref);
-    return { resourceId: r.resource_id, type: r.resource_type };
-  });
-}
+): BatchTarget[] => resources.map((r) => ({ resourceId: r.resource_id, type: r.resource_type }));
 
 /** The body's bytes as a JSON object. */
 const jsonBody = (request: FastifyRequest) =>

@@ -125,6 +125,20 @@ function describeBatch(f: SchemaFailure): AppError {
   return tagArrayFault(f) ?? invalid(`${placeOf(f.path)} is not valid.`);
 }
 
+/** The rule of a batch's resources: each named once. */
+function uniqueResources(body: {
+  readonly resources: readonly { readonly resource_type: string; readonly resource_id: string }[];
+}): void {
+  const seen = new Set<string>();
+  body.resources.forEach((r, i) => {
+    const ref = `${r.resource_type}\u0000${r.resource_id}`;
+    if (seen.has(ref)) {
+      throw invalid(`resources[${i}] names ${r.resource_type} '${r.resource_id}' a second time.`);
+    }
+    seen.add(ref);
+  });
+}
+
 /**
  * The batch body, checked in its steps: the project, then the resources, then the tags (as a
  * list: each resource's service checks its items).
@@ -134,7 +148,10 @@ export function compileBatchBody(action: 'create' | 'delete') {
   const options = { describe: describeBatch, nullAsAbsent: ['project_id', 'resources'] };
   return {
     project: compileProperties(schema, ['project_id'], options),
-    resources: compileProperties(schema, ['project_id', 'resources'], options),
+    resources: compileProperties(schema, ['project_id', 'resources'], {
+      ...options,
+      rules: uniqueResources,
+    }),
     all: compileSchema(schema, options),
   };
 }
