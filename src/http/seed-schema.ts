@@ -345,6 +345,6 @@ export function seedInput(doc: SeedDocumentBody): SeedInput {
 /** Reads a seed document given as parsed JSON (the seed file); a bad one is a SeedError. */
 export function readSeedDocument(doc: unknown): SeedInput {
   const result = seedDocument.parse(doc);
-  if (!result.ok) throw new SeedError(result.message);
+  if (!result.ok) throw new SeedError(result.error.message);
   return seedInput(result.value);
 }

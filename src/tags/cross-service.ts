@@ -2,6 +2,7 @@ import type { Authorizer } from '../auth/authorizer.js';
 import { AppError } from '../core/app-error.js';
 import type { Principal } from '../core/principal.js';
 import { byType, type ResourceCondition } from '../core/resource-condition.js';
+import type { Tag, TagSelector } from '../core/tag.js';
 import { renderError } from '../services/error-table.js';
 import type { ServiceProfile } from '../services/profile.js';
 import type { ResourceType } from '../services/registry.js';
@@ -12,12 +13,19 @@ import type { FoundResource, TagPredicate } from '../store/query-store.js';
 import { compareCodePoints } from '../store/tag-listing-store.js';
 import { readableWhere, routeGrant } from './read-access.js';
 import type { TagEngine } from './tag-engine.js';
-import { readTagsToCreate, readTagsToDelete } from './tag-input.js';
 
 export interface BatchTarget {
   readonly resourceId: string;
   readonly type: ResourceType;
 }
+
+/**
+ * What a batch does to each resource: add or remove the request's tags, as `tagsFor` reads them
+ * under the resource's service's rules (throwing that service's AppError when they break them).
+ */
+export type BatchChange =
+  | { readonly action: 'create'; readonly tagsFor: (profile: ServiceProfile) => Tag[] }
+  | { readonly action: 'delete'; readonly tagsFor: (profile: ServiceProfile) => TagSelector[] };
 
 export interface FailedResource {
   readonly resource_id: string;
@@ -73,23 +81,20 @@ export class CrossServiceTags {
    */
   async batch(
     principal: Principal,
-    action: 'create' | 'delete',
     projectId: string,
     targets: readonly BatchTarget[],
-    tagItems: readonly unknown[],
+    change: BatchChange,
   ): Promise<FailedResource[]> {
-    this.authorize(principal, action === 'create' ? 'batchCreate' : 'batchDelete');
+    this.authorize(principal, change.action === 'create' ? 'batchCreate' : 'batchDelete');
     const failed: FailedResource[] = [];
     for (const target of targets) {
       const profile = profileForType(target.type);
       const ref = { projectId, resourceId: target.resourceId };
       try {
-        if (action === 'create') {
-          const tags = readTagsToCreate(tagItems, profile.create.rules);
-          await this.engine.create(principal, profile, ref, tags);
+        if (change.action === 'create') {
+          await this.engine.create(principal, profile, ref, change.tagsFor(profile));
         } else {
-          const selectors = readTagsToDelete(tagItems, profile.delete.rules);
-          await this.engine.delete(principal, profile, ref, selectors);
+          await this.engine.delete(principal, profile, ref, change.tagsFor(profile));
         }
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
