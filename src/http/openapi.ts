@@ -46,8 +46,8 @@ function toOpenApiPath(path: string): string {
 }
 
 const OPERATION_NAMES: Record<PermissionName, string> = {
-  create: 'add tags (also one tag, or its value)',
-  delete: 'delete tags (also one tag)',
+  create: 'add tags',
+  delete: 'delete tags',
   list: "list a resource's tags",
   projectTags: "list the project's tag keys and values",
   query: 'query resources by tag',
