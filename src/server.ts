@@ -256,6 +256,8 @@ export async function startServer(
         auth: config.auth,
         loginLockout: config.loginLockout,
         akskLockout: config.akskLockout,
+        rateLimit: config.rateLimit,
+        requestLog: config.requestLog,
         connections: {
           idleTimeoutMs: config.idleTimeoutMs,
           requestTimeoutMs: config.requestTimeoutMs,
