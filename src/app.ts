@@ -42,6 +42,7 @@ import {
 } from './http/error-handler.js';
 import { FaultTargets, installFaults } from './http/fault-hook.js';
 import { registerIamRoutes } from './http/iam-routes.js';
+import { checkIdentifiers } from './http/identifier-check.js';
 import { openApiDocument } from './http/openapi.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
 import { installRequestLog, RequestLog } from './http/request-log.js';
@@ -230,6 +231,14 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       }
     }
   });
+
+  // After each route's own validation, before its handler: no identifier reaches the store
+  // unchecked.
+  app.addHook('preHandler', checkIdentifiers);
+
+  // After each route's own validation, before its handler: no identifier reaches the store
+  // unchecked.
+  app.addHook('preHandler', checkIdentifiers);
 
   installErrorHandler(app);
 

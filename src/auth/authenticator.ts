@@ -235,6 +235,20 @@ export class Authenticator {
   }
 
   /**
+   * With a signature, X-Project-Id (when sent; the SDKs send it) must name the project the request
+   * acts in: the path's, or on the cross-service API the body's `project_id`.
+   */
+  requireProjectHeader(req: SignableRequest, principal: Principal, projectId: string): void {
+    if (principal.scope.kind !== 'signature') return;
+    const xProject = header(req, 'x-project-id');
+    if (xProject !== undefined && xProject !== projectId) {
+      throw new AuthenticationError(
+        `X-Project-Id '${xProject}' does not match the project '${projectId}' of the request.`,
+      );
+    }
+  }
+
+  /**
    * Why the caller may not act in a project, or undefined when it may. A project-scoped token
    * acts in its own project only; a signed request in any project of the user's domain; a
    * domain-scoped token only where `allowDomainScope` (the cross-service API). `project`: the
