@@ -187,6 +187,14 @@ export function program(): Command {
       'FAILURES/LOCK_MIN: more than FAILURES consecutive signature failures of an access key lock it for LOCK_MIN minutes, or off (TAGPLANE_AKSK_LOCKOUT; default 5/5)',
     )
     .option(
+      '--rate-limit <n>',
+      'requests per second per credential (access key, or token user), bursts of N, per node; excess calls get 429 APIG.0308 (TAGPLANE_RATE_LIMIT; default off)',
+    )
+    .option(
+      '--request-log <n>',
+      'how many of its last requests each node keeps for GET /admin/v1/requests; 0 keeps none (TAGPLANE_REQUEST_LOG; default 1000)',
+    )
+    .option(
       '--idle-timeout <seconds>',
       'close a connection idle this long (TAGPLANE_IDLE_TIMEOUT; default 75)',
     )

@@ -175,16 +175,15 @@ function joinQuery(pairs: [string, string][]): string {
 }
 
 /**
- * The canonical query strings the SDKs can have signed: parameters decoded, sorted by name then
- * value, each encoded, joined with `&`; the Go SDK also lower-cases every name.
+ * The canonical query strings the SDKs sign: parameters decoded, sorted by name then value, each
+ * encoded, joined with `&` — names exactly as sent, so a name whose case changed is another
+ * request and its signature does not match. One form: the Node SDK (AKSKSigner.CanonicalQueryString)
+ * and the Go SDK since 0.0.51 (core/auth/signer/signer.go, canonicalQueryString) sign names as
+ * they are; only the Go SDK's pre-release 0.0.37-rc to 0.0.50 (March to July 2021) lower-cased
+ * them, and accepting that form would let `?KEY=env` pass under a signature over `?key=env`.
  */
 export function canonicalQueries(rawQuery: string): string[] {
-  const pairs = queryPairs(rawQuery);
-  const forms = [joinQuery(pairs)];
-  if (pairs.some(([k]) => k !== k.toLowerCase())) {
-    forms.push(joinQuery(pairs.map(([k, v]) => [k.toLowerCase(), v])));
-  }
-  return forms;
+  return [joinQuery(queryPairs(rawQuery))];
 }
 
 /** The first canonical query form (what tagplane itself signs). */

@@ -1,5 +1,6 @@
 import { sha256Hex } from '../core/hash.js';
 import type { DomainRecord, ProjectRecord, UserRecord } from '../core/identity.js';
+import { identifierProblem } from '../core/ids.js';
 import type { Principal } from '../core/principal.js';
 import type { Store } from '../store/database.js';
 import {
@@ -37,6 +38,17 @@ function obj(v: unknown): Obj | undefined {
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * `str` of an identifier field (`where`): a string no user, domain or project can have answers
+ * 400, before anything is looked up.
+ */
+function ident(v: unknown, where: string): string | undefined {
+  const s = str(v);
+  const problem = s === undefined ? undefined : identifierProblem(s);
+  if (problem) throw new IdentityError(400, `The request body is invalid: ${where} ${problem}.`);
+  return s;
 }
 
 /** IAM's answer to a body without `auth.identity` (400). */
@@ -93,8 +105,8 @@ export class IdentityService {
   /** The domain a reference names, or undefined when there is none. */
   private async findDomain(ref: unknown, where: string): Promise<DomainRecord | undefined> {
     const d = obj(ref);
-    const id = str(d?.id);
-    const name = str(d?.name);
+    const id = ident(d?.id, `${where}.id`);
+    const name = ident(d?.name, `${where}.name`);
     if (!id && !name) throw new IdentityError(400, `${where} needs an id or a name.`);
     return id ? findDomainById(this.store.db, id) : findDomainByName(this.store.db, name!);
   }
@@ -126,12 +138,23 @@ export class IdentityService {
       );
     }
 
+    // Every identifier of the request is checked before anything is looked up or hashed.
+    const scope = obj(auth?.scope);
+    for (const [ref, where] of [
+      [scope?.project, 'scope.project'],
+      [obj(scope?.project)?.domain, 'scope.project.domain'],
+      [scope?.domain, 'scope.domain'],
+    ] as const) {
+      ident(obj(ref)?.id, `${where}.id`);
+      ident(obj(ref)?.name, `${where}.name`);
+    }
+
     let user: UserRecord | undefined;
-    const userId = str(userRef.id);
+    const userId = ident(userRef.id, 'user.id');
     if (userId) {
       user = await findUserById(this.store.db, userId);
     } else {
-      const name = str(userRef.name);
+      const name = ident(userRef.name, 'user.name');
       if (!name)
         throw new IdentityError(
           400,
@@ -158,7 +181,6 @@ export class IdentityService {
     }
     await this.lockout.succeeded(user.id, failures);
 
-    const scope = obj(auth?.scope);
     let project: ProjectRecord | undefined;
     if (scope?.project !== undefined) {
       project = await this.scopeProject(scope.project, user);
@@ -186,8 +208,8 @@ export class IdentityService {
 
   private async scopeProject(ref: unknown, user: UserRecord): Promise<ProjectRecord> {
     const p = obj(ref);
-    const id = str(p?.id);
-    const name = str(p?.name);
+    const id = ident(p?.id, 'scope.project.id');
+    const name = ident(p?.name, 'scope.project.name');
     if (!id && !name) throw new IdentityError(400, 'scope.project needs an id or a name.');
     let project: ProjectRecord | undefined;
     if (id) {

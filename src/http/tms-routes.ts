@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import { AppError } from '../core/app-error.js';
-import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
+import { ID_PATTERN, identifierProblem, RESOURCE_ID_PATTERN } from '../core/ids.js';
 import type { Principal } from '../core/principal.js';
 import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../services/registry.js';
 import { type CrossServiceOperation, TMS_ROUTES, tms } from '../services/tms.js';
@@ -78,9 +78,9 @@ function readTargets(body: JsonObject, max: number): BatchTarget[] {
     const r = item as JsonObject;
     const type = readType(r.resource_type, `${where}.resource_type`);
     const id = r.resource_id;
-    if (typeof id !== 'string' || !RESOURCE_ID_PATTERN.test(id) || unstorable(id)) {
+    if (typeof id !== 'string' || !RESOURCE_ID_PATTERN.test(id) || identifierProblem(id)) {
       throw invalid(
-        `${where}.resource_id must be a string of 1–128 characters without '/' or control characters.`,
+        `${where}.resource_id must be a string of 1–128 characters without '/', control characters or invalid UTF-8.`,
       );
     }
     const ref = `${type}\u0000${id}`;
@@ -136,8 +136,12 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
     return principal;
   };
 
-  /** Project-scoped tokens act in their project; domain tokens and signatures in their domain. */
-  const admitProject = async (principal: Principal, projectId: string) => {
+  /**
+   * Project-scoped tokens act in their project; domain tokens and signatures in their domain. A
+   * signed request's X-Project-Id, when sent, must be the project it acts in (else 401).
+   */
+  const admitProject = async (request: FastifyRequest, principal: Principal, projectId: string) => {
+    authenticator.requireProjectHeader(signable(request), principal, projectId);
     const denial = await authenticator.projectAccessDenial(principal, projectId, true);
     if (denial) throw new AppError(`scope_${denial.scope}`, denial.message);
     await requireProject(store.db, projectId);
@@ -166,7 +170,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         const principal = await authenticate(request);
         const input = parseJsonObject(request.body as Buffer | undefined);
         const projectId = readProjectId(input.project_id);
-        await admitProject(principal, projectId);
+        await admitProject(request, principal, projectId);
         const targets = readTargets(input, tms.maxBatchResources);
         const items = readTagArray(input);
         if (items.length === 0) throw invalid("'tags' must name at least one tag.");
@@ -197,7 +201,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         const principal = await authenticate(request);
         const input = parseJsonObject(request.body as Buffer | undefined);
         const projectId = readProjectId(input.project_id);
-        await admitProject(principal, projectId);
+        await admitProject(request, principal, projectId);
         const types = readTypes(input);
         const all = readConditions(input, 'tags', FILTER_KINDS);
         const untagged = readBoolean(input, 'without_any_tag', 'invalid_parameter');
@@ -260,7 +264,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
           typeof rawProject === 'string' ? rawProject : undefined,
         );
         const projectId = readProjectId(rawProject);
-        await admitProject(principal, projectId);
+        await admitProject(request, principal, projectId);
         const limit = readCount(
           queryString(request, 'limit'),
           'limit',

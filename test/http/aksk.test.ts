@@ -261,6 +261,77 @@ describe('AK/SK signatures', () => {
     );
   });
 
+  it('refuses a query name whose case changed: names are signed as sent, as the SDKs sign them', async () => {
+    await t.resource('bms_server', [{ key: 'env', value: 'dev' }]);
+    const signedAs = (queryParams: Record<string, string>) =>
+      sdkSigned({
+        method: 'GET',
+        path: '/v1.0/tag-values',
+        queryParams: { project_id: t.projectId, ...queryParams },
+        accessKey: t.root.accessKey,
+        secretKey: t.root.secretKey,
+      });
+    const lower = signedAs({ key: 'env' });
+    const ok = await send(lower);
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect((json(ok) as { values: string[] }).values).toEqual(['dev']);
+    await expect401({ ...lower, url: lower.url.replace('key=env', 'KEY=env') }, /does not match/);
+    await expect401(
+      { ...lower, url: lower.url.replace('project_id=', 'Project_Id=') },
+      /does not match/,
+    );
+    // A name with capitals signed as sent (the Node SDK, the Go SDK since 0.0.51) verifies.
+    const upper = signedAs({ key: 'env', Marker: '' });
+    expect(upper.url).toContain('Marker=');
+    expect((await send(upper)).statusCode).toBe(200);
+  });
+
+  it("checks X-Project-Id against the body's project_id on the cross-service API", async () => {
+    const id = await t.resource('bms_server', [{ key: 'env', value: 'dev' }]);
+    const batch = (projectId: string) =>
+      sdkSigned({
+        method: 'POST',
+        path: '/v1.0/resource-tags/batch-create',
+        data: {
+          project_id: t.projectId,
+          resources: [{ resource_id: id, resource_type: 'bms_server' }],
+          tags: [{ key: 'env', value: 'prod' }],
+        },
+        accessKey: t.root.accessKey,
+        secretKey: t.root.secretKey,
+        projectId,
+      });
+    const filter = (projectId: string) =>
+      sdkSigned({
+        method: 'POST',
+        path: '/v1.0/resource-instances/filter',
+        data: { project_id: t.projectId },
+        accessKey: t.root.accessKey,
+        secretKey: t.root.secretKey,
+        projectId,
+      });
+    const other = `${t.projectId}-other`;
+    const refused = new RegExp(
+      `X-Project-Id '${other}' does not match the project '${t.projectId}'`,
+    );
+    await expect401(batch(other), refused);
+    await expect401(filter(other), refused);
+    const tags = async () =>
+      json(
+        await h.inject({
+          method: 'GET',
+          url: `/v1/${t.projectId}/baremetalservers/${id}/tags`,
+          headers: { 'x-auth-token': t.root.token },
+        }),
+      );
+    expect(await tags()).toEqual({ tags: [{ key: 'env', value: 'dev' }] });
+    // The body's own project in X-Project-Id, or none at all: accepted.
+    expect((await send(filter(t.projectId))).statusCode).toBe(200);
+    const ok = await send(batch(t.projectId));
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(await tags()).toEqual({ tags: [{ key: 'env', value: 'prod' }] });
+  });
+
   it('checks X-Project-Id against the project in the path', async () => {
     const { req } = await bmsCreate({ projectId: 'p-other' });
     await expect401(req, /X-Project-Id 'p-other' does not match the project '.+' in the path/);

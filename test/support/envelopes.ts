@@ -34,7 +34,7 @@ export function expectGatewayError(
 
 /** The service's own envelope with exactly its fields. */
 export function expectServiceError(
-  profile: ServiceProfile,
+  profile: Pick<ServiceProfile, 'envelope'>,
   res: Answer | LightMyRequestResponse,
   status: number,
   code: string,
