@@ -252,6 +252,13 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof ConfigError) fail(err.message, 2);
     if (err instanceof SeedError) fail(`seed rejected: ${err.message}`, 1);
     if (err instanceof BackupError) fail(err.message, 1);
-    fail((err as Error).message ?? String(err));
+    const message = (err as Error).message ?? String(err);
+    if (message.includes('Could not locate the bindings file')) {
+      // npm 11 skips dependencies' install scripts in global installs unless allowed.
+      fail(
+        'the SQLite driver (better-sqlite3) has no native binding: it was installed without its install script. Reinstall with `npm install -g --allow-scripts=better-sqlite3 <tagplane package>`, or run `npm rebuild better-sqlite3` in the folder tagplane is installed in',
+      );
+    }
+    fail(message);
   }
 }
