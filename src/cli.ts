@@ -61,29 +61,38 @@ async function serve(flags: ServeFlags): Promise<void> {
 
 /** The primary of `serve --workers N`: it speaks for the workers and stops them. */
 async function servePrimary(config: ServeConfig): Promise<void> {
-  const running = await startCluster(config, (line) => process.stdout.write(`${line}\n`)).catch(
+  const running = startCluster(config, (line) => process.stdout.write(`${line}\n`)).catch(
     (err: unknown) => {
       throw explainDatabaseError(err, config.databaseUrl);
     },
   );
+  // As in serve(): the handlers are in place before the listening line is printed.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
       process.stderr.write(`tagplane: ${signal} again, exiting now\n`);
-      running.kill();
-      process.exit(1);
+      void running
+        .then(
+          (r) => r.kill(),
+          () => {},
+        )
+        .finally(() => process.exit(1));
+      return;
     }
     stopping = true;
     process.stderr.write(
       `tagplane: ${signal} received, ${config.workers} workers finishing in-flight requests\n`,
     );
-    running.close().then(
-      () => process.exit(0),
-      (err: unknown) => fail(`shutdown failed: ${(err as Error).message}`),
-    );
+    running
+      .then((r) => r.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => fail(`shutdown failed: ${(err as Error).message}`),
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  await running;
 }
 
 /**
