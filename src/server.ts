@@ -47,7 +47,7 @@ async function checkMasterKey(store: Store, secrets: SecretBox, source: string):
   );
   if (!opensKeyCheck(secrets, value)) {
     throw new Error(
-      `the master key (${source}) is not the one this database's secrets were encrypted with; restore the original key`,
+      `the master key (${source}) is not the one this database's secrets were encrypted with: pass the original key with --master-key-file FILE or TAGPLANE_MASTER_KEY`,
     );
   }
 }
@@ -131,7 +131,13 @@ export async function prepareDatabase(
   } else {
     await store.requireCurrentSchema();
   }
-  const master = loadMasterKey(location, config.masterKey);
+  // A new key only for a database whose secrets were never sealed: a restored copy needs the
+  // key it was sealed with, and a new one would only make the start fail below.
+  const sealed = await getSetting(store.db, KEY_CHECK_SETTING);
+  const master = loadMasterKey(location, config.masterKey, {
+    ...(config.masterKeyFile !== undefined ? { file: config.masterKeyFile } : {}),
+    create: sealed === undefined,
+  });
   const secrets = new SecretBox(master.key);
   await checkMasterKey(store, secrets, master.source);
 
