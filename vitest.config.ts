@@ -38,7 +38,8 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'sqlite',
-          include: ['test/**/*.test.ts'],
+          // The Vitest example runs too: it is how a user's own test would drive tagplane.
+          include: ['test/**/*.test.ts', 'examples/vitest/**/*.test.ts'],
           exclude: ['test/postgres/**'],
           env: { TAGPLANE_TEST_STORE: 'sqlite' },
         },

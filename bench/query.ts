@@ -16,6 +16,10 @@
  * later runs, which reuse it; `--fresh` drops and rebuilds a kept one; `--drop` only drops it.
  * `--database postgres://…` runs on a database of your own instead, which is never dropped.
  *
+ * `--iam` sends the queries as an IAM user whose policies allow every MRS action but deny reading
+ * the tags of clusters tagged `env=test` (a third of them), so every query also applies the
+ * policies to each resource it reads; by default the domain's root user sends them.
+ *
  * `--only 1,7` runs some of the queries (numbered from 1, as listed); `--explain` prints, for
  * each, the SQL the query store sends and its plan (PostgreSQL: EXPLAIN (ANALYZE, BUFFERS);
  * SQLite: EXPLAIN QUERY PLAN) instead of timing it. Progress goes to stderr, results to stdout.
@@ -64,6 +68,7 @@ const { values: args } = parseArgs({
     drop: { type: 'boolean', default: false },
     only: { type: 'string' },
     explain: { type: 'boolean', default: false },
+    iam: { type: 'boolean', default: false },
   },
 });
 
@@ -126,6 +131,21 @@ interface BenchQuery {
   readonly label: string;
   readonly body: Record<string, unknown>;
 }
+
+/** The `--iam` caller: every MRS action, but not on clusters tagged env=test. */
+const IAM_USER = 'bench-iam';
+const IAM_POLICY = {
+  Version: '5.0',
+  Statement: [
+    { Effect: 'Allow', Action: ['mrs:cluster:*'], Resource: ['*'] },
+    {
+      Effect: 'Deny',
+      Action: ['mrs:cluster:listTags'],
+      Resource: ['*'],
+      Condition: { StringEquals: { 'g:ResourceTag/env': ['test'] } },
+    },
+  ],
+};
 
 const t = (key: string, ...values: string[]) => ({ key, values });
 const QUERIES: BenchQuery[] = [
@@ -211,7 +231,10 @@ async function openDataset(
     readSeedDocument({
       domains: [{ id: DOMAIN, name: 'bench' }],
       projects: [{ id: PROJECT, name: 'bench', domain_id: DOMAIN }],
-      users: [{ id: USER, name: 'bench', domain_id: DOMAIN, root: true }],
+      users: [
+        { id: USER, name: 'bench', domain_id: DOMAIN, root: true },
+        { id: IAM_USER, name: 'bench-iam', domain_id: DOMAIN, policies: [IAM_POLICY] },
+      ],
     }),
   );
   const existing = Number(
@@ -359,13 +382,14 @@ async function run(location: DatabaseLocation) {
 
   const tokens = new TokenSigner(randomBytes(32));
   const now = Date.now();
+  const caller = args.iam ? IAM_USER : USER;
   const token = tokens.issue({
-    userId: USER,
+    userId: caller,
     domainId: DOMAIN,
     projectId: PROJECT,
     issuedAt: now,
     expiresAt: now + TOKEN_LIFETIME_MS,
-    epoch: (await findUserById(store.db, USER))?.tokenEpoch ?? '',
+    epoch: (await findUserById(store.db, caller))?.tokenEpoch ?? '',
   });
   const app = await buildApp(
     { auth: 'strict' },
@@ -424,7 +448,7 @@ async function run(location: DatabaseLocation) {
   const lines = [
     `dataset: ${SIZE.toLocaleString('en')} resources × 10 tags, one project, ${location.kind}`,
     loadMs !== undefined ? `load (rows and indexes): ${formatDuration(loadMs)}` : 'load: reused',
-    `runs per query: ${RUNS} (after 6 warm-up runs), through app.inject`,
+    `runs per query: ${RUNS} (after 6 warm-up runs), through app.inject, as ${args.iam ? 'an IAM user denied clusters tagged env=test' : 'the root user'}`,
     '',
     '| query | matches | rows | p50 ms | p99 ms | mean ms |',
     '|---|---:|---:|---:|---:|---:|',

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(cli)) {
   process.stderr.write(
-    'tagplane: the build is missing; run `npm run build` (npm install does it too)\n',
+    'tagplane: the build is missing; run `npm run build` in the source folder (npm start does it too)\n',
   );
   process.exit(1);
 }

@@ -26,9 +26,12 @@ import {
 } from './auth/login-lockout.js';
 import { PolicyAuthorizer } from './auth/policy-authorizer.js';
 import type { SecretBox } from './auth/secret-box.js';
+import { Throttle } from './auth/throttle.js';
 import type { TokenSigner } from './auth/tokens.js';
+import { DEFAULT_REQUEST_LOG } from './config.js';
 import { registerAdminFaultRoutes } from './http/admin-fault-routes.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
+import { registerAdminRequestLogRoutes } from './http/admin-request-log-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerAdminTenancyRoutes } from './http/admin-tenancy-routes.js';
 import {
@@ -42,6 +45,7 @@ import { registerIamRoutes } from './http/iam-routes.js';
 import { checkIdentifiers } from './http/identifier-check.js';
 import { openApiDocument } from './http/openapi.js';
 import { registerOpsRoutes } from './http/ops-routes.js';
+import { installRequestLog, RequestLog } from './http/request-log.js';
 import { registerServiceRoutes } from './http/service-routes.js';
 import { registerTmsRoutes } from './http/tms-routes.js';
 import { PROFILES } from './services/registry.js';
@@ -57,6 +61,13 @@ export interface AppOptions {
   readonly loginLockout?: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off; absent: the gateway's (more than 5 lock for 5 minutes). */
   readonly akskLockout?: AccessKeyLockoutPolicy | null;
+  /**
+   * Requests per second per credential (access key, or a token's user), with bursts of as many;
+   * excess calls are answered 429 APIG.0308. Absent or null: unlimited.
+   */
+  readonly rateLimit?: number | null;
+  /** How many of its last requests the app keeps for GET /admin/v1/requests (default 1000). */
+  readonly requestLog?: number;
   /** Connection time limits; absent: the gateway's (see `DEFAULT_CONNECTION_LIMITS`). */
   readonly connections?: ConnectionLimits;
 }
@@ -241,6 +252,8 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     options.akskLockout === undefined ? DEFAULT_AKSK_LOCKOUT : options.akskLockout,
     now,
   );
+  const requestLog = new RequestLog(options.requestLog ?? DEFAULT_REQUEST_LOG);
+  installRequestLog(app, requestLog, now);
   const faults = new FaultInjector(deps.store, now);
   const faultTargets = new FaultTargets();
   installFaults(app, faults, faultTargets);
@@ -255,6 +268,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     tokens: deps.tokens,
     mode: options.auth,
     now,
+    ...(options.rateLimit ? { throttle: new Throttle(options.rateLimit, now) } : {}),
   });
   const authorizer = new PolicyAuthorizer();
   const engine = new TagEngine(deps.store, authorizer);
@@ -289,6 +303,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     targets: faultTargets,
     adminTokenHash: deps.adminTokenHash,
   });
+  registerAdminRequestLogRoutes(app, { log: requestLog, adminTokenHash: deps.adminTokenHash });
   registerServiceRoutes(app, PROFILES, { engine, authenticator });
   registerTmsRoutes(app, {
     store: deps.store,

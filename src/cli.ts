@@ -1,17 +1,8 @@
 import cluster from 'node:cluster';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
 import { Command, CommanderError, Option } from 'commander';
-import { BackupError, exportDatabase, importDatabase } from './admin/backup.js';
+import { BackupError } from './admin/backup.js';
 import { SeedError } from './admin/seed-document.js';
-import { existingMasterKey } from './auth/master-key.js';
-import { SecretBox } from './auth/secret-box.js';
-import { ProgressBar } from './cli-progress.js';
+import { exportCommand, importCommand } from './backup-commands.js';
 import { startCluster, startWorker } from './cluster.js';
 import {
   ConfigError,
@@ -26,6 +17,7 @@ import {
   type ServeFlags,
 } from './config.js';
 import { VERSION } from './core/version.js';
+import { explainDatabaseError } from './database-errors.js';
 import { startServer } from './server.js';
 import { parseDatabaseUrl, redactUrl, Store } from './store/database.js';
 
@@ -40,7 +32,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     await (cluster.isPrimary ? servePrimary(config) : serveWorker(config));
     return;
   }
-  const server = await startServer(config, (line) => process.stdout.write(`${line}\n`));
+  const server = await startServer(config, (line) => process.stdout.write(`${line}\n`)).catch(
+    (err: unknown) => {
+      throw explainDatabaseError(err, config.databaseUrl);
+    },
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -60,7 +56,11 @@ async function serve(flags: ServeFlags): Promise<void> {
 
 /** The primary of `serve --workers N`: it speaks for the workers and stops them. */
 async function servePrimary(config: ServeConfig): Promise<void> {
-  const running = await startCluster(config, (line) => process.stdout.write(`${line}\n`));
+  const running = await startCluster(config, (line) => process.stdout.write(`${line}\n`)).catch(
+    (err: unknown) => {
+      throw explainDatabaseError(err, config.databaseUrl);
+    },
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -104,125 +104,14 @@ async function migrate(opts: { database?: string }): Promise<void> {
   const { databaseUrl } = parseToolConfig(opts, process.env);
   const store = Store.open(parseDatabaseUrl(databaseUrl), { poolSize: 2 });
   try {
-    const { applied } = await store.migrate();
+    const { applied } = await store.migrate().catch((err: unknown) => {
+      throw explainDatabaseError(err, databaseUrl);
+    });
     const all = await store.executedMigrations();
     process.stdout.write(
       `${redactUrl(databaseUrl)}: ${applied} migration(s) applied; schema at ${all[all.length - 1] ?? '(none)'}\n`,
     );
   } finally {
-    await store.close();
-  }
-}
-
-/** Where an export goes: a file (written aside and renamed when complete) or standard output. */
-async function openSink(output: string | undefined) {
-  if (output === undefined || output === '-') {
-    // A reader that goes away (`| head`) ends the export with an error, not a crash.
-    let failure: Error | undefined;
-    process.stdout.on('error', (err) => {
-      failure = err;
-    });
-    return {
-      write: async (text: string) => {
-        const closed = (err: Error) => new Error(`standard output closed: ${err.message}`);
-        if (failure) throw closed(failure);
-        if (!process.stdout.write(text)) {
-          await once(process.stdout, 'drain').catch((err: Error) => {
-            throw closed(err);
-          });
-        }
-      },
-      finish: async () => {},
-      abort: async () => {},
-    };
-  }
-  const partial = `${output}.partial`;
-  const head = output.endsWith('.gz') ? createGzip() : new PassThrough();
-  // The export holds password hashes and sealed secrets: readable by its owner only.
-  const done = pipeline(head, createWriteStream(partial, { mode: 0o600 }));
-  return {
-    write: async (text: string) => {
-      if (!head.write(text)) await Promise.race([once(head, 'drain'), done]);
-    },
-    finish: async () => {
-      head.end();
-      await done;
-      await rename(partial, output);
-    },
-    abort: async () => {
-      head.destroy();
-      await done.catch(() => {});
-      await unlink(partial).catch(() => {});
-    },
-  };
-}
-
-async function exportCommand(opts: {
-  database?: string;
-  output?: string;
-  progress: boolean;
-}): Promise<void> {
-  const { databaseUrl } = parseToolConfig(opts, process.env);
-  const store = Store.open(parseDatabaseUrl(databaseUrl), { poolSize: 2, mustExist: true });
-  const bar = opts.progress ? new ProgressBar('export') : undefined;
-  try {
-    const sink = await openSink(opts.output);
-    try {
-      const header = await exportDatabase(store, sink.write, bar);
-      await sink.finish();
-      const rows = Object.values(header.counts).reduce((a, b) => a + b, 0);
-      bar?.finish(
-        `${rows.toLocaleString('en-US')} rows at schema ${header.schema} to ${opts.output && opts.output !== '-' ? opts.output : 'standard output'}`,
-      );
-    } catch (err) {
-      await sink.abort();
-      throw err;
-    }
-  } finally {
-    await store.close();
-  }
-  process.stderr.write(
-    "export: the file holds password hashes and secrets sealed under this database's master key: keep it as safe as the database, and serve a restored copy with the same key.\n",
-  );
-}
-
-async function importCommand(opts: {
-  database?: string;
-  input?: string;
-  progress: boolean;
-}): Promise<void> {
-  const config = parseToolConfig(opts, process.env);
-  const location = parseDatabaseUrl(config.databaseUrl);
-  const key = existingMasterKey(location, config.masterKey);
-  const fromStdin = opts.input === undefined || opts.input === '-';
-  // A missing or unreadable file fails here, before anything touches the database.
-  let input: Readable = fromStdin
-    ? process.stdin
-    : (await open(opts.input!, 'r')).createReadStream();
-  if (opts.input?.endsWith('.gz')) {
-    const gunzip = createGunzip();
-    input.on('error', (err) => gunzip.destroy(err));
-    input = input.pipe(gunzip);
-  }
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  const store = Store.open(location, { poolSize: 2 });
-  const bar = opts.progress ? new ProgressBar('import') : undefined;
-  try {
-    const summary = await importDatabase(store, lines, {
-      ...(bar ? { progress: bar } : {}),
-      ...(key ? { secrets: new SecretBox(key.key) } : {}),
-    });
-    const rows = Object.values(summary.counts).reduce((a, b) => a + b, 0);
-    bar?.finish(
-      `${rows.toLocaleString('en-US')} rows from a ${summary.header.source} export of ${summary.header.exported_at} into ${redactUrl(config.databaseUrl)}`,
-    );
-    if (summary.masterKeyMatches === undefined) {
-      process.stderr.write(
-        'import: serve this database with the master key of the exported one (TAGPLANE_MASTER_KEY, or its master.key file beside a SQLite database): its secrets are sealed under that key.\n',
-      );
-    }
-  } finally {
-    lines.close();
     await store.close();
   }
 }
@@ -287,6 +176,14 @@ export function program(): Command {
     .option(
       '--aksk-lockout <spec>',
       'FAILURES/LOCK_MIN: more than FAILURES consecutive signature failures of an access key lock it for LOCK_MIN minutes, or off (TAGPLANE_AKSK_LOCKOUT; default 5/5)',
+    )
+    .option(
+      '--rate-limit <n>',
+      'requests per second per credential (access key, or token user), bursts of N, per node; excess calls get 429 APIG.0308 (TAGPLANE_RATE_LIMIT; default off)',
+    )
+    .option(
+      '--request-log <n>',
+      'how many of its last requests each node keeps for GET /admin/v1/requests; 0 keeps none (TAGPLANE_REQUEST_LOG; default 1000)',
     )
     .option(
       '--idle-timeout <seconds>',

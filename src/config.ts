@@ -28,6 +28,10 @@ export interface ServeConfig {
   readonly loginLockout: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off. */
   readonly akskLockout: AccessKeyLockoutPolicy | null;
+  /** Requests per second per credential, bursts of as many; null: unlimited. */
+  readonly rateLimit: number | null;
+  /** How many of its last requests a node keeps for GET /admin/v1/requests (0: none). */
+  readonly requestLog: number;
   /** A connection idle this long is closed. */
   readonly idleTimeoutMs: number;
   /** A request not received in full within this long is answered 408. */
@@ -73,6 +77,8 @@ export interface ServeFlags {
   workers?: string;
   loginLockout?: string;
   akskLockout?: string;
+  rateLimit?: string;
+  requestLog?: string;
   idleTimeout?: string;
   requestTimeout?: string;
   queryTimeout?: string;
@@ -165,6 +171,33 @@ export function parseAkskLockout(text: string): AccessKeyLockoutPolicy | null {
   return Object.freeze({ failures: failures as number, lockMs: lockMs as number });
 }
 
+export const MAX_RATE_LIMIT = 1_000_000;
+export const MAX_REQUEST_LOG = 1_000_000;
+export const DEFAULT_REQUEST_LOG = 1000;
+
+/** `N` requests per second per credential, or `off` (--rate-limit, TAGPLANE_RATE_LIMIT). */
+export function parseRateLimit(text: string): number | null {
+  if (text === 'off' || text === '0') return null;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > MAX_RATE_LIMIT) {
+    throw new ConfigError(
+      `invalid rate limit (--rate-limit, TAGPLANE_RATE_LIMIT) '${text}': use a whole number of requests per second per credential, 1–${MAX_RATE_LIMIT}, or off`,
+    );
+  }
+  return n;
+}
+
+/** How many requests the request log keeps (--request-log, TAGPLANE_REQUEST_LOG). */
+export function parseRequestLog(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > MAX_REQUEST_LOG) {
+    throw new ConfigError(
+      `invalid request log size (--request-log, TAGPLANE_REQUEST_LOG) '${text}': use 0–${MAX_REQUEST_LOG} (0 keeps none)`,
+    );
+  }
+  return n;
+}
+
 /** Flags win over environment variables; both are read here once, at start-up. */
 export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): ServeConfig {
   const portText = pick(flags.port, env.TAGPLANE_PORT) ?? String(DEFAULT_PORT);
@@ -214,6 +247,11 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
   const akskLockoutText = pick(flags.akskLockout, env.TAGPLANE_AKSK_LOCKOUT);
   const akskLockout =
     akskLockoutText === undefined ? DEFAULT_AKSK_LOCKOUT : parseAkskLockout(akskLockoutText);
+  const rateLimitText = pick(flags.rateLimit, env.TAGPLANE_RATE_LIMIT);
+  const rateLimit = rateLimitText === undefined ? null : parseRateLimit(rateLimitText);
+  const requestLogText = pick(flags.requestLog, env.TAGPLANE_REQUEST_LOG);
+  const requestLog =
+    requestLogText === undefined ? DEFAULT_REQUEST_LOG : parseRequestLog(requestLogText);
   const idleTimeoutMs = seconds(
     pick(flags.idleTimeout, env.TAGPLANE_IDLE_TIMEOUT) ?? '75',
     'idle timeout (--idle-timeout, TAGPLANE_IDLE_TIMEOUT)',
@@ -258,6 +296,8 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     workers,
     loginLockout,
     akskLockout,
+    rateLimit,
+    requestLog,
     idleTimeoutMs,
     requestTimeoutMs,
     queryTimeoutMs,

@@ -169,9 +169,9 @@ export async function prepareDatabase(
     } catch (err) {
       throw new SeedError(`cannot read seed file ${config.seedFile}: ${(err as Error).message}`);
     }
-    const summary = await applySeed(store, secrets, readSeedDocument(doc));
+    const { ids } = await applySeed(store, secrets, readSeedDocument(doc));
     later.push(
-      `seed ${config.seedFile}: ${summary.domains} domains, ${summary.projects} projects, ${summary.users} users, ${summary.resources} resources`,
+      `seed ${config.seedFile}: ${ids.domains.length} domains, ${ids.projects.length} projects, ${ids.users.length} users, ${ids.resources.length} resources`,
     );
   }
   return {
@@ -256,6 +256,8 @@ export async function startServer(
         auth: config.auth,
         loginLockout: config.loginLockout,
         akskLockout: config.akskLockout,
+        rateLimit: config.rateLimit,
+        requestLog: config.requestLog,
         connections: {
           idleTimeoutMs: config.idleTimeoutMs,
           requestTimeoutMs: config.requestTimeoutMs,

@@ -45,12 +45,12 @@ export async function createDemo(store: Store, secrets: SecretBox): Promise<Demo
   const domainId = hex32();
   await applySeed(store, secrets, {
     domains: [{ id: domainId, name: demo.domainName }],
-    projects: [{ id: demo.projectId, name: demo.projectName, domainId }],
+    projects: [{ id: demo.projectId, name: demo.projectName, domain: { id: domainId } }],
     users: [
       {
         id: hex32(),
         name: demo.userName,
-        domainId,
+        domain: { id: domainId },
         root: true,
         password: demo.password,
         accessKeys: [{ accessKey: demo.accessKey, secretKey: demo.secretKey }],
@@ -58,7 +58,7 @@ export async function createDemo(store: Store, secrets: SecretBox): Promise<Demo
       },
     ],
     resources: resources.map((r) => ({
-      projectId: demo.projectId,
+      project: { id: demo.projectId },
       type: r.type,
       id: r.id,
       name: r.name,

@@ -24,23 +24,34 @@ export class SeedError extends Error {
   }
 }
 
+/** A parent entry named by its id, or by its name. */
+export type DomainRef = { readonly id: string } | { readonly name: string };
+
+/** A project named by its id, or by its name and its domain's. */
+export type ProjectRef =
+  | { readonly id: string }
+  | { readonly name: string; readonly domain: DomainRef };
+
 export interface SeedDomain {
-  readonly id: string;
+  /** Without one: the domain of that name, or a new one with a generated id. */
+  readonly id?: string;
   readonly name: string;
 }
 export interface SeedProject {
-  readonly id: string;
+  /** Without one: the project of that name in its domain, or a new one with a generated id. */
+  readonly id?: string;
   readonly name: string;
-  readonly domainId: string;
+  readonly domain: DomainRef;
 }
 export interface SeedAccessKey {
   readonly accessKey: string;
   readonly secretKey: string;
 }
 export interface SeedUser {
-  readonly id: string;
+  /** Without one: the user of that name in its domain, or a new one with a generated id. */
+  readonly id?: string;
   readonly name: string;
-  readonly domainId: string;
+  readonly domain: DomainRef;
   readonly root: boolean;
   readonly password?: string;
   readonly accessKeys: readonly SeedAccessKey[];
@@ -50,9 +61,13 @@ export interface SeedUser {
 
 /** A resource as the document gives it: its type and tags are not checked yet. */
 export interface SeedResourceInput {
-  readonly projectId: string;
+  readonly project: ProjectRef;
   readonly type: string;
-  readonly id: string;
+  /**
+   * Without one: the resource of that type and name in its project, or a new one with a
+   * generated id (it then needs a name, to be found again by the next load).
+   */
+  readonly id?: string;
   readonly name: string;
   readonly enterpriseProjectId: string;
   /** When present, the resource's tags become exactly these. */
@@ -74,6 +89,25 @@ export interface SeedInput {
 
 export interface Seed extends SeedInput {
   readonly resources: readonly SeedResource[];
+}
+
+/** How messages name an entry: `users[1] (id 'u-dev')`, or by its name when it has no id. */
+export function entryLabel(
+  section: string,
+  index: number,
+  entry: { readonly id?: string | undefined; readonly name?: string | undefined },
+): string {
+  if (entry.id !== undefined) return `${section}[${index}] (id '${entry.id}')`;
+  if (entry.name) return `${section}[${index}] (name '${entry.name}')`;
+  return `${section}[${index}]`;
+}
+
+/** A reference as messages quote it: `domain 'd-acme'`, `domain named 'acme'`. */
+export function refText(what: string, ref: DomainRef | ProjectRef): string {
+  if ('id' in ref) return `${what} '${ref.id}'`;
+  return 'domain' in ref
+    ? `${what} named '${ref.name}' of ${refText('domain', ref.domain)}`
+    : `${what} named '${ref.name}'`;
 }
 
 function checkPolicy(doc: unknown, where: string): void {
@@ -114,42 +148,25 @@ function checkTags(type: ResourceType, given: unknown, fail: (message: string) =
   return tags;
 }
 
-/** Refuses a document naming something twice; `what` says which. */
-function once<T>(list: readonly T[], key: (t: T) => string, what: string): void {
-  const seen = new Set<string>();
-  for (const t of list) {
-    const k = key(t);
-    if (seen.has(k)) throw new SeedError(`${what} ${k} appears more than once in the seed.`);
-    seen.add(k);
-  }
-}
-
 /**
- * Checks what the seed's schema cannot: its policy documents, its resources' types and tags,
- * and that nothing is given twice. References are checked when it is applied.
+ * Checks what the seed's schema cannot: its policy documents, its resources' types and tags.
+ * What it refers to, and whether it names something twice, is checked as it is applied, once
+ * every entry is known by its id.
  */
 export function checkSeed(input: SeedInput): Seed {
   for (const [i, u] of input.users.entries()) {
     for (const [j, p] of u.policies.entries()) {
-      checkPolicy(p, `users[${i}] (id '${u.id}').policies[${j}]`);
+      checkPolicy(p, `${entryLabel('users', i, u)}.policies[${j}]`);
     }
   }
-  const resources = input.resources.map((r, i) =>
-    checkResource(r, `resources[${i}] (id '${r.id}')`),
-  );
-  const { domains, projects, users } = input;
-  once(domains, (d) => `'${d.id}'`, 'domain');
-  once(domains, (d) => `name '${d.name}'`, 'domain');
-  once(projects, (p) => `'${p.id}'`, 'project');
-  // A project name is a region name: unique in its domain, as SDKs look project ids up by it.
-  once(projects, (p) => `name '${p.name}' in domain '${p.domainId}'`, 'project');
-  once(users, (u) => `'${u.id}'`, 'user');
-  once(users, (u) => `'${u.name}' of domain '${u.domainId}'`, 'user');
-  once(
-    users.flatMap((u) => u.accessKeys),
-    (k) => `'${k.accessKey}'`,
-    'access key',
-  );
-  once(resources, (r) => `${r.type} '${r.id}' of project '${r.projectId}'`, 'resource');
-  return { domains, projects, users, resources };
+  const resources = input.resources.map((r, i) => {
+    const where = entryLabel('resources', i, r);
+    if (r.id === undefined && r.name === '') {
+      throw new SeedError(
+        `${where}: give its 'id', or a 'name' it is found by when the seed is loaded again.`,
+      );
+    }
+    return checkResource(r, where);
+  });
+  return { ...input, resources };
 }

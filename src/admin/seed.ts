@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { SecretBox } from '../auth/secret-box.js';
+import type { UserRecord } from '../core/identity.js';
 import type { Executor, Store } from '../store/database.js';
 import {
   findAccessKey,
@@ -14,127 +16,261 @@ import {
   upsertProject,
   upsertUser,
 } from '../store/identity-store.js';
-import { gatherStatistics, registerResources } from '../store/resources-store.js';
+import {
+  findResourcesByName,
+  gatherStatistics,
+  registerResources,
+} from '../store/resources-store.js';
 import { deleteTags, listTags, putTags } from '../store/tags-store.js';
-import { checkSeed, SeedError, type SeedInput, type SeedUser } from './seed-document.js';
+import {
+  checkSeed,
+  type DomainRef,
+  entryLabel,
+  type ProjectRef,
+  refText,
+  type SeedDomain,
+  SeedError,
+  type SeedInput,
+  type SeedProject,
+  type SeedResource,
+  type SeedUser,
+} from './seed-document.js';
 
 /** A seed registering this many resources or more is followed by fresh planner statistics. */
 const BULK_RESOURCES = 500;
 
-export interface SeedSummary {
-  readonly domains: number;
-  readonly projects: number;
-  readonly users: number;
+/** Every entry's id, in document order: the given ones, those found by name, the generated. */
+export interface SeedIds {
+  readonly domains: readonly string[];
+  readonly projects: readonly string[];
+  readonly users: readonly string[];
+  readonly resources: readonly string[];
+}
+
+export interface SeedResult {
+  readonly ids: SeedIds;
   readonly accessKeys: number;
-  readonly resources: number;
+}
+
+/** Ids of domains, projects and users as IAM makes them: 32 hexadecimal digits. */
+const newIdentityId = () => randomUUID().replace(/-/g, '');
+
+/**
+ * Refuses a second entry for what an earlier one named; `key` identifies it once ids are known.
+ */
+class Seen {
+  private readonly keys = new Map<string, string>();
+  constructor(private readonly what: string) {}
+
+  add(key: string, shown: string, where: string): void {
+    const first = this.keys.get(key);
+    if (first !== undefined) {
+      throw new SeedError(
+        `${where}: ${this.what} ${shown} appears more than once in the seed (first as ${first}).`,
+      );
+    }
+    this.keys.set(key, where);
+  }
 }
 
 /**
- * Loads a seed: an idempotent upsert, all in one transaction. A seed whose content is wrong, or
- * that refers to something that exists neither in it nor in the database, is rejected whole
- * (SeedError).
+ * Loads a seed: an idempotent upsert, all in one transaction. An entry without an id is matched
+ * by its name within its parent (a domain by its name), so loading the same document again
+ * creates nothing new; one that matches nothing gets a generated id. A seed whose content is
+ * wrong, or that refers to something that exists neither in it nor in the database, is rejected
+ * whole (SeedError).
  */
 export async function applySeed(
   store: Store,
   secrets: SecretBox,
   input: SeedInput,
   now = new Date().toISOString(),
-): Promise<SeedSummary> {
+): Promise<SeedResult> {
   const seed = checkSeed(input);
   const passwordHashes = await hashPasswords(store, seed.users);
 
-  const summary = await store.transaction(async (tx) => {
-    const domainIds = new Set(seed.domains.map((d) => d.id));
-    const projectIds = new Set(seed.projects.map((p) => p.id));
-    const domainExists = async (id: string) =>
-      domainIds.has(id) || (await findDomainById(tx, id)) !== undefined;
-
-    for (const d of seed.domains) {
-      const named = await findDomainByName(tx, d.name);
-      if (named && named.id !== d.id) {
+  const result = await store.transaction(async (tx) => {
+    const domains = await applyDomains(tx, seed.domains, now);
+    const projects = await applyProjects(tx, seed.projects, now);
+    const users: string[] = [];
+    const userKeys = new Seen('user');
+    const userNames = new Seen('user');
+    let accessKeys = 0;
+    for (const [i, u] of seed.users.entries()) {
+      const where = entryLabel('users', i, u);
+      const domainId = await resolveDomain(tx, u.domain, where);
+      const named = await findUserByName(tx, domainId, u.name);
+      if (u.id !== undefined && named && named.id !== u.id) {
         throw new SeedError(
-          `domains (id '${d.id}'): the name '${d.name}' belongs to domain '${named.id}'.`,
+          `${where}: the name '${u.name}' belongs to user '${named.id}' of that domain.`,
         );
       }
-      await upsertDomain(tx, d, now);
+      const id = u.id ?? named?.id ?? newIdentityId();
+      userKeys.add(id, `'${id}'`, where);
+      userNames.add(`${domainId}\0${u.name}`, `'${u.name}' of domain '${domainId}'`, where);
+      await applyUser(tx, secrets, { ...u, id, domainId }, passwordHashes.get(i), now, where);
+      users.push(id);
+      accessKeys += u.accessKeys.length;
     }
-    for (const p of seed.projects) {
-      if (!(await domainExists(p.domainId))) {
-        throw new SeedError(`projects (id '${p.id}'): domain '${p.domainId}' does not exist.`);
-      }
-      const named = await listProjects(tx, { domainId: p.domainId, name: p.name });
-      const taken = named.find((other) => other.id !== p.id);
-      if (taken) {
-        throw new SeedError(
-          `projects (id '${p.id}'): the name '${p.name}' belongs to project '${taken.id}' of domain '${p.domainId}'.`,
-        );
-      }
-      await upsertProject(tx, p, now);
-    }
-    let keyCount = 0;
-    for (const u of seed.users) {
-      await applyUser(tx, secrets, u, passwordHashes.get(u.id), now, domainExists);
-      keyCount += u.accessKeys.length;
-    }
-    for (const r of seed.resources) {
-      if (!projectIds.has(r.projectId) && !(await findProject(tx, r.projectId))) {
-        throw new SeedError(
-          `resources (${r.type} '${r.id}'): project '${r.projectId}' does not exist.`,
-        );
-      }
-    }
-    const registered = await registerResources(
-      tx,
-      seed.resources.map((r) => ({
-        projectId: r.projectId,
-        type: r.type,
-        resourceId: r.id,
-        name: r.name,
-        enterpriseProjectId: r.enterpriseProjectId,
-      })),
-      now,
-    );
-    const byRef = new Map(seed.resources.map((r) => [`${r.projectId}\0${r.type}\0${r.id}`, r]));
-    for (const rec of registered) {
-      const wanted = byRef.get(`${rec.projectId}\0${rec.type}\0${rec.resourceId}`)?.tags;
-      if (!wanted) continue;
-      const current = await listTags(tx, rec.projectId, rec.rid);
-      const keep = new Set(wanted.map((t) => t.key));
-      await deleteTags(
-        tx,
-        rec,
-        current.filter((t) => !keep.has(t.key)).map((t) => t.key),
-      );
-      await putTags(tx, rec, wanted);
-    }
-    return {
-      domains: seed.domains.length,
-      projects: seed.projects.length,
-      users: seed.users.length,
-      accessKeys: keyCount,
-      resources: seed.resources.length,
-    };
+    const resources = await applyResources(tx, seed.resources, now);
+    return { ids: { domains, projects, users, resources }, accessKeys };
   });
   // A large seed is a bulk load: queries over it should not be planned as if the tables were empty.
   if (seed.resources.length >= BULK_RESOURCES) await gatherStatistics(store.db, store.caps);
-  return summary;
+  return result;
+}
+
+async function resolveDomain(tx: Executor, ref: DomainRef, where: string): Promise<string> {
+  const found =
+    'id' in ref ? await findDomainById(tx, ref.id) : await findDomainByName(tx, ref.name);
+  if (!found) throw new SeedError(`${where}: ${refText('domain', ref)} does not exist.`);
+  return found.id;
+}
+
+async function resolveProject(tx: Executor, ref: ProjectRef, where: string): Promise<string> {
+  if ('id' in ref) {
+    if (!(await findProject(tx, ref.id))) {
+      throw new SeedError(`${where}: project '${ref.id}' does not exist.`);
+    }
+    return ref.id;
+  }
+  const domainId = await resolveDomain(tx, ref.domain, where);
+  const [found] = await listProjects(tx, { domainId, name: ref.name });
+  if (!found) throw new SeedError(`${where}: ${refText('project', ref)} does not exist.`);
+  return found.id;
+}
+
+async function applyDomains(
+  tx: Executor,
+  domains: readonly SeedDomain[],
+  now: string,
+): Promise<string[]> {
+  const ids: string[] = [];
+  const seenIds = new Seen('domain');
+  const seenNames = new Seen('domain');
+  for (const [i, d] of domains.entries()) {
+    const where = entryLabel('domains', i, d);
+    const named = await findDomainByName(tx, d.name);
+    if (d.id !== undefined && named && named.id !== d.id) {
+      throw new SeedError(`${where}: the name '${d.name}' belongs to domain '${named.id}'.`);
+    }
+    const id = d.id ?? named?.id ?? newIdentityId();
+    seenIds.add(id, `'${id}'`, where);
+    seenNames.add(d.name, `name '${d.name}'`, where);
+    await upsertDomain(tx, { id, name: d.name }, now);
+    ids.push(id);
+  }
+  return ids;
+}
+
+async function applyProjects(
+  tx: Executor,
+  projects: readonly SeedProject[],
+  now: string,
+): Promise<string[]> {
+  const ids: string[] = [];
+  const seenIds = new Seen('project');
+  // A project name is a region name: unique in its domain, as SDKs look project ids up by it.
+  const seenNames = new Seen('project');
+  for (const [i, p] of projects.entries()) {
+    const where = entryLabel('projects', i, p);
+    const domainId = await resolveDomain(tx, p.domain, where);
+    const named = await listProjects(tx, { domainId, name: p.name });
+    const taken = named.find((other) => other.id !== p.id);
+    if (p.id !== undefined && taken) {
+      throw new SeedError(
+        `${where}: the name '${p.name}' belongs to project '${taken.id}' of domain '${domainId}'.`,
+      );
+    }
+    const id = p.id ?? named[0]?.id ?? newIdentityId();
+    seenIds.add(id, `'${id}'`, where);
+    seenNames.add(`${domainId}\0${p.name}`, `name '${p.name}' in domain '${domainId}'`, where);
+    await upsertProject(tx, { id, name: p.name, domainId }, now);
+    ids.push(id);
+  }
+  return ids;
+}
+
+async function applyResources(
+  tx: Executor,
+  resources: readonly SeedResource[],
+  now: string,
+): Promise<string[]> {
+  const seen = new Seen('resource');
+  // An entry without an id is found by its type and name: no other entry may share them.
+  const byName = new Map<string, { where: string; idless: boolean }>();
+  const placed: { projectId: string; id: string; r: SeedResource }[] = [];
+  for (const [i, r] of resources.entries()) {
+    const where = entryLabel('resources', i, r);
+    const projectId = await resolveProject(tx, r.project, where);
+    const nameKey = `${projectId}\0${r.type}\0${r.name}`;
+    const other = byName.get(nameKey);
+    if (other && (other.idless || r.id === undefined)) {
+      throw new SeedError(
+        `${where}: ${other.where} has the same type and name '${r.name}' in project '${projectId}'; an entry without an id is found by them, so they must be its own.`,
+      );
+    }
+    if (!other) byName.set(nameKey, { where, idless: r.id === undefined });
+    let id = r.id;
+    if (id === undefined) {
+      const found = await findResourcesByName(tx, projectId, r.type, r.name);
+      if (found.length > 1) {
+        throw new SeedError(
+          `${where}: project '${projectId}' has ${found.length} ${r.type} resources named '${r.name}' (${[...found].sort().join(', ')}); give the entry its 'id'.`,
+        );
+      }
+      id = found[0] ?? randomUUID();
+    }
+    seen.add(
+      `${projectId}\0${r.type}\0${id}`,
+      `${r.type} '${id}' of project '${projectId}'`,
+      where,
+    );
+    placed.push({ projectId, id, r });
+  }
+  const registered = await registerResources(
+    tx,
+    placed.map(({ projectId, id, r }) => ({
+      projectId,
+      type: r.type,
+      resourceId: id,
+      name: r.name,
+      enterpriseProjectId: r.enterpriseProjectId,
+    })),
+    now,
+  );
+  const byRef = new Map(placed.map((p) => [`${p.projectId}\0${p.r.type}\0${p.id}`, p.r]));
+  for (const rec of registered) {
+    const wanted = byRef.get(`${rec.projectId}\0${rec.type}\0${rec.resourceId}`)?.tags;
+    if (!wanted) continue;
+    const current = await listTags(tx, rec.projectId, rec.rid);
+    const keep = new Set(wanted.map((t) => t.key));
+    await deleteTags(
+      tx,
+      rec,
+      current.filter((t) => !keep.has(t.key)).map((t) => t.key),
+    );
+    await putTags(tx, rec, wanted);
+  }
+  return placed.map((p) => p.id);
 }
 
 /**
- * The password hash to store for each seeded user with a password. Hashing is slow by design, so
- * it happens before the write transaction; a password that matches the stored hash keeps it, so
- * loading a seed twice changes nothing.
+ * The password hash to store for each seeded user with a password, by entry. Hashing is slow by
+ * design, so it happens before the write transaction; a password that matches the stored hash of
+ * the user the entry names (by id, or by name in its domain) keeps it, so loading a seed twice
+ * changes nothing.
  */
 async function hashPasswords(
   store: Store,
   users: readonly SeedUser[],
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const u of users) {
+): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (const [i, u] of users.entries()) {
     if (u.password === undefined) continue;
-    const stored = (await findUserById(store.db, u.id))?.passwordHash ?? null;
+    const stored = (await findSeededUser(store.db, u))?.passwordHash ?? null;
     out.set(
-      u.id,
+      i,
       stored && (await verifyPassword(u.password, stored))
         ? stored
         : await hashPassword(u.password),
@@ -143,24 +279,24 @@ async function hashPasswords(
   return out;
 }
 
+/** The user an entry names, as the database holds it now, if it does. */
+async function findSeededUser(ex: Executor, u: SeedUser): Promise<UserRecord | undefined> {
+  if (u.id !== undefined) return findUserById(ex, u.id);
+  const domain =
+    'id' in u.domain
+      ? await findDomainById(ex, u.domain.id)
+      : await findDomainByName(ex, u.domain.name);
+  return domain ? findUserByName(ex, domain.id, u.name) : undefined;
+}
+
 async function applyUser(
   tx: Executor,
   secrets: SecretBox,
-  u: SeedUser,
+  u: SeedUser & { readonly id: string; readonly domainId: string },
   passwordHash: string | undefined,
   now: string,
-  domainExists: (id: string) => Promise<boolean>,
+  where: string,
 ): Promise<void> {
-  const where = `users (id '${u.id}')`;
-  if (!(await domainExists(u.domainId))) {
-    throw new SeedError(`${where}: domain '${u.domainId}' does not exist.`);
-  }
-  const sameName = await findUserByName(tx, u.domainId, u.name);
-  if (sameName && sameName.id !== u.id) {
-    throw new SeedError(
-      `${where}: the name '${u.name}' belongs to user '${sameName.id}' of that domain.`,
-    );
-  }
   const existing = await findUserById(tx, u.id);
   await upsertUser(
     tx,

@@ -22,6 +22,7 @@ import {
   type SignableRequest,
 } from './canonical-request.js';
 import type { IdentityCache } from './identity-cache.js';
+import type { Throttle } from './throttle.js';
 import { tokenHolder } from './token-grounds.js';
 import type { TokenSigner } from './tokens.js';
 
@@ -55,6 +56,8 @@ export interface AuthenticatorDeps {
   readonly tokens: TokenSigner;
   readonly mode: AuthMode;
   readonly now: () => number;
+  /** Requests per second per credential (`--rate-limit`); absent: unlimited. */
+  readonly throttle?: Throttle;
 }
 
 const OPEN_PRINCIPAL: Principal = {
@@ -104,7 +107,14 @@ export class Authenticator {
    */
   async authenticate(req: SignableRequest, projectId?: string): Promise<Principal> {
     const token = header(req, 'x-auth-token');
-    if (token !== undefined) return this.fromToken(token);
+    if (token !== undefined) {
+      const principal = await this.fromToken(token);
+      // Per user; with --auth open, where every token is the same user, per token.
+      this.deps.throttle?.admit(
+        principal.scope.kind === 'open' ? `token:${sha256Hex(token)}` : `user:${principal.userId}`,
+      );
+      return principal;
+    }
     const authorization = header(req, 'authorization');
     if (authorization !== undefined) return this.fromSignature(req, authorization, projectId);
     throw new AuthenticationError(
@@ -147,7 +157,10 @@ export class Authenticator {
       throw new AuthenticationError(`Malformed Authorization header: ${parsed.reason}.`);
     }
     const auth = parsed.auth;
-    if (this.deps.mode === 'open') return OPEN_PRINCIPAL;
+    if (this.deps.mode === 'open') {
+      this.deps.throttle?.admit(`ak:${auth.accessKey}`);
+      return OPEN_PRINCIPAL;
+    }
 
     const dateText = header(req, DATE_HEADER);
     if (dateText === undefined) {
@@ -217,6 +230,7 @@ export class Authenticator {
         `X-Project-Id '${xProject}' does not match the project '${projectId}' in the path.`,
       );
     }
+    this.deps.throttle?.admit(`ak:${auth.accessKey}`);
     return principalOf(user, { kind: 'signature' });
   }
 

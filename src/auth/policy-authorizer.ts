@@ -75,7 +75,8 @@ function describe(action: string, permission: Permission): string {
  *
  * The decision is taken twice: `precheck` before the body is read refuses a caller whom no
  * context could allow; `authorize`, inside the write transaction with the resource and its
- * current tags loaded, decides with the conditions.
+ * current tags loaded, decides with the conditions. Reads of many resources ask `grantedWhere`
+ * instead: the same decision as a condition on each resource, which the query applies.
  */
 export class PolicyAuthorizer implements Authorizer {
   private compiled(principal: Principal): CompiledPolicies {

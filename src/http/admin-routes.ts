@@ -23,11 +23,11 @@ import {
   resourceJson,
   resourceParams,
   resourceQuery,
-  SeedSummarySchema,
-  seedSummaryJson,
+  SeedAnswerSchema,
+  seedAnswerJson,
 } from './admin-schemas.js';
 import { adminRenderer } from './envelopes.js';
-import { seedDocument, seedInput } from './seed-schema.js';
+import { SEED_SCHEMA_PATH, seedDocument, seedInput } from './seed-schema.js';
 import { GatewayErrorSchema } from './service-schemas.js';
 import {
   jsonObjectBody,
@@ -85,14 +85,15 @@ export function registerAdminRoutes(fastify: FastifyInstance, deps: AdminRouteDe
     schema: {
       operationId: 'AdminSeed',
       summary: 'Load a seed document (idempotent upsert; a bad document is rejected whole)',
+      description: `The document's JSON Schema is served at ${SEED_SCHEMA_PATH}. Ids are optional: an entry without one is found by its name within its parent, or created with a generated id. Answers the id of every entry, in document order.`,
       tags,
       security,
       body: seedDocument.schema,
-      response: { 200: SeedSummarySchema, ...errors },
+      response: { 200: SeedAnswerSchema, ...errors },
     },
     handler: async (request) => {
       try {
-        return seedSummaryJson(await applySeed(store, deps.secrets, seedInput(request.body)));
+        return seedAnswerJson(await applySeed(store, deps.secrets, seedInput(request.body)));
       } catch (err) {
         if (err instanceof SeedError) throw new AppError('invalid_parameter', err.message);
         throw err;

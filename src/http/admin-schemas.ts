@@ -1,7 +1,7 @@
 import { type Static, type TSchema, Type } from 'typebox';
 import type { AccessKeyDetails, CreatedAccessKey, UserDetails } from '../admin/credentials.js';
 import type { ResourceWithTags } from '../admin/resources.js';
-import type { SeedSummary } from '../admin/seed.js';
+import type { SeedResult } from '../admin/seed.js';
 import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
 import { RESOURCE_TYPES } from '../services/registry.js';
 import { TagSchema } from './service-schemas.js';
@@ -163,21 +163,29 @@ export function resourceJson(r: ResourceWithTags): Static<typeof ResourceSchema>
   };
 }
 
-export const SeedSummarySchema = Type.Object({
-  domains: Type.Integer(),
-  projects: Type.Integer(),
-  users: Type.Integer(),
-  access_keys: Type.Integer(),
-  resources: Type.Integer(),
+const Ids = (what: string) =>
+  Type.Array(Type.String(), {
+    description: `The id of every entry of '${what}', in document order: given, found by name, or generated.`,
+  });
+
+export const SeedAnswerSchema = Type.Object({
+  ids: Type.Object({
+    domains: Ids('domains'),
+    projects: Ids('projects'),
+    users: Ids('users'),
+    resources: Ids('resources'),
+  }),
 });
 
-export function seedSummaryJson(s: SeedSummary): Static<typeof SeedSummarySchema> {
+export function seedAnswerJson(s: SeedResult): Static<typeof SeedAnswerSchema> {
+  const { domains, projects, users, resources } = s.ids;
   return {
-    domains: s.domains,
-    projects: s.projects,
-    users: s.users,
-    access_keys: s.accessKeys,
-    resources: s.resources,
+    ids: {
+      domains: [...domains],
+      projects: [...projects],
+      users: [...users],
+      resources: [...resources],
+    },
   };
 }
 

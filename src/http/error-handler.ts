@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationError } from '../auth/authenticator.js';
+import { ThrottledError } from '../auth/throttle.js';
 import { AppError } from '../core/app-error.js';
 import { storeFault } from '../store/database.js';
 import type { ErrorRenderer } from './envelopes.js';
@@ -110,6 +111,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof AuthenticationError) {
       return sendGateway(reply, request, 'unauthorized', err.message);
     }
+    if (err instanceof ThrottledError) return sendGateway(reply, request, 'throttled');
     if (err instanceof GatewayError) {
       return reply
         .code(err.status)

@@ -12,6 +12,8 @@ declare module 'fastify' {
     service?: string;
     /** The path parameter naming the resource a route addresses, as faults match it. */
     resourceParam?: string;
+    /** false: the request log leaves the route's requests out (reads of the log itself). */
+    requestLog?: false;
   }
   interface FastifyRequest {
     principal?: Principal;

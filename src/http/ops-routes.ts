@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { VERSION } from '../core/version.js';
 import type { Store } from '../store/database.js';
 import { GATEWAY_ERRORS, gatewayBody, gatewayMessage } from './gateway-errors.js';
+import { SEED_SCHEMA_PATH, SeedDocument } from './seed-schema.js';
 import { GatewayErrorSchema } from './service-schemas.js';
 
 /** Where a client goes from `/`. The console is not built yet: browsers go to the reference. */
@@ -87,6 +88,27 @@ export function registerOpsRoutes(app: FastifyInstance, deps: { store: Store }):
           );
       }
     },
+  });
+
+  // Serialised once: the schema never changes while the process runs.
+  const seedSchema = JSON.stringify({
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: SEED_SCHEMA_PATH,
+    ...SeedDocument,
+  });
+  app.get(SEED_SCHEMA_PATH, {
+    schema: {
+      operationId: 'SeedSchema',
+      summary: 'The JSON Schema of the seed document',
+      description:
+        'The schema (JSON Schema 2020-12) that `--seed <file>` and POST /admin/v1/seed validate the document with, for editors and validators. Tag rules of each service, policy grammar and references are checked when the seed loads, with messages naming the entry.',
+      tags,
+      response: {
+        200: Type.Unsafe<unknown>({ type: 'object', description: 'A JSON Schema document.' }),
+      },
+    },
+    handler: async (_request, reply) =>
+      reply.type('application/schema+json; charset=utf-8').send(seedSchema),
   });
 
   app.get('/openapi.json', {

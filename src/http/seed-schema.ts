@@ -1,9 +1,16 @@
 import { type Static, Type } from 'typebox';
-import { SeedError, type SeedInput } from '../admin/seed-document.js';
+import {
+  type DomainRef,
+  entryLabel,
+  type ProjectRef,
+  SeedError,
+  type SeedInput,
+} from '../admin/seed-document.js';
 import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
 import { RESOURCE_TYPES } from '../services/registry.js';
 import { ID_TEXT, NAME_RULE, PolicyInput } from './admin-schemas.js';
 import { identifierFieldProblem } from './identifier-check.js';
+import { SEED_EXAMPLE } from './seed-example.js';
 import { TagSchema } from './service-schemas.js';
 import { checkedInCode, compileSchema, matching, type SchemaFailure } from './validation.js';
 
@@ -13,22 +20,34 @@ import { checkedInCode, compileSchema, matching, type SchemaFailure } from './va
  * what it refers to are checked by the domain (admin/seed-document.ts, admin/seed.ts).
  */
 
-const Id = (what: string, example: string) =>
-  Type.String({
-    pattern: ID_PATTERN.source,
-    description: `The ${what}'s id: ${ID_TEXT}.`,
-    examples: [example],
-  });
+const Id = (what: string, example: string, parent: string) =>
+  Type.Optional(
+    Type.String({
+      pattern: ID_PATTERN.source,
+      description: `The ${what}'s id: ${ID_TEXT}. Optional: without it the ${what} is found by its name${parent}, or created with a generated id (32 hexadecimal digits), so loading the document again creates nothing new.`,
+      examples: [example],
+    }),
+  );
 
-const DomainRef = (what: string) =>
-  Type.String({
-    description: `The domain the ${what} belongs to: one of this document or of the database.`,
-    examples: ['d-acme'],
-  });
+/** A domain named by id or by name: exactly one of the two. */
+const domainRef = (what: string) => ({
+  domain_id: Type.Optional(
+    Type.String({
+      description: `The domain the ${what} belongs to, by id: one of this document or of the database. Give domain_id or domain_name.`,
+      examples: ['d-acme'],
+    }),
+  ),
+  domain_name: Type.Optional(
+    Type.String({
+      description: `The domain the ${what} belongs to, by name. Give domain_id or domain_name.`,
+      examples: ['acme'],
+    }),
+  ),
+});
 
 const SeedDomain = Type.Object(
   {
-    id: Id('domain', 'd-acme'),
+    id: Id('domain', 'd-acme', ''),
     name: Type.String({
       ...NAME_RULE,
       description:
@@ -41,14 +60,14 @@ const SeedDomain = Type.Object(
 
 const SeedProject = Type.Object(
   {
-    id: Id('project', '0b4d6a8c1e2f'),
+    id: Id('project', '0b4d6a8c1e2f', ' in its domain'),
     name: Type.String({
       ...NAME_RULE,
       description:
         "A region name (eu-de), or a region's sub-project (eu-de_analytics): SDKs find a project by its region's name, so it is unique in its domain. 1–64 characters without line breaks.",
       examples: ['eu-de'],
     }),
-    domain_id: DomainRef('project'),
+    ...domainRef('project'),
   },
   { additionalProperties: false, description: 'A project: the scope tags live in.' },
 );
@@ -72,13 +91,13 @@ const SeedAccessKey = Type.Object(
 
 const SeedUser = Type.Object(
   {
-    id: Id('user', 'u-acme-root'),
+    id: Id('user', 'u-acme-root', ' in its domain'),
     name: Type.String({
       ...NAME_RULE,
       description: 'The user name, unique in its domain. 1–64 characters without line breaks.',
       examples: ['root'],
     }),
-    domain_id: DomainRef('user'),
+    ...domainRef('user'),
     root: Type.Optional(
       Type.Boolean({
         description:
@@ -107,23 +126,45 @@ const SeedUser = Type.Object(
 
 const SeedResource = Type.Object(
   {
-    project_id: Type.String({
-      description: 'The project it is in: one of this document or of the database.',
-      examples: ['0b4d6a8c1e2f'],
-    }),
+    project_id: Type.Optional(
+      Type.String({
+        description:
+          'The project it is in, by id: one of this document or of the database. Give project_id, or project_name with domain_name.',
+        examples: ['0b4d6a8c1e2f'],
+      }),
+    ),
+    project_name: Type.Optional(
+      Type.String({
+        description: 'The project it is in, by name (with domain_name).',
+        examples: ['eu-de'],
+      }),
+    ),
+    domain_name: Type.Optional(
+      Type.String({
+        description: "The name of the project's domain (with project_name).",
+        examples: ['acme'],
+      }),
+    ),
     type: Type.String({
       description: `Its resource type: one of ${RESOURCE_TYPES.join(', ')}.`,
       examples: ['bms_server'],
     }),
-    id: matching(
-      Type.String({
-        description:
-          'The resource id its service knows it by: 1–128 characters (UTF-16 code units) without / or control characters.',
-        examples: ['5b1a3c0e-8d2f-4e4a-9a57-2f0c1d9e7b61'],
-      }),
-      RESOURCE_ID_PATTERN,
+    id: Type.Optional(
+      matching(
+        Type.String({
+          description:
+            'The resource id its service knows it by: 1–128 characters (UTF-16 code units) without / or control characters. Optional: without it the resource is found by its type and name in its project, or registered with a generated id (a UUID); it then needs a name.',
+          examples: ['5b1a3c0e-8d2f-4e4a-9a57-2f0c1d9e7b61'],
+        }),
+        RESOURCE_ID_PATTERN,
+      ),
     ),
-    name: Type.Optional(Type.String({ description: 'Default "".', examples: ['web-1'] })),
+    name: Type.Optional(
+      Type.String({
+        description: 'Default "" (required when there is no id).',
+        examples: ['web-1'],
+      }),
+    ),
     enterprise_project_id: Type.Optional(
       Type.String({ description: 'Default "0", the default enterprise project.' }),
     ),
@@ -142,6 +183,9 @@ const SeedResource = Type.Object(
   },
 );
 
+/** Where the server serves the seed document's JSON Schema. */
+export const SEED_SCHEMA_PATH = '/schemas/seed.json';
+
 export const SeedDocument = Type.Object(
   {
     domains: Type.Optional(Type.Array(SeedDomain)),
@@ -153,51 +197,8 @@ export const SeedDocument = Type.Object(
     additionalProperties: false,
     title: 'tagplane seed document',
     description:
-      'Domains, projects, users with their credentials, and resources with their tags. Loading a seed is an idempotent upsert in one transaction: a document with any fault is rejected whole, with a message naming the entry, and changes nothing. Every section may be left out, and entries may refer to what the database holds. A field given as null counts as left out.',
-    examples: [
-      {
-        domains: [{ id: 'd-acme', name: 'acme' }],
-        projects: [{ id: '0b4d6a8c1e2f', name: 'eu-de', domain_id: 'd-acme' }],
-        users: [
-          {
-            id: 'u-acme-root',
-            name: 'root',
-            domain_id: 'd-acme',
-            root: true,
-            password: 'change-me-too',
-            access_keys: [
-              { access_key: 'AKACMEROOT0000000001', secret_key: 'change-me-0123456789' },
-            ],
-          },
-          {
-            id: 'u-acme-dev',
-            name: 'dev',
-            domain_id: 'd-acme',
-            policies: [
-              {
-                Version: '5.0',
-                Statement: [
-                  {
-                    Effect: 'Allow',
-                    Action: ['bms:servers:*'],
-                    Condition: { StringEquals: { 'g:ResourceTag/env': 'dev' } },
-                  },
-                ],
-              },
-            ],
-          },
-        ],
-        resources: [
-          {
-            project_id: '0b4d6a8c1e2f',
-            type: 'bms_server',
-            id: '5b1a3c0e-8d2f-4e4a-9a57-2f0c1d9e7b61',
-            name: 'web-1',
-            tags: [{ key: 'env', value: 'dev' }],
-          },
-        ],
-      },
-    ],
+      'Domains, projects, users with their credentials, and resources with their tags. Loading a seed is an idempotent upsert in one transaction: a document with any fault is rejected whole, with a message naming the entry, and changes nothing. Every section may be left out, and entries may refer to what the database holds. Ids are optional everywhere: an entry without one is found by its name within its parent (a domain by its name), or created with a generated id; an entry names its parent by id (domain_id, project_id) or by name (domain_name; project_name with domain_name). The answer lists the id of every entry in document order. A field given as null counts as left out.',
+    examples: [SEED_EXAMPLE],
   },
 );
 
@@ -218,11 +219,14 @@ const TYPE_WORDS: Record<string, string> = {
   array: 'must be an array',
 };
 
-/** An entry as messages name it: `users[0] (id 'u-dev')`, the id when it has one. */
+/** An entry as messages name it: `users[0] (id 'u-dev')`, by its name when it has no id. */
 function entryName(root: unknown, section: string, index: number): string {
-  const entry = (root as Record<string, unknown[]>)[section]?.[index];
-  const id = (entry as { id?: unknown } | null)?.id;
-  return typeof id === 'string' ? `${section}[${index}] (id '${id}')` : `${section}[${index}]`;
+  const entry = (root as Record<string, unknown[]>)[section]?.[index] as Record<
+    string,
+    unknown
+  > | null;
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return entryLabel(section, index, { id: text(entry?.id), name: text(entry?.name) });
 }
 
 /** The message for a fault of the seed's shape, naming the entry and the field. */
@@ -272,15 +276,54 @@ export const seedDocument = compileSchema(SeedDocument, {
   nullAsAbsent: 'everywhere',
 });
 
-/** A seed document in the domain's terms, once its shape is checked. */
+type Entry = { readonly id?: string; readonly name?: string };
+
+/** The domain an entry names: by `domain_id` or by `domain_name`, exactly one. */
+function domainOf(
+  e: Entry & { readonly domain_id?: string; readonly domain_name?: string },
+  where: string,
+): DomainRef {
+  if (e.domain_id !== undefined && e.domain_name !== undefined) {
+    throw new SeedError(`${where}: give 'domain_id' or 'domain_name', not both.`);
+  }
+  if (e.domain_id !== undefined) return { id: e.domain_id };
+  if (e.domain_name !== undefined) return { name: e.domain_name };
+  throw new SeedError(`${where}: its domain is required: give 'domain_id' or 'domain_name'.`);
+}
+
+/** The project a resource names: by `project_id`, or by `project_name` and `domain_name`. */
+function projectOf(r: Static<typeof SeedResource>, where: string): ProjectRef {
+  if (r.project_id !== undefined) {
+    if (r.project_name !== undefined || r.domain_name !== undefined) {
+      throw new SeedError(
+        `${where}: give 'project_id', or 'project_name' with 'domain_name', not both.`,
+      );
+    }
+    return { id: r.project_id };
+  }
+  if (r.project_name !== undefined && r.domain_name !== undefined) {
+    return { name: r.project_name, domain: { name: r.domain_name } };
+  }
+  throw new SeedError(
+    `${where}: its project is required: give 'project_id', or 'project_name' with 'domain_name'.`,
+  );
+}
+
+const withId = (id: string | undefined) => (id !== undefined ? { id } : {});
+
+/** A seed document in the domain's terms, once its shape is checked; a bad reference is a SeedError. */
 export function seedInput(doc: SeedDocumentBody): SeedInput {
   return {
-    domains: doc.domains ?? [],
-    projects: (doc.projects ?? []).map((p) => ({ id: p.id, name: p.name, domainId: p.domain_id })),
-    users: (doc.users ?? []).map((u) => ({
-      id: u.id,
+    domains: (doc.domains ?? []).map((d) => ({ ...withId(d.id), name: d.name })),
+    projects: (doc.projects ?? []).map((p, i) => ({
+      ...withId(p.id),
+      name: p.name,
+      domain: domainOf(p, entryLabel('projects', i, p)),
+    })),
+    users: (doc.users ?? []).map((u, i) => ({
+      ...withId(u.id),
       name: u.name,
-      domainId: u.domain_id,
+      domain: domainOf(u, entryLabel('users', i, u)),
       root: u.root ?? false,
       ...(u.password !== undefined ? { password: u.password } : {}),
       accessKeys: (u.access_keys ?? []).map((k) => ({
@@ -289,10 +332,10 @@ export function seedInput(doc: SeedDocumentBody): SeedInput {
       })),
       policies: u.policies ?? [],
     })),
-    resources: (doc.resources ?? []).map((r) => ({
-      projectId: r.project_id,
+    resources: (doc.resources ?? []).map((r, i) => ({
+      project: projectOf(r, entryLabel('resources', i, r)),
       type: r.type,
-      id: r.id,
+      ...withId(r.id),
       name: r.name ?? '',
       enterpriseProjectId: r.enterprise_project_id ?? '0',
       ...(r.tags !== undefined ? { tags: r.tags } : {}),

@@ -34,7 +34,10 @@ export function openSqlite(
  * removes that cost from the hot path. Kysely's driver runs one query at a time on the single
  * connection, so a cached statement is never in use twice.
  */
-export function cachingSqlite(db: BetterSqlite3.Database) {
+export function cachingSqlite(db: BetterSqlite3.Database): {
+  close(): void;
+  prepare(query: string): BetterSqlite3.Statement;
+} {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => db.close(),

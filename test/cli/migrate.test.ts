@@ -74,4 +74,37 @@ describe('tagplane migrate', () => {
     expect(exported.stderr).toMatch(/schema is newer than this version of tagplane knows/);
     expect(exported.stdout).toBe('');
   });
+
+  it('0012 makes project names unique in a domain, and refuses a database that has two', async () => {
+    const db = await newDb();
+    const store = Store.open(parseDatabaseUrl(db.url));
+    try {
+      await store.migrate('0010-faults');
+      const now = new Date().toISOString();
+      await store.db
+        .insertInto('domains')
+        .values({ id: 'd-1', name: 'one', created_at: now })
+        .execute();
+      const project = (id: string, name: string) =>
+        store.db
+          .insertInto('projects')
+          .values({ id, name, domain_id: 'd-1', created_at: now })
+          .execute();
+      await project('p-1', 'eu-de');
+      await project('p-2', 'eu-de');
+      await expect(store.migrate()).rejects.toThrow("'eu-de' in domain 'd-1'");
+      expect(await store.executedMigrations()).not.toContain('0012-project-names');
+
+      await store.db
+        .updateTable('projects')
+        .set({ name: 'eu-nl' })
+        .where('id', '=', 'p-2')
+        .execute();
+      await store.migrate();
+      await expect(project('p-3', 'eu-nl')).rejects.toThrow();
+      await project('p-3', 'eu-fr');
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -66,13 +66,14 @@ async function projectToken(
   return res.statusCode === 201 ? String(res.headers['x-subject-token']) : null;
 }
 
-async function listTags(projectId: string, serverId: string, token: string) {
-  return h.inject({
-    method: 'GET',
-    url: `/v1/${projectId}/baremetalservers/${serverId}/tags`,
-    headers: { 'x-auth-token': token },
-  });
-}
+const listTagsRequest = (projectId: string, serverId: string, token: string) => ({
+  method: 'GET' as const,
+  url: `/v1/${projectId}/baremetalservers/${serverId}/tags`,
+  headers: { 'x-auth-token': token },
+});
+
+const listTags = (projectId: string, serverId: string, token: string) =>
+  h.inject(listTagsRequest(projectId, serverId, token));
 
 describe('admin authentication', () => {
   const routes: [Method, string, unknown?][] = [
@@ -294,8 +295,36 @@ describe('projects', () => {
     expect(res.statusCode, res.body).toBe(204);
     expect(await projects(`?domain_id=${t.domainId}`)).toEqual([]);
     expectAdminError(await call('DELETE', `/admin/v1/projects/${t.projectId}`), 404);
-    // Its tokens no longer reach it.
-    expect((await listTags(t.projectId, server, t.root.token)).statusCode).not.toBe(200);
+    // Its tokens no longer reach it: a scope refusal.
+    const refused = await listTags(t.projectId, server, t.root.token);
+    expect(refused.statusCode, refused.body).toBe(403);
+  });
+});
+
+describe('every node sees domain and project changes at once', () => {
+  it('a project deleted through one node no longer admits its tokens on another', async () => {
+    const second = await createHarness({ databaseUrl: h.databaseUrl, keys: h.keys });
+    try {
+      const t = await h.tenant();
+      const server = await t.resource('bms_server');
+      // The second node has the project in its identity cache.
+      expect(
+        (await second.inject(listTagsRequest(t.projectId, server, t.root.token))).statusCode,
+      ).toBe(200);
+      await call('DELETE', `/admin/v1/projects/${t.projectId}/resources/bms_server/${server}`);
+      expect((await call('DELETE', `/admin/v1/projects/${t.projectId}`)).statusCode).toBe(204);
+      // Another PostgreSQL node hears of the change by notification, within milliseconds.
+      let res = await second.inject(listTagsRequest(t.projectId, server, t.root.token));
+      for (let i = 0; i < 100 && res.statusCode === 400; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        res = await second.inject(listTagsRequest(t.projectId, server, t.root.token));
+      }
+      // A scope refusal (the project is no longer the caller's), not a missing server.
+      expect(res.statusCode, res.body).toBe(403);
+      expect((json(res) as { error: { code: string } }).error.code).toBe('BMS.0033');
+    } finally {
+      await second.close();
+    }
   });
 });
 

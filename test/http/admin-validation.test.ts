@@ -119,8 +119,10 @@ describe('admin API: request validation', () => {
       name: '',
       enterprise_project_id: '0',
     });
-    const missing = await send('POST', '/admin/v1/seed', { domains: [{ id: null, name: 'x' }] });
-    expect(await refusal(missing)).toBe("domains[0]: 'id' is required.");
+    const missing = await send('POST', '/admin/v1/seed', {
+      domains: [{ id: 'd-null-name', name: null }],
+    });
+    expect(await refusal(missing)).toBe("domains[0] (id 'd-null-name'): 'name' is required.");
   });
 
   it('counts a resource id in UTF-16 code units, in the seed and in the path', async () => {
@@ -236,6 +238,18 @@ describe('admin API: request validation', () => {
     expect(example).toBeDefined();
     const res = await send('POST', '/admin/v1/seed', example);
     expect(res.statusCode, res.body).toBe(200);
-    expect(json(res)).toEqual({ domains: 1, projects: 1, users: 2, access_keys: 1, resources: 1 });
+    // Parents named by name, ids generated where the example gives none.
+    const hex32 = expect.stringMatching(/^[0-9a-f]{32}$/);
+    expect(json(res)).toEqual({
+      ids: {
+        domains: [hex32],
+        projects: [hex32],
+        users: [hex32, hex32],
+        resources: [
+          expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+          'e5d27f5c-dd76-4a61-b4bc-a67c5686719a',
+        ],
+      },
+    });
   });
 });

@@ -205,12 +205,14 @@ describe('POST /admin/v1/seed', () => {
     const { doc, ids, secrets, domainName, u } = document();
     const res = await seedRequest(doc);
     expect(res.statusCode, res.body).toBe(200);
+    // Every entry's id, in document order.
     expect(JSON.parse(res.body)).toEqual({
-      domains: 1,
-      projects: 1,
-      users: 2,
-      access_keys: 2,
-      resources: 3,
+      ids: {
+        domains: [ids.domain],
+        projects: [ids.project],
+        users: [ids.root, ids.dev],
+        resources: [`srv-${u}`, `asg-${u}`, `mrs-${u}`],
+      },
     });
 
     const resources = await listResources(ids.project);

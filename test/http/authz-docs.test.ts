@@ -51,6 +51,29 @@ describe('identity-policy actions in the documentation', () => {
     }
   });
 
+  it("one-tag writes list their service's batch action; the cross-service routes theirs", () => {
+    const actions = (method: string, path: string) =>
+      ((doc.paths[path]?.[method]?.['x-iam-actions'] ?? []) as { action: string }[]).map(
+        (a) => a.action,
+      );
+    expect(actions('post', '/v1.1/{project_id}/clusters/{cluster_id}/tags')).toEqual([
+      'mrs:cluster:batchCreateTags',
+    ]);
+    expect(actions('delete', '/v1.1/{project_id}/clusters/{cluster_id}/tags/{key}')).toEqual([
+      'mrs:cluster:batchDeleteTags',
+    ]);
+    expect(actions('put', '/v3/{project_id}/instances/{instance_id}/tags/{key}')).toEqual([
+      'ddm:instance:createTags',
+    ]);
+    expect(actions('post', '/v1.0/resource-tags/batch-create')).toEqual([
+      'tms:resourceTags:batchCreate',
+    ]);
+    expect(actions('post', '/v1.0/resource-instances/filter')).toEqual(['tms:resources:list']);
+    expect(actions('get', '/v1.0/tag-keys')).toEqual(['tms:tagKeys:list']);
+    expect(actions('get', '/v1.0/tag-values')).toEqual(['tms:tagValues:list']);
+    expect(doc.info.description).toMatch(/Reads of many resources/);
+  });
+
   it('the credential admin routes are documented with schemas', () => {
     for (const [path, method] of [
       ['/admin/v1/users', 'post'],

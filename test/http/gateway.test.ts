@@ -197,7 +197,7 @@ describe('body size limit (1 MiB)', () => {
 
 describe('unknown routes', () => {
   it.each([
-    ['GET', '/'],
+    ['POST', '/'],
     ['GET', '/v1'],
     ['GET', `/v2/p/baremetalservers/s/tags`],
     ['POST', '/v1/p/baremetalservers/s/tags/act'],

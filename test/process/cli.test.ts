@@ -584,6 +584,29 @@ describe('bad command lines', () => {
   });
 });
 
+describe('errors that name the database and what to do', () => {
+  it('PostgreSQL not running: serve, migrate and export say so; export to a bad path fails before reading', async () => {
+    const port = await freePort();
+    const url = `postgres://postgres@127.0.0.1:${port}/tagplane`;
+    const key = { TAGPLANE_MASTER_KEY: 'ab'.repeat(32) };
+    const [serve, migrate, exported, badPath] = await runClis([
+      [['serve', '--port', '0', '--database', url], key],
+      [['migrate', '--database', url], {}],
+      [['export', '--database', url, '-o', join(dir(), 'out.jsonl')], {}],
+      [['export', '--database', url, '-o', '/nonexistent-folder/out.jsonl'], {}],
+    ]);
+    const refused = `tagplane: PostgreSQL at 127.0.0.1:${port} refused the connection (connect ECONNREFUSED 127.0.0.1:${port}): start PostgreSQL there, or point --database (TAGPLANE_DATABASE_URL) at a running server, e.g. postgres://USER:PASSWORD@HOST:5432/DATABASE\n`;
+    for (const r of [serve!, migrate!, exported!]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(refused);
+    }
+    expect(badPath!.code).toBe(1);
+    expect(badPath!.stderr).toBe(
+      "tagplane: cannot write the export to /nonexistent-folder/out.jsonl: ENOENT: no such file or directory, open '/nonexistent-folder/out.jsonl.partial'\n",
+    );
+  });
+});
+
 describe('version and logs', () => {
   const version = (
     JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

@@ -184,7 +184,7 @@ it('no secret reaches the logs or later output, at debug level, on success and f
       await go({
         method: 'GET',
         url: '/v3/auth/tokens',
-        headers: { 'x-auth-token': token, 'x-subject-token': demoToken },
+        headers: { 'x-auth-token': demoToken, 'x-subject-token': demoToken },
       })
     ).statusCode,
   ).toBe(200);

@@ -74,6 +74,10 @@ export interface HarnessOptions {
   /** Lockout policies (default: the server's defaults; null: off). */
   readonly loginLockout?: AppOptions['loginLockout'];
   readonly akskLockout?: AppOptions['akskLockout'];
+  /** Requests per second per credential (default: unlimited). */
+  readonly rateLimit?: number;
+  /** Requests the request log keeps (default: the server's). */
+  readonly requestLog?: number;
   /** Connection time limits (default: the server's). */
   readonly connections?: AppOptions['connections'];
   /**
@@ -112,6 +116,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       auth: options.auth ?? 'strict',
       ...(options.loginLockout !== undefined ? { loginLockout: options.loginLockout } : {}),
       ...(options.akskLockout !== undefined ? { akskLockout: options.akskLockout } : {}),
+      ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+      ...(options.requestLog !== undefined ? { requestLog: options.requestLog } : {}),
       ...(options.connections !== undefined ? { connections: options.connections } : {}),
     },
     {

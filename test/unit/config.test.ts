@@ -242,4 +242,32 @@ describe('parseServeConfig', () => {
     expect(message).not.toBe('');
     expect(message).not.toContain('s3cret-pw');
   });
+
+  describe('rate limit and request log', () => {
+    it('default to no limit and 1000 requests kept', () => {
+      expect(parseServeConfig({}, {})).toMatchObject({ rateLimit: null, requestLog: 1000 });
+    });
+
+    it('are read from the flags, or else the environment; off or 0 switches the limit off', () => {
+      expect(parseServeConfig({ rateLimit: '50', requestLog: '10' }, {})).toMatchObject({
+        rateLimit: 50,
+        requestLog: 10,
+      });
+      const env = { TAGPLANE_RATE_LIMIT: '7', TAGPLANE_REQUEST_LOG: '0' };
+      expect(parseServeConfig({}, env)).toMatchObject({ rateLimit: 7, requestLog: 0 });
+      expect(parseServeConfig({ rateLimit: 'off' }, env).rateLimit).toBeNull();
+      expect(parseServeConfig({ rateLimit: '0' }, {}).rateLimit).toBeNull();
+    });
+
+    it.each([
+      ['rateLimit', '-1', /invalid rate limit .*'-1'/],
+      ['rateLimit', '1.5', /invalid rate limit .*'1.5'/],
+      ['rateLimit', 'fast', /invalid rate limit .*'fast'/],
+      ['requestLog', '-1', /invalid request log size .*'-1'/],
+      ['requestLog', 'all', /invalid request log size .*'all'/],
+    ])('--%s %s → ConfigError', (flag, value, message) => {
+      expect(() => parseServeConfig({ [flag]: value }, {})).toThrow(ConfigError);
+      expect(() => parseServeConfig({ [flag]: value }, {})).toThrow(message);
+    });
+  });
 });

@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantedWhere } from '../../src/auth/policy-conditions.js';
+import { type CompiledPolicies, compilePolicy, evaluate } from '../../src/auth/policy-evaluator.js';
 import type { Store } from '../../src/store/database.js';
 import {
   countResources,
@@ -9,6 +11,7 @@ import {
   type ResourceFilter,
   type TagPredicate,
 } from '../../src/store/query-store.js';
+import { distinctKeys, distinctValuesOfKey } from '../../src/store/tag-listing-store.js';
 import { openTestStore, type TestStore } from '../support/test-store.js';
 
 /**
@@ -36,6 +39,7 @@ interface Row {
   id: string;
   name: string;
   tags: Map<string, string>;
+  enterpriseProject: string;
 }
 
 function prng(seed: number) {
@@ -61,8 +65,12 @@ const KEYS: Record<string, string[]> = {
 };
 const NAMES = ['web', 'db', 'Web', 'cache-1', '50%_off', 'x_y', ''];
 
+const ENTERPRISE_PROJECTS = ['0', 'ep-a', 'ep-b'];
+
 function makeRows(rand: () => number): Row[] {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+  // Enterprise projects from a generator of their own: the rest of the data stays as it was.
+  const ep = prng(99);
   const rows: Row[] = [];
   for (let i = 0; i < N; i++) {
     const tags = new Map<string, string>();
@@ -80,6 +88,7 @@ function makeRows(rand: () => number): Row[] {
       id: `r${String(i).padStart(5, '0')}`,
       name: `${pick(NAMES)}-${i % 7}`,
       tags,
+      enterpriseProject: ENTERPRISE_PROJECTS[Math.floor(ep() * ENTERPRISE_PROJECTS.length)]!,
     });
   }
   return rows;
@@ -165,6 +174,61 @@ function bruteForce(rows: Row[], f: ResourceFilter): string[] {
     .map((r) => r.id);
 }
 
+/** Actions a random read needs, as a route's and its service's list action. */
+const READ_ACTIONS = [['svc:res:read'], ['svc:res:read', 'svc:res:list']];
+const PATTERNS = ['g*', '?ilver', 'o%n', 'o_n', '*o*', 't1?', 'prod', 'a1*', '*', 'x'];
+
+/** A random policy document over the dataset's tags and enterprise projects. */
+function randomPolicy(rand: () => number): unknown {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+  const values = (key: string) => {
+    const pool =
+      key === 'g:EnterpriseProjectId'
+        ? [...ENTERPRISE_PROJECTS, 'ep-*', 'ep-?']
+        : [...(KEYS[key.slice('g:ResourceTag/'.length)] ?? ['v']), ...PATTERNS];
+    return Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(pool));
+  };
+  const statements = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => {
+    const condition: Record<string, Record<string, unknown>> = {};
+    for (let i = Math.floor(rand() * 3); i > 0; i--) {
+      const op = pick(['StringEquals', 'StringNotEquals', 'StringLike', 'StringNotLike', 'Null']);
+      const qualified =
+        op !== 'Null' && rand() < 0.3 ? `${pick(['ForAllValues', 'ForAnyValue'])}:${op}` : op;
+      const key = pick([
+        'g:ResourceTag/tier',
+        'g:ResourceTag/env',
+        'g:ResourceTag/flag',
+        'g:ResourceTag/rare',
+        'g:ResourceTag/none',
+        'g:EnterpriseProjectId',
+        'g:RequestTag/env',
+        'g:TagKeys',
+      ]);
+      condition[qualified] = {
+        ...condition[qualified],
+        [key]: op === 'Null' ? pick(['true', 'false']) : values(key),
+      };
+    }
+    return {
+      Effect: rand() < 0.7 ? 'Allow' : 'Deny',
+      Action: [pick(['*', 'svc:res:*', 'svc:res:read', 'svc:res:list', 'other:*'])],
+      ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}),
+    };
+  });
+  return { Version: '5.0', Statement: statements };
+}
+
+/** Whether the evaluator grants every action on the row, as a single read decides it. */
+function readable(row: Row, policies: CompiledPolicies, actions: readonly string[]): boolean {
+  const ctx = {
+    resourceTags: row.tags,
+    requestTags: new Map<string, string>(),
+    tagKeys: [],
+    enterpriseProjectId: row.enterpriseProject,
+  };
+  return actions.every((a) => evaluate(policies, a, ctx).allowed);
+}
+
 describe('query store', () => {
   let opened: TestStore;
   let store: Store;
@@ -192,7 +256,7 @@ describe('query store', () => {
               resource_type: r.type,
               resource_id: r.id,
               name: r.name,
-              enterprise_project_id: '0',
+              enterprise_project_id: r.enterpriseProject,
               created_at: now,
             })),
           )
@@ -240,6 +304,89 @@ describe('query store', () => {
       }
     },
   );
+
+  it.each([
+    ['default', DEFAULT_TUNING, 21],
+    ['small', SMALL_TUNING, 22],
+  ] as const)(
+    'applies policies as the evaluator decides each resource (%s thresholds)',
+    async (_name, tuning, seed) => {
+      const rand = prng(seed);
+      for (let i = 0; i < 80; i++) {
+        const doc = randomPolicy(rand);
+        const policies = { statements: compilePolicy(doc) };
+        const actions = READ_ACTIONS[Math.floor(rand() * READ_ACTIONS.length)]!;
+        const base = randomFilter(rand);
+        const f = { ...base, access: grantedWhere(policies, actions) };
+        const shown = new Set(rows.filter((r) => readable(r, policies, actions)).map((r) => r.id));
+        const expected = bruteForce(rows, base).filter((id) => shown.has(id));
+        const where = JSON.stringify({ doc, actions, filter: base });
+        expect(await countResources(store.db, store.caps, f, tuning), where).toBe(expected.length);
+        const limit = 1 + Math.floor(rand() * 60);
+        const offset = rand() < 0.5 ? 0 : Math.floor(rand() * (expected.length + 10));
+        const page = await findResources(store.db, store.caps, f, { offset, limit }, tuning);
+        expect(page.total, where).toBe(expected.length);
+        expect(
+          page.resources.map((r) => r.resourceId),
+          where,
+        ).toEqual(expected.slice(offset, offset + limit));
+      }
+    },
+  );
+
+  it('takes StringLike patterns as the evaluator does: * and ? wild, everything else literal', async () => {
+    const f: ResourceFilter = {
+      projectId: PROJECT,
+      types: [...TYPES],
+      all: [],
+      any: [],
+      notAll: [],
+      notAny: [],
+      untagged: false,
+    };
+    for (const pattern of ['o%n', 'o_n', 'o?n', '?n', '*%*', '*_*', 'O*', 'o*', '[o]*', 'x\\*']) {
+      for (const op of ['StringLike', 'StringNotLike', 'ForAnyValue:StringLike']) {
+        const doc = {
+          Version: '5.0',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: ['*'],
+              Condition: { [op]: { 'g:ResourceTag/flag': [pattern] } },
+            },
+          ],
+        };
+        const policies = { statements: compilePolicy(doc) };
+        const expected = rows.filter((r) => readable(r, policies, ['svc:res:read'])).length;
+        const access = grantedWhere(policies, ['svc:res:read']);
+        expect(
+          await countResources(store.db, store.caps, { ...f, access }),
+          JSON.stringify(doc),
+        ).toBe(expected);
+      }
+    }
+  });
+
+  it('lists only the keys and values of resources the policies let the caller read', async () => {
+    const rand = prng(31);
+    for (let i = 0; i < 40; i++) {
+      const doc = randomPolicy(rand);
+      const policies = { statements: compilePolicy(doc) };
+      const condition = grantedWhere(policies, ['svc:res:read']);
+      const shown = rows.filter(
+        (r) => r.type === 'as_group' && readable(r, policies, ['svc:res:read']),
+      );
+      const keys = [...new Set(shown.flatMap((r) => [...r.tags.keys()]))].sort();
+      const values = [...new Set(shown.flatMap((r) => r.tags.get('flag') ?? []))].sort();
+      const options = { readable: { caps: store.caps, condition } };
+      const where = JSON.stringify(doc);
+      expect(await distinctKeys(store.db, PROJECT, 'as_group', options), where).toEqual(keys);
+      expect(
+        await distinctValuesOfKey(store.db, PROJECT, 'as_group', 'flag', options),
+        where,
+      ).toEqual(values);
+    }
+  });
 
   it('pages of a broad filter, walked to the end, give each match once', async () => {
     const f: ResourceFilter = {

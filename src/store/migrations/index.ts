@@ -8,6 +8,7 @@ import { resourceAttributes } from './0006-resource-attributes.js';
 import { lockouts } from './0007-lockouts.js';
 import { tokenGrounds } from './0008-token-grounds.js';
 import { faults } from './0010-faults.js';
+import { projectNames } from './0012-project-names.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
@@ -23,5 +24,6 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0007-lockouts': lockouts(dialect),
     '0008-token-grounds': tokenGrounds(dialect),
     '0010-faults': faults(dialect),
+    '0012-project-names': projectNames(dialect),
   };
 }

@@ -2,6 +2,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { ResourceCondition, TextMatch, ValueTest } from '../../core/resource-condition.js';
 import type { StoreCapabilities } from '../store-capabilities.js';
 import { q } from './conditions.js';
+import { storable } from './storable.js';
 
 /**
  * A resource condition (identity policies, core/resource-condition.ts) as SQL over a row of
@@ -12,14 +13,6 @@ import { q } from './conditions.js';
 
 const TRUE = sql`1 = 1`;
 const FALSE = sql`1 = 0`;
-
-function storable(s: string): boolean {
-  for (const ch of s) {
-    const cp = ch.codePointAt(0) ?? 0;
-    if (cp === 0 || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-  }
-  return true;
-}
 
 /** A policy's `StringLike` pattern for GLOB or LIKE; both take it case-sensitively here. */
 function wildcardPattern(caps: StoreCapabilities, pattern: string): string {

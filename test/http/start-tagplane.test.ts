@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startTagplane, type Tagplane, TagplaneAdminError } from '../../src/index.js';
+import { newMasterKey } from '../support/nodes.js';
+import { createTestDatabase } from '../support/test-store.js';
+
+/**
+ * startTagplane(): tagplane in the test process, on the store under test (a SQLite file, or a
+ * PostgreSQL database in the PostgreSQL run), driven through the handle's admin calls.
+ */
+
+const started: Tagplane[] = [];
+const folder = mkdtempSync(join(tmpdir(), 'tagplane-start-'));
+afterAll(async () => {
+  for (const t of started) await t.close().catch(() => {});
+  rmSync(folder, { recursive: true, force: true });
+});
+
+function seedDoc() {
+  const u = randomBytes(4).toString('hex');
+  return {
+    projectId: `p-${u}`,
+    doc: {
+      domains: [{ id: `d-${u}`, name: `acme-${u}` }],
+      projects: [{ id: `p-${u}`, name: 'eu-de', domain_id: `d-${u}` }],
+      resources: [
+        {
+          project_id: `p-${u}`,
+          type: 'bms_server' as const,
+          id: `srv-${u}`,
+          name: 'web-1',
+          tags: [{ key: 'env', value: 'dev' }],
+        },
+      ],
+    },
+  };
+}
+
+async function resources(t: Tagplane, projectId: string) {
+  const answer = (await t.request('GET', `/admin/v1/projects/${projectId}/resources`)) as {
+    resources: { id: string; tags: unknown[] }[];
+  };
+  return answer.resources;
+}
+
+describe('startTagplane()', () => {
+  it('two side by side, each with its own data; seed, register, reset and close', async () => {
+    const db = await createTestDatabase();
+    const masterKey = newMasterKey();
+    const a = await startTagplane({ database: db.url, masterKey });
+    const b = await startTagplane();
+    started.push(a, b);
+    expect(a.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(b.url).not.toBe(a.url);
+    expect(a.adminToken).not.toBe(b.adminToken);
+
+    const home = await fetch(`${a.url}/`);
+    expect(((await home.json()) as { name: string }).name).toBe('tagplane');
+
+    const { projectId, doc } = seedDoc();
+    await a.seed(doc);
+    const file = join(folder, 'seed.json');
+    writeFileSync(file, JSON.stringify(doc));
+    await b.seed(file);
+    await a.registerResource(projectId, 'ddm_instance', 'ddm-1', { name: 'orders' });
+    expect((await resources(a, projectId)).map((r) => r.id).sort()).toEqual(
+      ['ddm-1', doc.resources[0]!.id].sort(),
+    );
+    expect((await resources(b, projectId)).map((r) => r.id)).toEqual([doc.resources[0]!.id]);
+
+    await a.reset();
+    // The project went with everything else.
+    await expect(resources(a, projectId)).rejects.toMatchObject({ status: 404 });
+    expect(await resources(b, projectId)).toHaveLength(1);
+
+    // The admin token is the one the handle reports; another one is refused.
+    const refused = await fetch(`${b.url}/admin/v1/projects/${projectId}/resources`, {
+      headers: { authorization: `Bearer ${a.adminToken}` },
+    });
+    expect(refused.status).toBe(401);
+
+    await a.close();
+    await expect(fetch(`${a.url}/healthz`)).rejects.toThrow();
+    expect((await fetch(`${b.url}/healthz`)).status).toBe(200);
+    await b.close();
+    await expect(fetch(`${b.url}/healthz`)).rejects.toThrow();
+    await db.drop();
+  });
+
+  it('options: a seed at start, open auth, a given admin token', async () => {
+    const { projectId, doc } = seedDoc();
+    const adminToken = `given-admin-token-${randomBytes(6).toString('hex')}`;
+    const t = await startTagplane({ seed: doc, auth: 'open', adminToken });
+    started.push(t);
+    expect(t.adminToken).toBe(adminToken);
+    const res = await fetch(
+      `${t.url}/v1/${projectId}/baremetalservers/${doc.resources[0]!.id}/tags`,
+      { headers: { 'x-auth-token': 'anything' } },
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ tags: [{ key: 'env', value: 'dev' }] });
+    await t.close();
+  });
+
+  it('faults: added, listed, answered in the service envelope, removed; a project reset', async () => {
+    const { projectId, doc } = seedDoc();
+    const t = await startTagplane({ seed: doc, auth: 'open' });
+    started.push(t);
+    const tags = `${t.url}/v1/${projectId}/baremetalservers/${doc.resources[0]!.id}/tags`;
+    const get = () => fetch(tags, { headers: { 'x-auth-token': 'anything' } });
+
+    const fault = await t.faults.add({ match: { service: 'bms' }, error: { status: 500 } });
+    expect(fault.id).toEqual(expect.any(String));
+    const refused = await get();
+    expect(refused.status).toBe(500);
+    expect(Object.keys((await refused.json()) as object)).toEqual(['error']);
+    expect(await t.faults.list()).toEqual([expect.objectContaining({ id: fault.id, fired: 1 })]);
+    await t.faults.remove(fault.id);
+    expect((await get()).status).toBe(200);
+    await t.faults.add({ match: { service: 'bms' }, error: { status: 500 } });
+    await t.faults.clear();
+    expect(await t.faults.list()).toEqual([]);
+
+    await t.resetProject(projectId);
+    expect(await resources(t, projectId)).toEqual([]);
+    await t.close();
+  });
+
+  it('an admin call refused: the error carries the status and the answer', async () => {
+    const t = await startTagplane();
+    started.push(t);
+    const error = await t
+      .seed({ domains: [{ id: 'bad id with spaces', name: 'x' }] } as never)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TagplaneAdminError);
+    expect((error as TagplaneAdminError).status).toBe(400);
+    expect((error as TagplaneAdminError).body).toContain('bad id with spaces');
+    await t.close();
+  });
+
+  it('a seed rejected at start: the start fails and frees its port', async () => {
+    await expect(startTagplane({ seed: join(folder, 'missing.json') })).rejects.toThrow(
+      /cannot read seed file .*missing\.json/,
+    );
+    await expect(startTagplane({ port: 70000 })).rejects.toThrow(/invalid port '70000'/);
+  });
+});
