@@ -9,6 +9,7 @@ import {
 import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
 import { RESOURCE_TYPES } from '../services/registry.js';
 import { ID_TEXT, NAME_RULE, NO_CONTROL, PolicyInput } from './admin-schemas.js';
+import { identifierFieldProblem } from './identifier-check.js';
 import { SEED_EXAMPLE } from './seed-example.js';
 import { TagSchema } from './service-schemas.js';
 import { checkedInCode, compileSchema, matching, type SchemaFailure } from './validation.js';
@@ -356,6 +357,9 @@ export function seedInput(doc: SeedDocumentBody): SeedInput {
 
 /** Reads a seed document given as parsed JSON (the seed file); a bad one is a SeedError. */
 export function readSeedDocument(doc: unknown): SeedInput {
+  // A seed file read at start-up meets the same identifier rule as the admin API's bodies.
+  const problem = identifierFieldProblem(doc);
+  if (problem) throw new SeedError(problem);
   const result = seedDocument.parse(doc);
   if (!result.ok) throw new SeedError(result.error.message);
   return seedInput(result.value);
