@@ -10,6 +10,8 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { CredentialAdmin } from './admin/credentials.js';
+import { EventFeed } from './admin/event-feed.js';
+import { startEventRetention } from './admin/event-retention.js';
 import { FaultInjector } from './admin/faults.js';
 import {
   AccessKeyLockout,
@@ -29,11 +31,13 @@ import type { SecretBox } from './auth/secret-box.js';
 import { Throttle } from './auth/throttle.js';
 import type { TokenSigner } from './auth/tokens.js';
 import { DEFAULT_REQUEST_LOG } from './config.js';
+import { registerAdminEventRoutes } from './http/admin-event-routes.js';
 import { registerAdminFaultRoutes } from './http/admin-fault-routes.js';
 import { registerAdminIdentityRoutes } from './http/admin-identity-routes.js';
 import { registerAdminRequestLogRoutes } from './http/admin-request-log-routes.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerAdminTenancyRoutes } from './http/admin-tenancy-routes.js';
+import { registerCtsRoutes } from './http/cts-routes.js';
 import {
   clientErrorHandler,
   frameworkErrors,
@@ -61,6 +65,10 @@ export interface AppOptions {
   readonly loginLockout?: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off; absent: the gateway's (more than 5 lock for 5 minutes). */
   readonly akskLockout?: AccessKeyLockoutPolicy | null;
+  /** How often an idle live event feed sends a keep-alive comment (default 10 s). */
+  readonly eventKeepAliveMs?: number;
+  /** Days of change log kept; older events are pruned in the background. 0 or absent: all. */
+  readonly eventRetentionDays?: number;
   /**
    * Requests per second per credential (access key, or a token's user), with bursts of as many;
    * excess calls are answered 429 APIG.0308. Absent or null: unlimited.
@@ -71,6 +79,8 @@ export interface AppOptions {
   /** Connection time limits; absent: the gateway's (see `DEFAULT_CONNECTION_LIMITS`). */
   readonly connections?: ConnectionLimits;
 }
+
+const EVENT_KEEP_ALIVE_MS = 10_000;
 
 /** How long the server waits on a client. */
 export interface ConnectionLimits {
@@ -255,12 +265,16 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     options.akskLockout === undefined ? DEFAULT_AKSK_LOCKOUT : options.akskLockout,
     now,
   );
+  const retention = startEventRetention(deps.store, options.eventRetentionDays ?? 0, (err) =>
+    app.log.error({ err }, 'pruning the change log failed'),
+  );
   const requestLog = new RequestLog(options.requestLog ?? DEFAULT_REQUEST_LOG);
   installRequestLog(app, requestLog, now);
   const faults = new FaultInjector(deps.store, now);
   const faultTargets = new FaultTargets();
   installFaults(app, faults, faultTargets);
   app.addHook('onClose', async () => {
+    retention.stop();
     identities.close();
     keyLockout.close();
     faults.close();
@@ -296,6 +310,13 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     secrets: deps.secrets,
     adminTokenHash: deps.adminTokenHash,
   });
+  const feed = new EventFeed(deps.store);
+  registerAdminEventRoutes(app, {
+    store: deps.store,
+    feed,
+    keepAliveMs: options.eventKeepAliveMs ?? EVENT_KEEP_ALIVE_MS,
+    adminTokenHash: deps.adminTokenHash,
+  });
   registerAdminIdentityRoutes(app, {
     credentials: new CredentialAdmin(deps.store, deps.secrets),
     adminTokenHash: deps.adminTokenHash,
@@ -308,6 +329,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   });
   registerAdminRequestLogRoutes(app, { log: requestLog, adminTokenHash: deps.adminTokenHash });
   registerServiceRoutes(app, PROFILES, { engine, authenticator });
+  registerCtsRoutes(app, { store: deps.store, authenticator, authorizer });
   registerTmsRoutes(app, {
     store: deps.store,
     cross: new CrossServiceTags(deps.store, engine, authorizer),

@@ -196,6 +196,10 @@ export function program(): Command {
       'FAILURES/LOCK_MIN: more than FAILURES consecutive signature failures of an access key lock it for LOCK_MIN minutes, or off (TAGPLANE_AKSK_LOCKOUT; default 5/5)',
     )
     .option(
+      '--event-retention <days>',
+      'days of change history kept; older events are pruned in the background; 0 keeps all (TAGPLANE_EVENT_RETENTION; default 30)',
+    )
+    .option(
       '--rate-limit <n>',
       'requests per second per credential (access key, or token user), bursts of N, per node; excess calls get 429 APIG.0308 (TAGPLANE_RATE_LIMIT; default off)',
     )

@@ -30,6 +30,8 @@ export interface ServeConfig {
   readonly loginLockout: LoginLockoutPolicy | null;
   /** Access-key lockout; null: off. */
   readonly akskLockout: AccessKeyLockoutPolicy | null;
+  /** Days of change log kept (0: all). */
+  readonly eventRetentionDays: number;
   /** Requests per second per credential, bursts of as many; null: unlimited. */
   readonly rateLimit: number | null;
   /** How many of its last requests a node keeps for GET /admin/v1/requests (0: none). */
@@ -83,6 +85,7 @@ export interface ServeFlags {
   workers?: string;
   loginLockout?: string;
   akskLockout?: string;
+  eventRetention?: string;
   rateLimit?: string;
   requestLog?: string;
   idleTimeout?: string;
@@ -253,6 +256,13 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
   const akskLockoutText = pick(flags.akskLockout, env.TAGPLANE_AKSK_LOCKOUT);
   const akskLockout =
     akskLockoutText === undefined ? DEFAULT_AKSK_LOCKOUT : parseAkskLockout(akskLockoutText);
+  const retentionText = pick(flags.eventRetention, env.TAGPLANE_EVENT_RETENTION) ?? '30';
+  const eventRetentionDays = Number(retentionText);
+  if (!/^\d+$/.test(retentionText) || eventRetentionDays > 36_500) {
+    throw new ConfigError(
+      `invalid event retention '${retentionText}': use a number of days 0–36500 (0 keeps every event)`,
+    );
+  }
   const rateLimitText = pick(flags.rateLimit, env.TAGPLANE_RATE_LIMIT);
   const rateLimit = rateLimitText === undefined ? null : parseRateLimit(rateLimitText);
   const requestLogText = pick(flags.requestLog, env.TAGPLANE_REQUEST_LOG);
@@ -307,6 +317,7 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     workers,
     loginLockout,
     akskLockout,
+    eventRetentionDays,
     rateLimit,
     requestLog,
     idleTimeoutMs,

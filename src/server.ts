@@ -263,6 +263,7 @@ export async function startServer(
         auth: config.auth,
         loginLockout: config.loginLockout,
         akskLockout: config.akskLockout,
+        eventRetentionDays: config.eventRetentionDays,
         rateLimit: config.rateLimit,
         requestLog: config.requestLog,
         connections: {

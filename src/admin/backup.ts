@@ -322,7 +322,7 @@ export async function importDatabase(
             .join('; ')}`,
         );
       }
-      await afterRestore(tx, store.caps);
+      await afterRestore(tx, store.caps, tables);
     },
     { once: true },
   );

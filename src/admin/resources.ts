@@ -1,6 +1,8 @@
 import { AppError } from '../core/app-error.js';
+import type { ChangeOrigin } from '../core/change-event.js';
 import type { ResourceType } from '../services/registry.js';
 import type { Store } from '../store/database.js';
+import { appendEvents } from '../store/events-store.js';
 import { resetAll } from '../store/identity-store.js';
 import {
   deregisterResource as deleteResource,
@@ -8,7 +10,7 @@ import {
   type ResourceWithTags,
   registerResources,
 } from '../store/resources-store.js';
-import { listTags } from '../store/tags-store.js';
+import { findResourceWithTags, listTags } from '../store/tags-store.js';
 import { requireProject } from '../tags/projects.js';
 
 export type { ResourceWithTags };
@@ -52,14 +54,31 @@ export async function registerResource(
   });
 }
 
-/** Deregisters a resource; its tags go with it. */
+/** Deregisters a resource; its tags go with it, and their removal is an event of the log. */
 export async function deregisterResource(
   store: Store,
   projectId: string,
   type: ResourceType,
   id: string,
+  origin: ChangeOrigin,
 ): Promise<void> {
-  const gone = await store.transaction((tx) => deleteResource(tx, projectId, type, id));
+  const gone = await store.transaction(async (tx) => {
+    const found = await findResourceWithTags(tx, projectId, type, id, store.caps.rowLocks);
+    if (!found || !(await deleteResource(tx, projectId, type, id))) return false;
+    if (found.tags.length > 0) {
+      await appendEvents(tx, [
+        {
+          time: new Date().toISOString(),
+          projectId,
+          resourceType: type,
+          resourceId: id,
+          origin,
+          changes: found.tags.map((t) => ({ key: t.key, old: t.value, new: null })),
+        },
+      ]);
+    }
+    return true;
+  });
   if (!gone) {
     throw new AppError(
       'resource_not_found',

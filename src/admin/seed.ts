@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { SecretBox } from '../auth/secret-box.js';
+import {
+  adminOrigin,
+  type ChangeOrigin,
+  type NewChangeEvent,
+  tagChanges,
+} from '../core/change-event.js';
 import type { UserRecord } from '../core/identity.js';
 import type { Executor, Store } from '../store/database.js';
+import { appendEvents } from '../store/events-store.js';
 import {
   findAccessKey,
   findDomainById,
@@ -84,6 +91,7 @@ export async function applySeed(
   store: Store,
   secrets: SecretBox,
   input: SeedInput,
+  origin: ChangeOrigin = adminOrigin('AdminSeed'),
   now = new Date().toISOString(),
 ): Promise<SeedResult> {
   const seed = checkSeed(input);
@@ -112,7 +120,7 @@ export async function applySeed(
       users.push(id);
       accessKeys += u.accessKeys.length;
     }
-    const resources = await applyResources(tx, seed.resources, now);
+    const resources = await applyResources(tx, seed.resources, origin, now);
     return { ids: { domains, projects, users, resources }, accessKeys };
   });
   // A large seed is a bulk load: queries over it should not be planned as if the tables were empty.
@@ -194,6 +202,7 @@ async function applyProjects(
 async function applyResources(
   tx: Executor,
   resources: readonly SeedResource[],
+  origin: ChangeOrigin,
   now: string,
 ): Promise<string[]> {
   const seen = new Seen('resource');
@@ -240,18 +249,34 @@ async function applyResources(
     now,
   );
   const byRef = new Map(placed.map((p) => [`${p.projectId}\0${p.r.type}\0${p.id}`, p.r]));
+  const events: NewChangeEvent[] = [];
   for (const rec of registered) {
     const wanted = byRef.get(`${rec.projectId}\0${rec.type}\0${rec.resourceId}`)?.tags;
     if (!wanted) continue;
     const current = await listTags(tx, rec.projectId, rec.rid);
-    const keep = new Set(wanted.map((t) => t.key));
+    const changes = tagChanges(current, wanted);
+    if (changes.length === 0) continue;
     await deleteTags(
       tx,
       rec,
-      current.filter((t) => !keep.has(t.key)).map((t) => t.key),
+      changes.filter((c) => c.new === null).map((c) => c.key),
     );
-    await putTags(tx, rec, wanted);
+    await putTags(
+      tx,
+      rec,
+      wanted.filter((t) => changes.some((c) => c.key === t.key)),
+    );
+    events.push({
+      time: now,
+      projectId: rec.projectId,
+      resourceType: rec.type,
+      resourceId: rec.resourceId,
+      origin,
+      changes,
+    });
   }
+  // Last in the transaction: on PostgreSQL the log's id lock is then held for the commit only.
+  await appendEvents(tx, events);
   return placed.map((p) => p.id);
 }
 

@@ -1,6 +1,7 @@
 import { AppError } from '../core/app-error.js';
 import type { DomainRecord, ProjectRecord } from '../core/identity.js';
 import type { Executor, Store } from '../store/database.js';
+import { deleteProjectEvents } from '../store/events-store.js';
 import {
   deleteDomain as deleteDomainRow,
   deleteProject as deleteProjectRow,
@@ -129,13 +130,14 @@ export async function deleteProject(store: Store, id: string): Promise<void> {
 }
 
 /**
- * Empties a project of tag data: its resources go, with their tags and attributes. The project,
+ * Empties a project of tag data: its resources go, with their tags and attributes, and its change
+ * history. The project,
  * its domain and every identity stay; other projects are untouched.
  */
 export async function resetProject(store: Store, id: string): Promise<void> {
   await store.transaction(async (tx) => {
     await requireProject(tx, id);
     await deleteProjectResources(tx, id);
-    // The project's change history goes with its resources, once there is one (SPEC §10).
+    await deleteProjectEvents(tx, id);
   });
 }

@@ -231,7 +231,7 @@ export class Authenticator {
       );
     }
     this.deps.throttle?.admit(`ak:${auth.accessKey}`);
-    return principalOf(user, { kind: 'signature' });
+    return principalOf(user, { kind: 'signature', accessKey: auth.accessKey });
   }
 
   /**

@@ -16,7 +16,7 @@ export interface Principal {
   readonly scope:
     | { readonly kind: 'project'; readonly projectId: string }
     | { readonly kind: 'domain' }
-    | { readonly kind: 'signature' }
+    | { readonly kind: 'signature'; readonly accessKey: string }
     | { readonly kind: 'open' };
 }
 

@@ -12,6 +12,7 @@ import { SeedError } from '../admin/seed-document.js';
 import { AuthenticationError } from '../auth/authenticator.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import { AppError } from '../core/app-error.js';
+import { adminOrigin } from '../core/change-event.js';
 import { sha256Hex } from '../core/hash.js';
 import type { Store } from '../store/database.js';
 import {
@@ -93,7 +94,14 @@ export function registerAdminRoutes(fastify: FastifyInstance, deps: AdminRouteDe
     },
     handler: async (request) => {
       try {
-        return seedAnswerJson(await applySeed(store, deps.secrets, seedInput(request.body)));
+        return seedAnswerJson(
+          await applySeed(
+            store,
+            deps.secrets,
+            seedInput(request.body),
+            adminOrigin('AdminSeed', request.ip, request.id),
+          ),
+        );
       } catch (err) {
         if (err instanceof SeedError) throw new AppError('invalid_parameter', err.message);
         throw err;
@@ -158,7 +166,13 @@ export function registerAdminRoutes(fastify: FastifyInstance, deps: AdminRouteDe
     },
     handler: async (request, reply) => {
       const { project_id: projectId, type, id } = request.params;
-      await deregisterResource(store, projectId, type, id);
+      await deregisterResource(
+        store,
+        projectId,
+        type,
+        id,
+        adminOrigin('AdminDeregisterResource', request.ip, request.id),
+      );
       return reply.code(204).send(null);
     },
   });

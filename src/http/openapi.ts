@@ -1,4 +1,5 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import { CTS_ROUTE, cts } from '../services/cts.js';
 import {
   type ErrorRow,
   type Permission,
@@ -38,6 +39,12 @@ export function actionTable(profiles: readonly ServiceProfile[]) {
       requires: [...(perm.requires ?? [])],
     });
   }
+  rows.push({
+    service: cts.title,
+    operationId: CTS_ROUTE.operationId,
+    action: cts.permission.action,
+    requires: [],
+  });
   return rows;
 }
 
@@ -84,6 +91,13 @@ export function permissionTable(profiles: readonly ServiceProfile[]) {
       requires: [...(tms.permissions[r.op].requires ?? [])],
       checked: true,
     })),
+    {
+      service: cts.title,
+      operation: "list the project's tag changes as traces",
+      action: cts.permission.action,
+      requires: [],
+      checked: true,
+    },
   ];
 }
 
@@ -125,7 +139,7 @@ ${errorsMarkdown(profiles)}`;
 function errorsMarkdown(profiles: readonly ServiceProfile[]): string {
   const row = (r: ErrorRow, where = '') =>
     `| \`${r.code}\` | ${r.status} | ${where}${r.when}${r.message ? ` Message: "${r.message}"` : ''} |`;
-  const tables = [...profiles, tms].map((p) => {
+  const tables = [...profiles, tms, cts].map((p) => {
     // Routes with codes of their own (MRS API v2), once per catalogue.
     const own = new Map<string, RouteErrors>();
     if ('routes' in p) for (const r of p.routes) if (r.errors) own.set(r.errors.id, r.errors);
@@ -186,6 +200,7 @@ export function openApiDocument(profiles: readonly ServiceProfile[]): FastifyDyn
           p.routes.map((r) => ({ service: p.title, authorization: p.authorization, ...r })),
         ),
         ...TMS_ROUTES.map((r) => ({ service: tms.title, authorization: tms.authorization, ...r })),
+        { service: cts.title, authorization: cts.authorization, ...CTS_ROUTE },
       ];
       for (const r of routes) {
         const op = api.paths?.[toOpenApiPath(r.path)]?.[r.method.toLowerCase()];

@@ -14,6 +14,7 @@ import {
 import type { TagEngine } from '../tags/tag-engine.js';
 import { parseJsonObject } from '../tags/tag-input.js';
 import { readCount, serviceQuery } from '../tags/tag-query.js';
+import { changeOrigin } from './change-origin.js';
 import { serviceRenderer } from './envelopes.js';
 import { type RouteInput, serviceBodies, serviceRouteInput } from './service-input.js';
 import { serviceRouteSchema } from './service-schemas.js';
@@ -90,6 +91,7 @@ async function runOperation(
   const { engine } = deps;
   const ref = { projectId: call.projectId, resourceId: call.resourceId };
   const p = call.principal;
+  const o = changeOrigin(profile.id, route.operationId, call.request);
   const bodies = serviceBodies(profile);
   const body = () => jsonBody(profile, call.request);
   const pathKey = () => {
@@ -100,11 +102,11 @@ async function runOperation(
   switch (route.kind) {
     case 'create': {
       const tags = tagsToCreate(bodies.create.read(body()).tags);
-      return sendWritten(reply, route.success, await engine.create(p, profile, ref, tags));
+      return sendWritten(reply, route.success, await engine.create(p, o, profile, ref, tags));
     }
     case 'delete': {
       const selectors = tagsToDelete(bodies.delete.read(body()).tags);
-      return sendWritten(reply, route.success, await engine.delete(p, profile, ref, selectors));
+      return sendWritten(reply, route.success, await engine.delete(p, o, profile, ref, selectors));
     }
     case 'batch-action': {
       const { action, tags } = bodies.batch.read(body());
@@ -112,15 +114,15 @@ async function runOperation(
       const items = bodies.tags[action].read(tags === undefined ? {} : { tags }).tags;
       const written =
         action === 'create'
-          ? await engine.create(p, profile, ref, tagsToCreate(items))
-          : await engine.delete(p, profile, ref, tagsToDelete(items));
+          ? await engine.create(p, o, profile, ref, tagsToCreate(items))
+          : await engine.delete(p, o, profile, ref, tagsToDelete(items));
       return sendWritten(reply, route.success, written);
     }
     case 'set-one': {
       const given = body();
       const key = pathKey();
       const { value = '' } = bodies.setOne.read(given);
-      const written = await engine.create(p, profile, ref, [{ key, value }]);
+      const written = await engine.create(p, o, profile, ref, [{ key, value }]);
       return sendWritten(reply, route.success, written);
     }
     case 'add-one': {
@@ -128,12 +130,12 @@ async function runOperation(
       return sendWritten(
         reply,
         route.success,
-        await engine.create(p, profile, ref, tagsToCreate([tag])),
+        await engine.create(p, o, profile, ref, tagsToCreate([tag])),
       );
     }
     case 'delete-one': {
       const key = pathKey();
-      const deleted = await engine.delete(p, profile, ref, [{ key }], { onAbsent: 'reject' });
+      const deleted = await engine.delete(p, o, profile, ref, [{ key }], { onAbsent: 'reject' });
       return sendWritten(reply, route.success, deleted);
     }
     case 'list': {

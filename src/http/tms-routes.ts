@@ -9,6 +9,7 @@ import type { BatchTarget, CrossServiceTags } from '../tags/cross-service.js';
 import { requireProject } from '../tags/projects.js';
 import { parseJsonObject } from '../tags/tag-input.js';
 import { conditionPredicates, readCount, unstorable } from '../tags/tag-query.js';
+import { changeOrigin } from './change-origin.js';
 import { serviceRenderer } from './envelopes.js';
 import { serviceBodies } from './service-input.js';
 import { signable } from './signable.js';
@@ -114,13 +115,14 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         const targets = targetsOf(body.resources.read(input).resources);
         const items = { tags: body.all.read(input).tags };
         // Each resource's tags under its own service's rules, its faults in its own codes.
+        const origin = changeOrigin(tms.id, operationId, request);
         const failed =
           action === 'create'
-            ? await cross.batch(principal, projectId, targets, {
+            ? await cross.batch(principal, origin, projectId, targets, {
                 action,
                 tagsFor: (p) => tagsToCreate(serviceBodies(p).tags.create.read(items).tags),
               })
-            : await cross.batch(principal, projectId, targets, {
+            : await cross.batch(principal, origin, projectId, targets, {
                 action,
                 tagsFor: (p) => tagsToDelete(serviceBodies(p).tags.delete.read(items).tags),
               });

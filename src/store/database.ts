@@ -1,5 +1,6 @@
 import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DatabaseLocation } from './database-url.js';
+import { type EventWakeup, PostgresEventWakeup, SqliteEventWakeup } from './event-wakeup.js';
 import type { Executor } from './executor.js';
 import {
   type IdentityNotification,
@@ -70,8 +71,12 @@ export class Store {
     readonly location: DatabaseLocation,
     private readonly changes: IdentityNotification,
     private readonly options: StoreOptions,
+    private readonly eventWakeup: EventWakeup,
   ) {
-    this.transactions = new Transactions(db, caps, (conn) => changes.afterCommit(conn));
+    this.transactions = new Transactions(db, caps, (conn) => {
+      changes.afterCommit(conn);
+      eventWakeup.afterCommit(conn);
+    });
     this.migrator = new SchemaMigrator(db, location.kind);
     this.readPool =
       location.kind === 'sqlite' && location.path !== ':memory:' && (options.readThreads ?? 0) > 0
@@ -82,10 +87,12 @@ export class Store {
   static open(location: DatabaseLocation, options: StoreOptions = {}): Store {
     let dialect: Dialect;
     let changes: IdentityNotification;
+    let eventWakeup: EventWakeup;
     if (location.kind === 'sqlite') {
       const raw = openSqlite(location.path, options);
       dialect = new SqliteDialect({ database: cachingSqlite(raw) });
       changes = new SqlitePolling(raw);
+      eventWakeup = new SqliteEventWakeup(raw);
     } else {
       dialect = new PostgresDialect({
         pool: guardedPool(location.url, options.poolSize ?? 10, {
@@ -95,6 +102,7 @@ export class Store {
         }),
       });
       changes = new PostgresListening(location.url);
+      eventWakeup = new PostgresEventWakeup(location.url);
     }
     return new Store(
       new Kysely<Database>({ dialect }),
@@ -102,6 +110,7 @@ export class Store {
       location,
       changes,
       options,
+      eventWakeup,
     );
   }
 
@@ -122,6 +131,16 @@ export class Store {
    */
   onLockoutChange(listener: () => void): () => void {
     return this.changes.onLockoutChange(listener);
+  }
+
+  /**
+   * Calls `listener` whenever the change log may have grown: after this process's commits that
+   * appended events, and as soon as other processes' are seen (PostgreSQL: a notification;
+   * SQLite: `PRAGMA data_version`, looked at every 20 ms while anyone listens). Returns an
+   * unsubscribe.
+   */
+  onEventsAppended(listener: () => void): () => void {
+    return this.eventWakeup.on(listener);
   }
 
   /**
@@ -242,6 +261,7 @@ export class Store {
 
   async close(): Promise<void> {
     await this.readPool?.close();
+    await this.eventWakeup.close();
     await this.changes.close();
     await this.db.destroy();
   }

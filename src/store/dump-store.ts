@@ -16,6 +16,7 @@ export const DUMP_TABLES = [
   'resources',
   'tags',
   'resource_attributes',
+  'events',
 ] as const;
 export type DumpTable = (typeof DUMP_TABLES)[number];
 
@@ -26,6 +27,7 @@ export type DumpTable = (typeof DUMP_TABLES)[number];
  */
 const TABLE_SINCE: Partial<Record<DumpTable, string>> = {
   resource_attributes: '0006-resource-attributes',
+  events: '0009-change-log',
 };
 
 /** The tables a database at migration `schema` has, in dump order. */
@@ -70,6 +72,23 @@ export const DUMP_COLUMNS: Record<DumpTable, Readonly<Record<string, ColumnType>
   },
   tags: { project_id: 'text', rid: 'integer', resource_type: 'text', key: 'text', value: 'text' },
   resource_attributes: { project_id: 'text', rid: 'integer', name: 'text', value: 'text' },
+  events: {
+    id: 'integer',
+    time: 'text',
+    domain_id: 'text',
+    project_id: 'text',
+    resource_type: 'text',
+    resource_id: 'text',
+    service: 'text',
+    operation: 'text',
+    principal_type: 'text',
+    user_id: 'text?',
+    user_name: 'text?',
+    access_key: 'text?',
+    source_ip: 'text',
+    request_id: 'text',
+    changes: 'text',
+  },
 };
 
 /**
@@ -99,6 +118,7 @@ const KEYS: Record<DumpTable, readonly string[]> = {
   resources: ['project_id', 'resource_type', 'rid'],
   tags: ['project_id', 'rid', 'key'],
   resource_attributes: ['project_id', 'rid', 'name'],
+  events: ['id'],
 };
 
 const refs = (cols: readonly string[]) => sql.join(cols.map((c) => sql.ref(c)));
@@ -144,10 +164,19 @@ export async function insertRows(
  * After a restore: the next registration gets a larger `rid` than any inserted explicitly, and the
  * planner has statistics of the rows restored.
  */
-export async function afterRestore(ex: Executor, caps: StoreCapabilities): Promise<void> {
+export async function afterRestore(
+  ex: Executor,
+  caps: StoreCapabilities,
+  tables: readonly DumpTable[],
+): Promise<void> {
   if (caps.ridSequence) {
     await sql`select setval(pg_get_serial_sequence('resources', 'rid'),
       coalesce((select max(rid) from resources), 0) + 1, false)`.execute(ex);
+    if (tables.includes('events')) {
+      // Event ids go on after the restored log's (the log's own sequence, migration 0009).
+      await sql`select setval('events_id_seq',
+        coalesce((select max(id) from events), 0) + 1, false)`.execute(ex);
+    }
   }
   // The restored rows are not to be queried with the statistics of empty tables.
   await gatherStatistics(ex, caps);

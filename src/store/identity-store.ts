@@ -216,6 +216,7 @@ export async function findAccessKey(
  */
 export async function resetAll(ex: Executor): Promise<void> {
   for (const t of [
+    'events',
     'revoked_tokens',
     'tags',
     'resources',

@@ -85,6 +85,27 @@ export interface AccessKeyFailuresTable {
   locked_until: number;
 }
 
+/** The change log (migration 0009): one row per changed resource. */
+export interface EventsTable {
+  /** Assigned by the store in commit order (see migration 0009). */
+  id: Generated<number | string>;
+  time: string;
+  domain_id: string;
+  project_id: string;
+  resource_type: string;
+  resource_id: string;
+  service: string;
+  operation: string;
+  principal_type: string;
+  user_id: string | null;
+  user_name: string | null;
+  access_key: string | null;
+  source_ip: string;
+  request_id: string;
+  /** JSON array of `{key, old, new}`, in that member order. */
+  changes: string;
+}
+
 /** Tokens revoked one by one, until they would have expired (migration 0008). */
 export interface RevokedTokensTable {
   /** Hex SHA-256 of the token. */
@@ -125,6 +146,7 @@ export interface Database {
   resource_attributes: ResourceAttributesTable;
   login_failures: LoginFailuresTable;
   access_key_failures: AccessKeyFailuresTable;
+  events: EventsTable;
   revoked_tokens: RevokedTokensTable;
   faults: FaultsTable;
 }

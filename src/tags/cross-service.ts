@@ -1,5 +1,6 @@
 import type { Authorizer } from '../auth/authorizer.js';
 import { AppError } from '../core/app-error.js';
+import type { ChangeOrigin } from '../core/change-event.js';
 import type { Principal } from '../core/principal.js';
 import { byType, type ResourceCondition } from '../core/resource-condition.js';
 import type { Tag, TagSelector } from '../core/tag.js';
@@ -81,6 +82,7 @@ export class CrossServiceTags {
    */
   async batch(
     principal: Principal,
+    origin: ChangeOrigin,
     projectId: string,
     targets: readonly BatchTarget[],
     change: BatchChange,
@@ -92,9 +94,9 @@ export class CrossServiceTags {
       const ref = { projectId, resourceId: target.resourceId };
       try {
         if (change.action === 'create') {
-          await this.engine.create(principal, profile, ref, change.tagsFor(profile));
+          await this.engine.create(principal, origin, profile, ref, change.tagsFor(profile));
         } else {
-          await this.engine.delete(principal, profile, ref, change.tagsFor(profile));
+          await this.engine.delete(principal, origin, profile, ref, change.tagsFor(profile));
         }
       } catch (err) {
         if (!(err instanceof AppError)) throw err;

@@ -1,5 +1,6 @@
 import type { Authorizer } from '../auth/authorizer.js';
 import { AppError } from '../core/app-error.js';
+import type { ChangeOrigin, TagChange } from '../core/change-event.js';
 import type { Principal } from '../core/principal.js';
 import type { ResourceRecord } from '../core/resource.js';
 import type { Tag, TagSelector } from '../core/tag.js';
@@ -11,6 +12,7 @@ import type {
 } from '../services/profile.js';
 import { getAttribute, setAttribute } from '../store/attributes-store.js';
 import type { Executor, Store } from '../store/database.js';
+import { appendEvents } from '../store/events-store.js';
 import type { FoundResource } from '../store/query-store.js';
 import { deleteTags, findResourceWithTags, putTags } from '../store/tags-store.js';
 import { readableWhere, routeGrant } from './read-access.js';
@@ -101,8 +103,13 @@ export class TagEngine {
     return found;
   }
 
+  /**
+   * Plans and writes one change, and appends its event to the change log in the same
+   * transaction (nothing for a change that changes nothing).
+   */
   private async change(
     principal: Principal,
+    origin: ChangeOrigin,
     profile: ServiceProfile,
     ref: ResourceRef,
     permission: PermissionName,
@@ -123,6 +130,22 @@ export class TagEngine {
       const { put, remove, result } = plan(current);
       await deleteTags(tx, resource, remove);
       await putTags(tx, resource, put);
+      const changes: TagChange[] = [
+        ...remove.map((key) => ({ key, old: current.get(key) ?? null, new: null })),
+        ...put.map((t) => ({ key: t.key, old: current.get(t.key) ?? null, new: t.value })),
+      ];
+      if (changes.length > 0) {
+        await appendEvents(tx, [
+          {
+            time: new Date().toISOString(),
+            projectId: resource.projectId,
+            resourceType: resource.type,
+            resourceId: resource.resourceId,
+            origin,
+            changes,
+          },
+        ]);
+      }
       return result;
     });
   }
@@ -133,11 +156,12 @@ export class TagEngine {
    */
   create(
     principal: Principal,
+    origin: ChangeOrigin,
     profile: ServiceProfile,
     ref: ResourceRef,
     tags: readonly Tag[],
   ): Promise<Tag[]> {
-    return this.change(principal, profile, ref, 'create', tags, (current) => {
+    return this.change(principal, origin, profile, ref, 'create', tags, (current) => {
       let added = 0;
       for (const t of tags) {
         const existing = current.get(t.key);
@@ -171,13 +195,14 @@ export class TagEngine {
    */
   delete(
     principal: Principal,
+    origin: ChangeOrigin,
     profile: ServiceProfile,
     ref: ResourceRef,
     selectors: readonly TagSelector[],
     options: { onAbsent?: 'ignore' | 'reject' } = {},
   ): Promise<Tag[]> {
     const onAbsent = options.onAbsent ?? profile.delete.onAbsent;
-    return this.change(principal, profile, ref, 'delete', selectors, (current) => {
+    return this.change(principal, origin, profile, ref, 'delete', selectors, (current) => {
       const remaining = new Map(current);
       const removed: Tag[] = [];
       for (const s of selectors) {

@@ -350,7 +350,7 @@ describe('every node sees domain and project changes at once', () => {
 });
 
 describe('POST /admin/v1/projects/{project_id}/reset', () => {
-  it("removes the project's resources and tags; identities and other projects stay", async () => {
+  it("removes the project's resources, tags and events; identities and other projects stay", async () => {
     const t = await h.tenant();
     const other = await h.tenant();
     const second = `p-${uid()}`;
@@ -370,6 +370,13 @@ describe('POST /admin/v1/projects/{project_id}/reset', () => {
 
     const listed = await call('GET', `/admin/v1/projects/${t.projectId}/resources`);
     expect(json(listed)).toEqual({ resources: [] });
+    // Its change history goes too; the other projects' stays.
+    const history = async (projectId: string) =>
+      (json(await call('GET', `/admin/v1/events?project_id=${projectId}`)) as { events: unknown[] })
+        .events;
+    expect(await history(t.projectId)).toEqual([]);
+    expect(await history(second)).toHaveLength(1);
+    expect(await history(other.projectId)).toHaveLength(1);
     // The service no longer finds it: it answers its not-found code.
     const tags = await listTags(t.projectId, gone, t.root.token);
     expect(tags.statusCode).toBe(400);

@@ -16,7 +16,9 @@ const WRITERS = 4;
 /** Acknowledged writes after which the server is killed. */
 const KILL_AFTER = 60;
 
-it('every acknowledged write survives a SIGKILL; unacknowledged ones are all-or-nothing', async () => {
+const ADMIN = 'durability-admin-token-0123456789';
+
+it('every acknowledged write survives a SIGKILL with its event; unacknowledged ones are all-or-nothing', async () => {
   const { dir, remove } = tempDir();
   cleanups.push(remove);
   const u = randomBytes(4).toString('hex');
@@ -45,7 +47,17 @@ it('every acknowledged write survives a SIGKILL; unacknowledged ones are all-or-
     }),
   );
   const db = `sqlite:${join(dir, 'db.sqlite')}`;
-  const s = await startServer(['--port', '0', '--database', db, '--seed', seedFile, '--no-demo']);
+  const s = await startServer([
+    '--port',
+    '0',
+    '--database',
+    db,
+    '--seed',
+    seedFile,
+    '--no-demo',
+    '--admin-token',
+    ADMIN,
+  ]);
   const host = new URL(s.url).host;
 
   /** Write i adds two tags to server i mod SERVERS. */
@@ -97,7 +109,15 @@ it('every acknowledged write survives a SIGKILL; unacknowledged ones are all-or-
   expect(acknowledged.length).toBeGreaterThanOrEqual(KILL_AFTER);
   expect(next).toBeLessThanOrEqual(SERVERS * 10);
 
-  const again = await startServer(['--port', '0', '--database', db, '--no-demo']);
+  const again = await startServer([
+    '--port',
+    '0',
+    '--database',
+    db,
+    '--no-demo',
+    '--admin-token',
+    ADMIN,
+  ]);
   const againHost = new URL(again.url).host;
   const present = new Map<string, string>();
   for (let n = 0; n < SERVERS; n++) {
@@ -129,4 +149,30 @@ it('every acknowledged write survives a SIGKILL; unacknowledged ones are all-or-
     [...acknowledged, ...unanswered].flatMap((i) => write(i).tags.map((t) => t.key)),
   );
   for (const key of present.keys()) expect(known).toContain(key);
+
+  // The change log: one event per write that happened, none for one that did not.
+  const logged = await send(again.url, {
+    method: 'GET',
+    url: `/admin/v1/events?project_id=${projectId}&limit=1000`,
+    headers: { authorization: `Bearer ${ADMIN}` },
+  });
+  expect(logged.statusCode, logged.body).toBe(200);
+  const events = (
+    JSON.parse(logged.body) as { events: { id: string; changes: { key: string }[] }[] }
+  ).events;
+  const writeOf = (keys: string[]) => Number(/^w(\d+)-a$/.exec(keys[0] ?? '')?.[1]);
+  const counted = new Map<number, number>();
+  for (const e of events) {
+    const keys = e.changes.map((c) => c.key);
+    const i = writeOf(keys);
+    expect(keys, `event ${e.id}`).toEqual(write(i).tags.map((t) => t.key));
+    // No event without its write.
+    for (const key of keys) expect(present.get(key), `event ${e.id}`).toBe(String(i));
+    counted.set(i, (counted.get(i) ?? 0) + 1);
+  }
+  for (const i of acknowledged) expect(counted.get(i), `event of write ${i}`).toBe(1);
+  for (const i of unanswered) {
+    const happened = present.has(write(i).tags[0]!.key);
+    expect(counted.get(i) ?? 0, `event of unanswered write ${i}`).toBe(happened ? 1 : 0);
+  }
 });

@@ -89,6 +89,8 @@ export interface HarnessOptions {
   readonly databaseUrl?: string;
   /** The keys (default: new ones); another harness's serve its database or a copy of it. */
   readonly keys?: HarnessKeys;
+  /** How often an idle live event feed sends a keep-alive comment. */
+  readonly eventKeepAliveMs?: number;
 }
 
 /** The master key (secrets at rest) and the token signing key. */
@@ -118,6 +120,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       auth: options.auth ?? 'strict',
       ...(options.loginLockout !== undefined ? { loginLockout: options.loginLockout } : {}),
       ...(options.akskLockout !== undefined ? { akskLockout: options.akskLockout } : {}),
+      ...(options.eventKeepAliveMs !== undefined
+        ? { eventKeepAliveMs: options.eventKeepAliveMs }
+        : {}),
       ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
       ...(options.requestLog !== undefined ? { requestLog: options.requestLog } : {}),
       ...(options.connections !== undefined ? { connections: options.connections } : {}),

@@ -233,6 +233,18 @@ describe('parseServeConfig', () => {
     });
   });
 
+  it('event retention: 30 days unless the flag or TAGPLANE_EVENT_RETENTION says; 0 keeps all', () => {
+    expect(parseServeConfig({}, {}).eventRetentionDays).toBe(30);
+    expect(parseServeConfig({}, { TAGPLANE_EVENT_RETENTION: '0' }).eventRetentionDays).toBe(0);
+    expect(
+      parseServeConfig({ eventRetention: '7' }, { TAGPLANE_EVENT_RETENTION: '0' })
+        .eventRetentionDays,
+    ).toBe(7);
+    for (const bad of ['-1', '1.5', 'week', '36501']) {
+      expect(() => parseServeConfig({ eventRetention: bad }, {})).toThrow(/event retention/);
+    }
+  });
+
   it('a refused database URL is not echoed with its password', () => {
     let message = '';
     try {

@@ -7,6 +7,7 @@ import { identityNotify } from './0005-identity-notify.js';
 import { resourceAttributes } from './0006-resource-attributes.js';
 import { lockouts } from './0007-lockouts.js';
 import { tokenGrounds } from './0008-token-grounds.js';
+import { changeLog } from './0009-change-log.js';
 import { faults } from './0010-faults.js';
 import { projectNames } from './0012-project-names.js';
 
@@ -23,6 +24,7 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0006-resource-attributes': resourceAttributes(dialect),
     '0007-lockouts': lockouts(dialect),
     '0008-token-grounds': tokenGrounds(dialect),
+    '0009-change-log': changeLog(dialect),
     '0010-faults': faults(dialect),
     '0012-project-names': projectNames(dialect),
   };

@@ -1,0 +1,317 @@
+import { sql } from 'kysely';
+import type {
+  ChangeEvent,
+  EventPrincipal,
+  NewChangeEvent,
+  TagChange,
+} from '../core/change-event.js';
+import { markEventsAppended } from './event-wakeup.js';
+import type { Executor } from './executor.js';
+import { prepared } from './prepared.js';
+import type { StoreCapabilities } from './store-capabilities.js';
+
+type EventRow = {
+  id: number | string;
+  time: string;
+  domain_id: string;
+  project_id: string;
+  resource_type: string;
+  resource_id: string;
+  service: string;
+  operation: string;
+  principal_type: string;
+  user_id: string | null;
+  user_name: string | null;
+  access_key: string | null;
+  source_ip: string;
+  request_id: string;
+  changes: string;
+};
+
+export function toChangeEvent(row: EventRow): ChangeEvent {
+  const principal: Record<string, string> = { type: row.principal_type };
+  if (row.user_id !== null) principal.user_id = row.user_id;
+  if (row.user_name !== null) principal.user_name = row.user_name;
+  if (row.access_key !== null) principal.access_key = row.access_key;
+  return {
+    id: String(row.id),
+    time: row.time,
+    domain_id: row.domain_id,
+    project_id: row.project_id,
+    resource_type: row.resource_type,
+    resource_id: row.resource_id,
+    service: row.service,
+    operation: row.operation,
+    principal: principal as unknown as EventPrincipal,
+    source_ip: row.source_ip,
+    request_id: row.request_id,
+    changes: JSON.parse(row.changes) as TagChange[],
+  };
+}
+
+/** The stored form of a change list; `key` first, which the key filter relies on. */
+function changesJson(changes: readonly TagChange[]): string {
+  return JSON.stringify(changes.map((c) => ({ key: c.key, old: c.old, new: c.new })));
+}
+
+/**
+ * Appends events to the log. Call it as the last statement of the write transaction: on
+ * PostgreSQL it holds the log's id lock until the commit (see migration 0009). The domain is the
+ * project's, looked up by the same statement.
+ */
+export async function appendEvents(ex: Executor, events: readonly NewChangeEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  markEventsAppended(ex);
+  await insertEvents(ex, events.map(eventRow));
+}
+
+type NewEventRow = Omit<EventRow, 'id' | 'domain_id'>;
+
+function eventRow(e: NewChangeEvent): NewEventRow {
+  return {
+    time: e.time,
+    project_id: e.projectId,
+    resource_type: e.resourceType,
+    resource_id: e.resourceId,
+    service: e.origin.service,
+    operation: e.origin.operation,
+    principal_type: e.origin.principal.type,
+    user_id: e.origin.principal.user_id ?? null,
+    user_name: e.origin.principal.user_name ?? null,
+    access_key: e.origin.principal.access_key ?? null,
+    source_ip: e.origin.sourceIp,
+    request_id: e.origin.requestId,
+    changes: changesJson(e.changes),
+  };
+}
+
+/**
+ * The insert of one event, compiled once per database kind (see prepared.ts); the user and key
+ * columns that are null make its variants.
+ */
+const insertEvent = prepared(
+  (ex: Executor, r: NewEventRow) =>
+    ex.insertInto('events').values({
+      ...r,
+      domain_id: sql<string>`coalesce((select domain_id from projects where id = ${r.project_id}), '')`,
+    }),
+  (r) =>
+    `${r.user_id === null ? 0 : 1}${r.user_name === null ? 0 : 1}${r.access_key === null ? 0 : 1}`,
+);
+
+async function insertEvents(ex: Executor, rows: readonly NewEventRow[]): Promise<void> {
+  if (rows.length === 1) {
+    await insertEvent(ex, rows[0]!);
+    return;
+  }
+  await ex
+    .insertInto('events')
+    .values(
+      rows.map((r) => ({
+        ...r,
+        domain_id: sql<string>`coalesce((select domain_id from projects where id = ${r.project_id}), '')`,
+      })),
+    )
+    .execute();
+}
+
+/** Which events a read selects; every field narrows it. Ids are exclusive bounds. */
+export interface EventFilter {
+  readonly projectId?: string;
+  readonly resourceType?: string;
+  readonly resourceId?: string;
+  /** Events with a change of this key. */
+  readonly key?: string;
+  /** Events made by this user id. */
+  readonly userId?: string;
+  /** Time bounds, inclusive, RFC 3339 UTC with milliseconds (as stored). */
+  readonly from?: string;
+  readonly to?: string;
+  readonly after?: number;
+  readonly before?: number;
+}
+
+/** Up to `limit` events matching `filter`, by id in `order`. */
+export async function listEvents(
+  ex: Executor,
+  caps: StoreCapabilities,
+  filter: EventFilter,
+  order: 'asc' | 'desc',
+  limit: number,
+): Promise<ChangeEvent[]> {
+  let q = ex.selectFrom('events').selectAll();
+  if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
+  if (filter.resourceType !== undefined) q = q.where('resource_type', '=', filter.resourceType);
+  if (filter.resourceId !== undefined) q = q.where('resource_id', '=', filter.resourceId);
+  if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
+  if (filter.from !== undefined) q = q.where('time', '>=', filter.from);
+  if (filter.to !== undefined) q = q.where('time', '<=', filter.to);
+  if (filter.after !== undefined) q = q.where('id', '>', filter.after);
+  if (filter.before !== undefined) q = q.where('id', '<', filter.before);
+  if (filter.key !== undefined) {
+    // Inside a JSON string a quote is always escaped, so `{"key":` starts a change object and
+    // the key's JSON string after it is the whole key: an exact, case-sensitive match.
+    const needle = `{"key":${JSON.stringify(filter.key)},"old":`;
+    q = q.where(sql<number>`${sql.raw(caps.substringFunction)}(changes, ${needle})`, '>', 0);
+  }
+  const rows = await q.orderBy('id', order).limit(limit).execute();
+  return rows.map(toChangeEvent);
+}
+
+/** The id of the newest event, 0 when the log is empty. */
+export async function lastEventId(ex: Executor): Promise<number> {
+  const row = await ex
+    .selectFrom('events')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .executeTakeFirst();
+  return Number(row?.id ?? 0);
+}
+
+/** The events of one resource after event `after`, oldest first. */
+export async function resourceEventsAfter(
+  ex: Executor,
+  projectId: string,
+  type: string,
+  resourceId: string,
+  after: number,
+): Promise<ChangeEvent[]> {
+  const rows = await ex
+    .selectFrom('events')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .where('resource_type', '=', type)
+    .where('resource_id', '=', resourceId)
+    .where('id', '>', after)
+    .orderBy('id')
+    .execute();
+  return rows.map(toChangeEvent);
+}
+
+/**
+ * The id of the last event of one resource at or before a moment: an event id (`atId`) or a
+ * time (`atTime`, inclusive). 0 when there is none.
+ */
+export async function resourceEventAt(
+  ex: Executor,
+  projectId: string,
+  type: string,
+  resourceId: string,
+  at: { atId?: number; atTime?: string },
+): Promise<number> {
+  let q = ex
+    .selectFrom('events')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .where('project_id', '=', projectId)
+    .where('resource_type', '=', type)
+    .where('resource_id', '=', resourceId);
+  if (at.atId !== undefined) q = q.where('id', '<=', at.atId);
+  if (at.atTime !== undefined) q = q.where('time', '<=', at.atTime);
+  const row = await q.executeTakeFirst();
+  return Number(row?.id ?? 0);
+}
+
+/**
+ * Removes up to `batch` of the oldest events older than `before` (a time). Returns the newest
+ * removed, or undefined when there was none to remove.
+ */
+export async function pruneEvents(
+  ex: Executor,
+  before: string,
+  batch: number,
+): Promise<{ id: number; time: string; count: number } | undefined> {
+  const oldest = await ex
+    .selectFrom('events')
+    .select(['id', 'time'])
+    .where('time', '<', before)
+    .orderBy('id')
+    .limit(batch)
+    .execute();
+  const newest = oldest.at(-1);
+  if (!newest) return undefined;
+  await ex
+    .deleteFrom('events')
+    .where('id', '<=', Number(newest.id))
+    .where('time', '<', before)
+    .execute();
+  return { id: Number(newest.id), time: newest.time, count: oldest.length };
+}
+
+/** Which events a trace listing selects (CTS ListTraces); all fields narrow it. */
+export interface TraceFilter {
+  readonly projectId: string;
+  /** Lowercase service id (`bms`). */
+  readonly service?: string;
+  readonly userName?: string;
+  readonly resourceId?: string;
+  readonly resourceType?: string;
+  readonly resourceName?: string;
+  readonly operation?: string;
+  readonly requestId?: string;
+  readonly accessKey?: string;
+  readonly enterpriseProjectId?: string;
+  readonly eventId?: number;
+  readonly before?: number;
+  /** Inclusive time bounds as stored. */
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** An event with what a trace shows besides: its resource's name and enterprise project, its domain's name. */
+export interface TraceEvent extends ChangeEvent {
+  readonly resourceName?: string;
+  readonly enterpriseProjectId?: string;
+  readonly domainName?: string;
+}
+
+/** Up to `limit` events of a project matching `filter`, newest first. */
+export async function listTraceEvents(
+  ex: Executor,
+  f: TraceFilter,
+  limit: number,
+): Promise<TraceEvent[]> {
+  let q = ex
+    .selectFrom('events as e')
+    .leftJoin('resources as r', (j) =>
+      j
+        .onRef('r.project_id', '=', 'e.project_id')
+        .onRef('r.resource_type', '=', 'e.resource_type')
+        .onRef('r.resource_id', '=', 'e.resource_id'),
+    )
+    .leftJoin('domains as d', 'd.id', 'e.domain_id')
+    .selectAll('e')
+    .select([
+      'r.name as resource_name',
+      'r.enterprise_project_id as resource_enterprise_project_id',
+      'd.name as domain_name',
+    ])
+    .where('e.project_id', '=', f.projectId);
+  if (f.service !== undefined) q = q.where('e.service', '=', f.service);
+  if (f.userName !== undefined) q = q.where('e.user_name', '=', f.userName);
+  if (f.resourceId !== undefined) q = q.where('e.resource_id', '=', f.resourceId);
+  if (f.resourceType !== undefined) q = q.where('e.resource_type', '=', f.resourceType);
+  if (f.resourceName !== undefined) q = q.where('r.name', '=', f.resourceName);
+  if (f.operation !== undefined) q = q.where('e.operation', '=', f.operation);
+  if (f.requestId !== undefined) q = q.where('e.request_id', '=', f.requestId);
+  if (f.accessKey !== undefined) q = q.where('e.access_key', '=', f.accessKey);
+  if (f.enterpriseProjectId !== undefined) {
+    q = q.where('r.enterprise_project_id', '=', f.enterpriseProjectId);
+  }
+  if (f.eventId !== undefined) q = q.where('e.id', '=', f.eventId);
+  if (f.before !== undefined) q = q.where('e.id', '<', f.before);
+  if (f.from !== undefined) q = q.where('e.time', '>=', f.from);
+  if (f.to !== undefined) q = q.where('e.time', '<=', f.to);
+  const rows = await q.orderBy('e.id', 'desc').limit(limit).execute();
+  return rows.map((row) => ({
+    ...toChangeEvent(row),
+    ...(row.resource_name !== null ? { resourceName: row.resource_name } : {}),
+    ...(row.resource_enterprise_project_id !== null
+      ? { enterpriseProjectId: row.resource_enterprise_project_id }
+      : {}),
+    ...(row.domain_name !== null ? { domainName: row.domain_name } : {}),
+  }));
+}
+
+/** Removes every event of one project (a project reset). */
+export async function deleteProjectEvents(ex: Executor, projectId: string): Promise<void> {
+  await ex.deleteFrom('events').where('project_id', '=', projectId).execute();
+}
