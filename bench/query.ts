@@ -43,6 +43,8 @@ import { SecretBox } from '../src/auth/secret-box.js';
 import { TOKEN_LIFETIME_MS, TokenSigner } from '../src/auth/tokens.js';
 import { sha256Hex } from '../src/core/hash.js';
 import { readSeedDocument } from '../src/http/seed-schema.js';
+import { serviceBodies } from '../src/http/service-input.js';
+import { mrs } from '../src/services/mrs.js';
 import {
   type DatabaseLocation,
   parseDatabaseUrl,
@@ -51,7 +53,7 @@ import {
 } from '../src/store/database.js';
 import { findUserById } from '../src/store/identity-store.js';
 import { countResources, findResources } from '../src/store/query-store.js';
-import { filterOf, readServiceQuery } from '../src/tags/tag-query.js';
+import { filterOf, serviceQuery } from '../src/tags/tag-query.js';
 import { formatDuration, progress } from './progress.js';
 import { DATASET } from './query-dataset.js';
 import { loadDataset } from './query-load.js';
@@ -282,7 +284,9 @@ async function explain(store: Store, queries: { n: number; query: BenchQuery }[]
   const postgres = store.location.kind === 'postgres';
   const out: string[] = [];
   for (const { n, query } of queries) {
-    const q = readServiceQuery(query.body, { matchValueMax: 64, markerAsOffset: false });
+    const body = serviceBodies(mrs).query;
+    if (!body) throw new Error('MRS has no query body');
+    const q = serviceQuery(body.read(query.body), { matchValueMax: 64, markerAsOffset: false });
     const filter = filterOf(PROJECT, [TYPE], q);
     // Warm, then capture one run.
     for (let i = 0; i < 3; i++) {

@@ -215,10 +215,13 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       // that a request is refused close to its time rather than up to 30 s late.
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, limits.requestTimeoutMs / 10)),
     },
-    // Wire bodies are validated by the engine with each service's own error codes.
+    // Request parts are checked by the app's own compiled TypeBox schemas (http/validation.ts),
+    // never by Ajv: each fault gets the code of the API that owns the route.
     ajv: { customOptions: { strict: false } },
   }) as unknown as FastifyInstance;
 
+  // Routes without a compiler of their own read their parts in the handler, each at the step its
+  // API checks it (a service body after the caller is admitted), with schemas compiled once.
   app.setValidatorCompiler(() => () => true);
   app.removeAllContentTypeParsers();
   // Bodies stay raw bytes: signatures cover them exactly, and each API parses them itself so a

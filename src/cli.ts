@@ -32,11 +32,13 @@ async function serve(flags: ServeFlags): Promise<void> {
     await (cluster.isPrimary ? servePrimary(config) : serveWorker(config));
     return;
   }
-  const server = await startServer(config, (line) => process.stdout.write(`${line}\n`)).catch(
+  const started = startServer(config, (line) => process.stdout.write(`${line}\n`)).catch(
     (err: unknown) => {
       throw explainDatabaseError(err, config.databaseUrl);
     },
   );
+  // Listening before the listening line is printed: a signal that follows the line at once
+  // (a supervisor, a test) drains the server instead of killing the process mid-start.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -45,40 +47,52 @@ async function serve(flags: ServeFlags): Promise<void> {
     }
     stopping = true;
     process.stderr.write(`tagplane: ${signal} received, finishing in-flight requests\n`);
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => fail(`shutdown failed: ${(err as Error).message}`),
-    );
+    started
+      .then((server) => server.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => fail(`shutdown failed: ${(err as Error).message}`),
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  await started;
 }
 
 /** The primary of `serve --workers N`: it speaks for the workers and stops them. */
 async function servePrimary(config: ServeConfig): Promise<void> {
-  const running = await startCluster(config, (line) => process.stdout.write(`${line}\n`)).catch(
+  const running = startCluster(config, (line) => process.stdout.write(`${line}\n`)).catch(
     (err: unknown) => {
       throw explainDatabaseError(err, config.databaseUrl);
     },
   );
+  // As in serve(): the handlers are in place before the listening line is printed.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
       process.stderr.write(`tagplane: ${signal} again, exiting now\n`);
-      running.kill();
-      process.exit(1);
+      void running
+        .then(
+          (r) => r.kill(),
+          () => {},
+        )
+        .finally(() => process.exit(1));
+      return;
     }
     stopping = true;
     process.stderr.write(
       `tagplane: ${signal} received, ${config.workers} workers finishing in-flight requests\n`,
     );
-    running.close().then(
-      () => process.exit(0),
-      (err: unknown) => fail(`shutdown failed: ${(err as Error).message}`),
-    );
+    running
+      .then((r) => r.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => fail(`shutdown failed: ${(err as Error).message}`),
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  await running;
 }
 
 /**
@@ -166,6 +180,10 @@ export function program(): Command {
       'logs on standard error: text (readable lines), json (one JSON object a line) or auto: text when standard output is a terminal, else json (TAGPLANE_LOG_FORMAT; default auto)',
     )
     .option(
+      '--master-key-file <file>',
+      'file holding the master key that seals secrets at rest (TAGPLANE_MASTER_KEY_FILE, or the key itself in TAGPLANE_MASTER_KEY; default: master.key beside a SQLite database, created for a new one)',
+    )
+    .option(
       '--workers <n>',
       `processes serving the port, 1–${MAX_WORKERS}; more than 1 needs PostgreSQL (TAGPLANE_WORKERS; default 1)`,
     )
@@ -228,6 +246,10 @@ export function program(): Command {
     .description('load an export into a new, empty database, all or nothing')
     .option('--database <url>', 'database URL (TAGPLANE_DATABASE_URL)')
     .option('-i, --input <file>', 'export to read (.gz: compressed); default standard input')
+    .option(
+      '--master-key-file <file>',
+      "the exported database's master key (TAGPLANE_MASTER_KEY_FILE, or the key itself in TAGPLANE_MASTER_KEY); checked against the export, and copied beside a new SQLite database",
+    )
     .option('--no-progress', 'no progress bar on standard error')
     .action(importCommand);
 
@@ -243,6 +265,13 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof ConfigError) fail(err.message, 2);
     if (err instanceof SeedError) fail(`seed rejected: ${err.message}`, 1);
     if (err instanceof BackupError) fail(err.message, 1);
-    fail((err as Error).message ?? String(err));
+    const message = (err as Error).message ?? String(err);
+    if (message.includes('Could not locate the bindings file')) {
+      // npm 11 skips dependencies' install scripts in global installs unless allowed.
+      fail(
+        'the SQLite driver (better-sqlite3) has no native binding: it was installed without its install script. Reinstall with `npm install -g --allow-scripts=better-sqlite3 <tagplane package>`, or run `npm rebuild better-sqlite3` in the folder tagplane is installed in',
+      );
+    }
+    fail(message);
   }
 }

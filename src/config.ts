@@ -20,6 +20,8 @@ export interface ServeConfig {
   readonly sqliteBusyTimeoutMs: number;
   /** The master key from TAGPLANE_MASTER_KEY, unparsed. */
   readonly masterKey?: string;
+  /** The file holding the master key (--master-key-file, TAGPLANE_MASTER_KEY_FILE). */
+  readonly masterKeyFile?: string;
   /** Run pending migrations at start-up; when false, refuse to start while any is pending. */
   readonly migrate: boolean;
   /** Processes serving the port (node:cluster); more than one only on PostgreSQL. */
@@ -40,12 +42,15 @@ export interface ServeConfig {
   readonly requestTimeoutMs: number;
   /** A query (a statement on PostgreSQL) running longer is stopped and answered 504. */
   readonly queryTimeoutMs: number;
+  /** SQLite file: threads running the expensive reads (0: on the main thread). */
+  readonly readThreads: number;
 }
 
 /** What the one-shot commands (migrate, export, import) need. */
 export interface ToolConfig {
   readonly databaseUrl: string;
   readonly masterKey?: string;
+  readonly masterKeyFile?: string;
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/tagplane.db';
@@ -76,6 +81,7 @@ export interface ServeFlags {
   migrate?: boolean;
   logLevel?: string;
   logFormat?: string;
+  masterKeyFile?: string;
   workers?: string;
   loginLockout?: string;
   akskLockout?: string;
@@ -274,6 +280,11 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     pick(flags.queryTimeout, env.TAGPLANE_QUERY_TIMEOUT) ?? '10',
     'query timeout (--query-timeout, TAGPLANE_QUERY_TIMEOUT)',
   );
+  const threadsText = env.TAGPLANE_READ_THREADS ?? '2';
+  const readThreads = Number(threadsText);
+  if (!/^\d+$/.test(threadsText) || readThreads > 16) {
+    throw new ConfigError(`invalid TAGPLANE_READ_THREADS '${threadsText}': use 0–16`);
+  }
   const logLevel = pick(flags.logLevel, env.TAGPLANE_LOG_LEVEL) ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(
@@ -301,7 +312,7 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     logFormat: logFormat as LogFormat,
     pgPoolSize,
     sqliteBusyTimeoutMs,
-    ...(env.TAGPLANE_MASTER_KEY ? { masterKey: env.TAGPLANE_MASTER_KEY } : {}),
+    ...masterKeyOf(flags, env),
     migrate: flags.migrate ?? !(migrateEnv === '0' || migrateEnv === 'false'),
     workers,
     loginLockout,
@@ -312,18 +323,31 @@ export function parseServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Ser
     idleTimeoutMs,
     requestTimeoutMs,
     queryTimeoutMs,
+    readThreads,
   });
 }
 
-export function parseToolConfig(flags: { database?: string }, env: NodeJS.ProcessEnv): ToolConfig {
+/** The master key named by a flag or the environment: a file, or the key itself. */
+function masterKeyOf(
+  flags: { masterKeyFile?: string },
+  env: NodeJS.ProcessEnv,
+): { masterKey?: string; masterKeyFile?: string } {
+  const file = pick(flags.masterKeyFile, env.TAGPLANE_MASTER_KEY_FILE);
+  return {
+    ...(env.TAGPLANE_MASTER_KEY ? { masterKey: env.TAGPLANE_MASTER_KEY } : {}),
+    ...(file !== undefined ? { masterKeyFile: file } : {}),
+  };
+}
+
+export function parseToolConfig(
+  flags: { database?: string; masterKeyFile?: string },
+  env: NodeJS.ProcessEnv,
+): ToolConfig {
   const databaseUrl = pick(flags.database, env.TAGPLANE_DATABASE_URL) ?? DEFAULT_DATABASE_URL;
   try {
     parseDatabaseUrl(databaseUrl);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  return Object.freeze({
-    databaseUrl,
-    ...(env.TAGPLANE_MASTER_KEY ? { masterKey: env.TAGPLANE_MASTER_KEY } : {}),
-  });
+  return Object.freeze({ databaseUrl, ...masterKeyOf(flags, env) });
 }

@@ -47,7 +47,7 @@ async function checkMasterKey(store: Store, secrets: SecretBox, source: string):
   );
   if (!opensKeyCheck(secrets, value)) {
     throw new Error(
-      `the master key (${source}) is not the one this database's secrets were encrypted with; restore the original key`,
+      `the master key (${source}) is not the one this database's secrets were encrypted with: pass the original key with --master-key-file FILE or TAGPLANE_MASTER_KEY`,
     );
   }
 }
@@ -131,7 +131,13 @@ export async function prepareDatabase(
   } else {
     await store.requireCurrentSchema();
   }
-  const master = loadMasterKey(location, config.masterKey);
+  // A new key only for a database whose secrets were never sealed: a restored copy needs the
+  // key it was sealed with, and a new one would only make the start fail below.
+  const sealed = await getSetting(store.db, KEY_CHECK_SETTING);
+  const master = loadMasterKey(location, config.masterKey, {
+    ...(config.masterKeyFile !== undefined ? { file: config.masterKeyFile } : {}),
+    create: sealed === undefined,
+  });
   const secrets = new SecretBox(master.key);
   await checkMasterKey(store, secrets, master.source);
 
@@ -249,6 +255,7 @@ export async function startServer(
       poolSize: config.pgPoolSize,
       busyTimeoutMs: config.sqliteBusyTimeoutMs,
       queryTimeoutMs: config.queryTimeoutMs,
+      readThreads: config.readThreads,
     });
     const prepared = await prepareDatabase(store, config, location);
     const app = await buildApp(
@@ -284,11 +291,12 @@ export async function startServer(
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = listeningUrl(config.host, port);
-    if (print) await announce(store, prepared, config.host, port, print);
+    // Logged before the announcement, whose store reads a prompt SIGTERM may cut short.
     logger.info(
       { url, database: location.kind, auth: config.auth, masterKey: prepared.masterSource },
       'started',
     );
+    if (print) await announce(store, prepared, config.host, port, print);
 
     const opened = store;
     return {

@@ -34,6 +34,16 @@ export interface StartOptions {
 /** The seed document of `POST /admin/v1/seed` (see GET /schemas/seed.json and the README). */
 export type SeedDocument = SeedDocumentBody;
 
+/** What a seed load answers: every entry's id (given, found by name, or generated). */
+export interface SeedAnswer {
+  readonly ids: {
+    readonly domains: string[];
+    readonly projects: string[];
+    readonly users: string[];
+    readonly resources: string[];
+  };
+}
+
 export interface ResourceRegistration {
   readonly name?: string;
   readonly enterprise_project_id?: string;
@@ -89,8 +99,8 @@ export interface Tagplane {
   /** `http://127.0.0.1:PORT`: point SDKs and clients here. */
   readonly url: string;
   readonly adminToken: string;
-  /** POST /admin/v1/seed (an idempotent upsert). */
-  seed(doc: SeedDocument | string): Promise<AdminAnswer>;
+  /** POST /admin/v1/seed (an idempotent upsert): the id of every entry, in document order. */
+  seed(doc: SeedDocument | string): Promise<SeedAnswer>;
   /** POST /admin/v1/reset: every domain, project, user, resource and tag is gone. */
   reset(): Promise<void>;
   /** POST /admin/v1/projects/{project}/reset: its resources, tags and events; identities stay. */
@@ -177,7 +187,7 @@ export async function startTagplane(options: StartOptions = {}): Promise<Tagplan
     url: base,
     adminToken,
     seed: async (doc) =>
-      (await request('POST', '/admin/v1/seed', await seedBody(doc))) as AdminAnswer,
+      (await request('POST', '/admin/v1/seed', await seedBody(doc))) as SeedAnswer,
     reset: async () => {
       await request('POST', '/admin/v1/reset');
     },

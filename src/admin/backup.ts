@@ -217,7 +217,12 @@ async function requireEmpty(tx: Executor, tables: readonly DumpTable[]): Promise
 export async function importDatabase(
   store: Store,
   lines: AsyncIterable<string>,
-  options: { progress?: Progress; secrets?: SecretBox } = {},
+  options: {
+    progress?: Progress;
+    secrets?: SecretBox;
+    /** Which key `secrets` holds and where it came from, for the refusal when it does not fit. */
+    keySource?: string;
+  } = {},
 ): Promise<ImportSummary> {
   const progress = options.progress ?? silent;
   const iterator = lines[Symbol.asyncIterator]();
@@ -300,7 +305,7 @@ export async function importDatabase(
           masterKeyMatches = opensKeyCheck(options.secrets, String(row.value));
           if (!masterKeyMatches) {
             throw new BackupError(
-              'the export was made under a different master key than the one given (TAGPLANE_MASTER_KEY); its secrets could not be opened',
+              `the export was made under a different master key than ${options.keySource ?? 'the one given'}; its secrets could not be opened`,
             );
           }
         }

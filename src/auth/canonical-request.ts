@@ -175,15 +175,21 @@ function joinQuery(pairs: [string, string][]): string {
 }
 
 /**
- * The canonical query strings the SDKs sign: parameters decoded, sorted by name then value, each
- * encoded, joined with `&` — names exactly as sent, so a name whose case changed is another
- * request and its signature does not match. One form: the Node SDK (AKSKSigner.CanonicalQueryString)
- * and the Go SDK since 0.0.51 (core/auth/signer/signer.go, canonicalQueryString) sign names as
- * they are; only the Go SDK's pre-release 0.0.37-rc to 0.0.50 (March to July 2021) lower-cased
- * them, and accepting that form would let `?KEY=env` pass under a signature over `?key=env`.
+ * The canonical query strings the SDKs can have signed: parameters decoded, sorted by name then
+ * value, each encoded, joined with `&`; and, when a name has capitals, the same with every name
+ * lower-cased. SPEC §6 (revision 2) keeps that second form "as with the real gateway": the Go
+ * SDK's signer lower-cased names in 0.0.37-rc to 0.0.50 (core/auth/signer/signer.go), and such
+ * clients still run. The price, stated in SECURITY.md: a change of case of a query name alone is
+ * not detected (`?KEY=env` verifies under a signature over `?key=env`); values and every other
+ * part stay exact.
  */
 export function canonicalQueries(rawQuery: string): string[] {
-  return [joinQuery(queryPairs(rawQuery))];
+  const pairs = queryPairs(rawQuery);
+  const forms = [joinQuery(pairs)];
+  if (pairs.some(([k]) => k !== k.toLowerCase())) {
+    forms.push(joinQuery(pairs.map(([k, v]) => [k.toLowerCase(), v])));
+  }
+  return forms;
 }
 
 /** The first canonical query form (what tagplane itself signs). */

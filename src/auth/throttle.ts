@@ -1,7 +1,8 @@
 /** A caller over its rate: answered 429 `APIG.0308` in the gateway envelope. */
 export class ThrottledError extends Error {
-  constructor() {
-    super('The throttling threshold has been reached.');
+  constructor(readonly limit: number) {
+    // The gateway's own detail (APIG FAQ "How Do I Handle the Error APIG.0308?").
+    super(`policy user over ratelimit,limit:${limit},time:1 second`);
     this.name = 'ThrottledError';
   }
 }
@@ -50,7 +51,7 @@ export class Throttle {
 
   /** Throws ThrottledError when the credential is over its rate. */
   admit(credential: string): void {
-    if (!this.take(credential)) throw new ThrottledError();
+    if (!this.take(credential)) throw new ThrottledError(this.rate);
   }
 
   private prune(now: number): void {

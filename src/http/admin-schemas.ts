@@ -25,8 +25,14 @@ export const AdminError = Type.Object({
   request_id: Type.String(),
 });
 
-/** 1–64 characters without a line break (`.` does not match one). */
-export const NAME_RULE = { minLength: 1, maxLength: 64, pattern: '^.*$' } as const;
+/**
+ * No control character (a line break, a NUL): none belongs in a name or an id, and PostgreSQL
+ * text cannot even hold a NUL, so such a value is refused before it reaches the store.
+ */
+export const NO_CONTROL = '^[^\\u0000-\\u001f\\u007f]*$';
+
+/** 1–64 characters without a line break or another control character. */
+export const NAME_RULE = { minLength: 1, maxLength: 64, pattern: NO_CONTROL } as const;
 
 /** How ids of domains, projects and users are described in messages. */
 export const ID_TEXT = '1–64 characters of A-Z a-z 0-9 _ -';
@@ -259,7 +265,7 @@ export const createUserBody = compileSchema(
       id: Type.Optional(Type.String({ pattern: ID_PATTERN.source })),
       name: Type.String({
         ...NAME_RULE,
-        description: 'Unique in its domain: 1–64 characters without line breaks.',
+        description: 'Unique in its domain: 1–64 characters without control characters.',
       }),
       domain_id: Type.String(),
       root: Type.Optional(Type.Boolean({ description: 'A root user may do everything.' })),

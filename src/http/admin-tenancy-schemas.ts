@@ -1,7 +1,7 @@
 import { type Static, Type } from 'typebox';
 import type { DomainRecord, ProjectRecord } from '../core/identity.js';
 import { ID_PATTERN } from '../core/ids.js';
-import { fieldMessages, ID_TEXT, NAME_RULE } from './admin-schemas.js';
+import { fieldMessages, ID_TEXT, NAME_RULE, NO_CONTROL } from './admin-schemas.js';
 import { compileSchema } from './validation.js';
 
 /* The admin API's domains and projects: request schemas and the bodies answered. */
@@ -27,10 +27,18 @@ export function projectJson(p: ProjectRecord): Static<typeof ProjectView> {
 
 const idMessage = (field: string) => ({ invalid: `'${field}' must be ${ID_TEXT}.` });
 const nameMessage = {
-  required: "'name' is required: 1–64 characters without line breaks.",
-  type: "'name' must be a string of 1–64 characters without line breaks.",
-  invalid: "'name' must be 1–64 characters without line breaks.",
+  required: "'name' is required: 1–64 characters without control characters.",
+  type: "'name' must be a string of 1–64 characters without control characters.",
+  invalid: "'name' must be 1–64 characters without control characters.",
 };
+
+const noControl = (field: string) => ({
+  invalid: `'${field}' must not hold control characters.`,
+});
+
+/** An id to look up: any text, as one that exists need not follow today's rule, but plain. */
+const AnyId = (description?: string) =>
+  Type.String({ pattern: NO_CONTROL, ...(description ? { description } : {}) });
 
 const Id = (what: string) =>
   Type.String({ pattern: ID_PATTERN.source, description: `The ${what}'s id: ${ID_TEXT}.` });
@@ -44,12 +52,12 @@ export const projectIdParams = compileSchema(Type.Object({ project_id: Id('proje
 });
 
 /** A domain or project that exists need not have an id of today's rule: reset and delete take any. */
-export const anyDomainParams = compileSchema(Type.Object({ domain_id: Type.String() }), {
-  describe: fieldMessages(),
+export const anyDomainParams = compileSchema(Type.Object({ domain_id: AnyId() }), {
+  describe: fieldMessages({ domain_id: noControl('domain_id') }),
 });
 
-export const anyProjectParams = compileSchema(Type.Object({ project_id: Type.String() }), {
-  describe: fieldMessages(),
+export const anyProjectParams = compileSchema(Type.Object({ project_id: AnyId() }), {
+  describe: fieldMessages({ project_id: noControl('project_id') }),
 });
 
 export const putDomainBody = compileSchema(
@@ -58,7 +66,7 @@ export const putDomainBody = compileSchema(
       name: Type.String({
         ...NAME_RULE,
         description:
-          'Unique among domains (users log in with it): 1–64 characters without line breaks.',
+          'Unique among domains (users log in with it): 1–64 characters without control characters.',
       }),
     },
     { additionalProperties: false },
@@ -72,21 +80,20 @@ export const putProjectBody = compileSchema(
       name: Type.String({
         ...NAME_RULE,
         description:
-          "A region name (eu-de) or a region's sub-project (eu-de_analytics), unique in its domain: 1–64 characters without line breaks.",
+          "A region name (eu-de) or a region's sub-project (eu-de_analytics), unique in its domain: 1–64 characters without control characters.",
       }),
-      domain_id: Type.String({
-        description:
-          'The domain it belongs to, which must exist. A project cannot move to another domain.',
-      }),
+      domain_id: AnyId(
+        'The domain it belongs to, which must exist. A project cannot move to another domain.',
+      ),
     },
     { additionalProperties: false },
   ),
-  { describe: fieldMessages({ name: nameMessage }) },
+  { describe: fieldMessages({ name: nameMessage, domain_id: noControl('domain_id') }) },
 );
 
 export const projectQuery = compileSchema(
   Type.Object({
-    domain_id: Type.Optional(Type.String({ description: 'Only the projects of this domain.' })),
+    domain_id: Type.Optional(AnyId('Only the projects of this domain.')),
   }),
-  { describe: fieldMessages() },
+  { describe: fieldMessages({ domain_id: noControl('domain_id') }) },
 );

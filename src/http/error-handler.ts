@@ -111,7 +111,9 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof AuthenticationError) {
       return sendGateway(reply, request, 'unauthorized', err.message);
     }
-    if (err instanceof ThrottledError) return sendGateway(reply, request, 'throttled');
+    if (err instanceof ThrottledError) {
+      return sendGateway(reply, request, 'throttled', err.message);
+    }
     if (err instanceof GatewayError) {
       return reply
         .code(err.status)

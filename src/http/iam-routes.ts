@@ -135,6 +135,8 @@ export function registerIamRoutes(fastify: FastifyInstance, deps: IamRouteDeps):
     schema: {
       operationId: 'KeystoneValidateToken',
       summary: 'Describe the token in X-Subject-Token (the caller authenticates with X-Auth-Token)',
+      description:
+        "404 for a token that is not valid: malformed, expired, revoked, of a deleted user or of a password since changed, or of another domain than the caller's.",
       tags,
       response: { 200: TokenBody, 401: GatewayErrorSchema, 404: KeystoneError },
     },

@@ -56,25 +56,33 @@ function checkValues(values: unknown, what: string): void {
   }
 }
 
-function checkBody(value: unknown, path: string): void {
+/**
+ * The first identifier field of a JSON document (at any depth) that no record can hold, as a
+ * message naming it; undefined when there is none. Used for the admin API's bodies and for a seed
+ * file read at start-up.
+ */
+export function identifierFieldProblem(value: unknown, path = ''): string | undefined {
   if (Array.isArray(value)) {
-    value.forEach((item, i) => {
-      checkBody(item, `${path}[${i}]`);
-    });
-    return;
+    for (const [i, item] of value.entries()) {
+      const problem = identifierFieldProblem(item, `${path}[${i}]`);
+      if (problem) return problem;
+    }
+    return undefined;
   }
-  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return;
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return undefined;
   for (const [name, v] of Object.entries(value)) {
     if (OPAQUE_FIELDS.has(name)) continue;
     const where = path === '' ? name : `${path}.${name}`;
     if (typeof v === 'string') {
       if (!IDENTIFIER_FIELDS.has(name)) continue;
       const problem = identifierProblem(v);
-      if (problem) refuse(`'${where}'`, problem);
+      if (problem) return `'${where}' ${problem}.`;
     } else {
-      checkBody(v, where);
+      const problem = identifierFieldProblem(v, where);
+      if (problem) return problem;
     }
   }
+  return undefined;
 }
 
 /**
@@ -108,5 +116,8 @@ export async function checkIdentifiers(request: FastifyRequest): Promise<void> {
   checkValues(request.params, 'path parameter');
   checkRawQuery(request.url);
   checkValues(request.query, 'query parameter');
-  if (request.url.startsWith('/admin/')) checkBody(request.body, '');
+  if (request.url.startsWith('/admin/')) {
+    const problem = identifierFieldProblem(request.body);
+    if (problem) throw new AppError('invalid_parameter', problem);
+  }
 }

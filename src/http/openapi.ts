@@ -53,8 +53,8 @@ function toOpenApiPath(path: string): string {
 }
 
 const OPERATION_NAMES: Record<PermissionName, string> = {
-  create: 'add tags (also one tag, or its value)',
-  delete: 'delete tags (also one tag)',
+  create: 'add tags',
+  delete: 'delete tags',
   list: "list a resource's tags",
   projectTags: "list the project's tag keys and values",
   query: 'query resources by tag',
@@ -161,7 +161,7 @@ function errorsMarkdown(profiles: readonly ServiceProfile[]): string {
     [
       '### Gateway (`{"error_code","error_msg","request_id"}`)',
       '',
-      'Store faults are answered here, never 500: 502 when the store cannot be reached or written, 504 when a statement runs past its time limit. A write is never half-done: it did not happen, or (a connection lost during its commit) it happened whole.',
+      'Store faults are answered here, never 500: 502 when the store cannot be reached or written, 504 when a statement or query runs past its time limit (`--query-timeout`, default 10 s; the query is stopped). A write is never half-done: it did not happen, or (a connection lost during its commit) it happened whole. A request whose headers and body have not arrived within 30 s (`--request-timeout`) is answered 408 and its connection closed; a connection idle for 75 s (`--idle-timeout`) is closed.',
       '',
       '| Code | Status | Message |',
       '|---|---|---|',

@@ -8,7 +8,8 @@ import {
 } from '../admin/seed-document.js';
 import { ID_PATTERN, RESOURCE_ID_PATTERN } from '../core/ids.js';
 import { RESOURCE_TYPES } from '../services/registry.js';
-import { ID_TEXT, NAME_RULE, PolicyInput } from './admin-schemas.js';
+import { ID_TEXT, NAME_RULE, NO_CONTROL, PolicyInput } from './admin-schemas.js';
+import { identifierFieldProblem } from './identifier-check.js';
 import { SEED_EXAMPLE } from './seed-example.js';
 import { TagSchema } from './service-schemas.js';
 import { checkedInCode, compileSchema, matching, type SchemaFailure } from './validation.js';
@@ -32,12 +33,14 @@ const Id = (what: string, example: string, parent: string) =>
 const domainRef = (what: string) => ({
   domain_id: Type.Optional(
     Type.String({
+      pattern: NO_CONTROL,
       description: `The domain the ${what} belongs to, by id: one of this document or of the database. Give domain_id or domain_name.`,
       examples: ['d-acme'],
     }),
   ),
   domain_name: Type.Optional(
     Type.String({
+      pattern: NO_CONTROL,
       description: `The domain the ${what} belongs to, by name. Give domain_id or domain_name.`,
       examples: ['acme'],
     }),
@@ -50,7 +53,7 @@ const SeedDomain = Type.Object(
     name: Type.String({
       ...NAME_RULE,
       description:
-        'The domain (account) name, unique among domains; users log in with it. 1–64 characters without line breaks.',
+        'The domain (account) name, unique among domains; users log in with it. 1–64 characters without control characters.',
       examples: ['acme'],
     }),
   },
@@ -63,7 +66,7 @@ const SeedProject = Type.Object(
     name: Type.String({
       ...NAME_RULE,
       description:
-        "A region name (eu-de), or a region's sub-project (eu-de_analytics): SDKs find a project by its region's name, so it is unique in its domain. 1–64 characters without line breaks.",
+        "A region name (eu-de), or a region's sub-project (eu-de_analytics): SDKs find a project by its region's name, so it is unique in its domain. 1–64 characters without control characters.",
       examples: ['eu-de'],
     }),
     ...domainRef('project'),
@@ -93,7 +96,8 @@ const SeedUser = Type.Object(
     id: Id('user', 'u-acme-root', ' in its domain'),
     name: Type.String({
       ...NAME_RULE,
-      description: 'The user name, unique in its domain. 1–64 characters without line breaks.',
+      description:
+        'The user name, unique in its domain. 1–64 characters without control characters.',
       examples: ['root'],
     }),
     ...domainRef('user'),
@@ -127,6 +131,7 @@ const SeedResource = Type.Object(
   {
     project_id: Type.Optional(
       Type.String({
+        pattern: NO_CONTROL,
         description:
           'The project it is in, by id: one of this document or of the database. Give project_id, or project_name with domain_name.',
         examples: ['0b4d6a8c1e2f'],
@@ -134,12 +139,14 @@ const SeedResource = Type.Object(
     ),
     project_name: Type.Optional(
       Type.String({
+        pattern: NO_CONTROL,
         description: 'The project it is in, by name (with domain_name).',
         examples: ['eu-de'],
       }),
     ),
     domain_name: Type.Optional(
       Type.String({
+        pattern: NO_CONTROL,
         description: "The name of the project's domain (with project_name).",
         examples: ['acme'],
       }),
@@ -160,7 +167,8 @@ const SeedResource = Type.Object(
     ),
     name: Type.Optional(
       Type.String({
-        description: 'Default "" (required when there is no id).',
+        pattern: NO_CONTROL,
+        description: 'Default "" (required when there is no id); no control characters.',
         examples: ['web-1'],
       }),
     ),
@@ -206,8 +214,13 @@ export type SeedDocumentBody = Static<typeof SeedDocument>;
 /** How a field's rule is put in messages; a secret's value is never repeated. */
 const RULE_TEXT: Record<string, { readonly text: string; readonly secret?: boolean }> = {
   id: { text: ID_TEXT },
-  name: { text: '1–64 characters' },
+  name: { text: '1–64 characters without control characters' },
   'resources.id': { text: '1–128 characters without / or control characters' },
+  'resources.name': { text: 'a name without control characters' },
+  domain_id: { text: 'an id without control characters' },
+  domain_name: { text: 'a name without control characters' },
+  project_id: { text: 'an id without control characters' },
+  project_name: { text: 'a name without control characters' },
   access_key: { text: '4–128 letters and digits' },
   secret_key: { text: '8–256 printable ASCII characters without spaces', secret: true },
 };
@@ -344,7 +357,10 @@ export function seedInput(doc: SeedDocumentBody): SeedInput {
 
 /** Reads a seed document given as parsed JSON (the seed file); a bad one is a SeedError. */
 export function readSeedDocument(doc: unknown): SeedInput {
+  // A seed file read at start-up meets the same identifier rule as the admin API's bodies.
+  const problem = identifierFieldProblem(doc);
+  if (problem) throw new SeedError(problem);
   const result = seedDocument.parse(doc);
-  if (!result.ok) throw new SeedError(result.message);
+  if (!result.ok) throw new SeedError(result.error.message);
   return seedInput(result.value);
 }

@@ -12,28 +12,21 @@ import {
   type SuccessShape,
 } from '../services/profile.js';
 import type { TagEngine } from '../tags/tag-engine.js';
-import {
-  checkKey,
-  checkValue,
-  type JsonObject,
-  parseJsonObject,
-  readSingleTag,
-  readTagArray,
-  readTagsToCreate,
-  readTagsToDelete,
-} from '../tags/tag-input.js';
-import { readCount, readServiceQuery } from '../tags/tag-query.js';
+import { parseJsonObject } from '../tags/tag-input.js';
+import { readCount, serviceQuery } from '../tags/tag-query.js';
 import { changeOrigin } from './change-origin.js';
 import { serviceRenderer } from './envelopes.js';
+import { type RouteInput, serviceBodies, serviceRouteInput } from './service-input.js';
 import { serviceRouteSchema } from './service-schemas.js';
 import { signable } from './signable.js';
+import { tagsToCreate, tagsToDelete } from './tag-body-schemas.js';
 
 export interface ServiceRouteDeps {
   readonly engine: TagEngine;
   readonly authenticator: Authenticator;
 }
 
-type Params = Record<string, string>;
+type Params = Readonly<Record<string, unknown>>;
 
 /** What a route handler has established before it runs its operation. */
 export interface RouteCall {
@@ -48,8 +41,8 @@ function normaliseMediaType(v: string): string {
   return v.toLowerCase().replace(/\s+/g, '');
 }
 
-/** The body as a JSON object, after the profile's Content-Type rule. */
-function jsonBody(profile: ServiceProfile, request: FastifyRequest): JsonObject {
+/** The body's bytes as a JSON object, after the profile's Content-Type rule. */
+function jsonBody(profile: ServiceProfile, request: FastifyRequest): unknown {
   if (profile.bodyContentTypes) {
     const given = request.headers['content-type'];
     const accepted = profile.bodyContentTypes.map(normaliseMediaType);
@@ -60,7 +53,7 @@ function jsonBody(profile: ServiceProfile, request: FastifyRequest): JsonObject 
       );
     }
   }
-  return parseJsonObject(request.body as Buffer | undefined);
+  return parseJsonObject(Buffer.isBuffer(request.body) ? request.body : undefined);
 }
 
 function sendWritten(reply: FastifyReply, shape: SuccessShape | undefined, tags: Tag[]) {
@@ -76,37 +69,6 @@ function sendWritten(reply: FastifyReply, shape: SuccessShape | undefined, tags:
   }
 }
 
-/** The `action` field of a batch body: exactly `create` or `delete`. */
-function readAction(body: JsonObject): 'create' | 'delete' {
-  const action = body.action;
-  if (action === 'create' || action === 'delete') return action;
-  if (action === undefined || action === null) {
-    throw new AppError('action_invalid', "The 'action' field is required: 'create' or 'delete'.");
-  }
-  throw new AppError(
-    'action_invalid',
-    `Invalid action ${JSON.stringify(action)}: use 'create' or 'delete' (lowercase).`,
-  );
-}
-
-/**
- * The query parameters the route declares, checked: a boolean is `true` or `false` (in any
- * case), or empty, which stands for absent. Undeclared parameters are ignored.
- */
-function checkQuery(route: RouteDef, request: FastifyRequest): void {
-  const query = request.query as Record<string, unknown>;
-  for (const name of Object.keys(route.query ?? {})) {
-    const v = query[name];
-    if (v === undefined || v === '') continue;
-    if (typeof v !== 'string' || !/^(true|false)$/i.test(v)) {
-      throw new AppError(
-        'invalid_parameter',
-        `Invalid ${name} ${JSON.stringify(v)}: use true or false (once).`,
-      );
-    }
-  }
-}
-
 function switchOf(profile: ServiceProfile, route: RouteDef): ResourceSwitch {
   if (!route.switch) {
     throw new Error(`route ${route.operationId} of ${profile.id} names no resource switch`);
@@ -114,11 +76,15 @@ function switchOf(profile: ServiceProfile, route: RouteDef): ResourceSwitch {
   return route.switch;
 }
 
-/** Runs one route's operation; every service route goes through here. */
+/**
+ * Runs one route's operation; every service route goes through here. Each part of the request is
+ * read with the route's compiled schema at the step where the service checks it.
+ */
 async function runOperation(
   deps: ServiceRouteDeps,
   profile: ServiceProfile,
   route: RouteDef,
+  input: RouteInput,
   call: RouteCall,
   reply: FastifyReply,
 ) {
@@ -126,44 +92,49 @@ async function runOperation(
   const ref = { projectId: call.projectId, resourceId: call.resourceId };
   const p = call.principal;
   const o = changeOrigin(profile.id, route.operationId, call.request);
-  checkQuery(route, call.request);
+  const bodies = serviceBodies(profile);
+  const body = () => jsonBody(profile, call.request);
+  const pathKey = () => {
+    if (!input.key) throw new Error(`route ${route.operationId} has no tag key in its path`);
+    return input.key.read(call.params.key);
+  };
+  input.flags?.read(call.request.query);
   switch (route.kind) {
     case 'create': {
-      const body = jsonBody(profile, call.request);
-      const tags = readTagsToCreate(readTagArray(body), profile.create.rules);
+      const tags = tagsToCreate(bodies.create.read(body()).tags);
       return sendWritten(reply, route.success, await engine.create(p, o, profile, ref, tags));
     }
     case 'delete': {
-      const body = jsonBody(profile, call.request);
-      const selectors = readTagsToDelete(readTagArray(body), profile.delete.rules);
+      const selectors = tagsToDelete(bodies.delete.read(body()).tags);
       return sendWritten(reply, route.success, await engine.delete(p, o, profile, ref, selectors));
     }
     case 'batch-action': {
-      const body = jsonBody(profile, call.request);
-      const action = readAction(body);
+      const { action, tags } = bodies.batch.read(body());
       engine.precheck(p, profile, [action]);
-      const items = readTagArray(body);
+      const items = bodies.tags[action].read(tags === undefined ? {} : { tags }).tags;
       const written =
         action === 'create'
-          ? await engine.create(p, o, profile, ref, readTagsToCreate(items, profile.create.rules))
-          : await engine.delete(p, o, profile, ref, readTagsToDelete(items, profile.delete.rules));
+          ? await engine.create(p, o, profile, ref, tagsToCreate(items))
+          : await engine.delete(p, o, profile, ref, tagsToDelete(items));
       return sendWritten(reply, route.success, written);
     }
     case 'set-one': {
-      const body = jsonBody(profile, call.request);
-      const rules = profile.create.rules;
-      const key = checkKey(call.params.key, rules, 'The tag key');
-      const value = checkValue(body.value, Object.hasOwn(body, 'value'), rules, 'value') ?? '';
+      const given = body();
+      const key = pathKey();
+      const { value = '' } = bodies.setOne.read(given);
       const written = await engine.create(p, o, profile, ref, [{ key, value }]);
       return sendWritten(reply, route.success, written);
     }
     case 'add-one': {
-      const body = jsonBody(profile, call.request);
-      const tag = readSingleTag(body, 'tag', profile.create.rules);
-      return sendWritten(reply, route.success, await engine.create(p, o, profile, ref, [tag]));
+      const { tag } = bodies.addOne.read(body());
+      return sendWritten(
+        reply,
+        route.success,
+        await engine.create(p, o, profile, ref, tagsToCreate([tag])),
+      );
     }
     case 'delete-one': {
-      const key = checkKey(call.params.key, profile.delete.rules, 'The tag key');
+      const key = pathKey();
       const deleted = await engine.delete(p, o, profile, ref, [{ key }], { onAbsent: 'reject' });
       return sendWritten(reply, route.success, deleted);
     }
@@ -173,11 +144,11 @@ async function runOperation(
     }
     case 'project-tags': {
       const paging = profile.projectTags?.paging;
-      if (!paging) {
+      if (!paging || !input.paging) {
         const { tags } = await engine.projectTags(p, profile, call.projectId);
         return reply.code(200).send({ tags });
       }
-      const query = call.request.query as Record<string, unknown>;
+      const query = input.paging.read(call.request.query);
       const offset = readCount(
         query.offset,
         'offset',
@@ -198,10 +169,10 @@ async function runOperation(
     }
     case 'query': {
       const settings = profile.query;
-      if (!settings)
+      if (!settings || !bodies.query) {
         throw new Error(`profile ${profile.id} has a query route but no query settings`);
-      const body = jsonBody(profile, call.request);
-      const q = readServiceQuery(body, {
+      }
+      const q = serviceQuery(bodies.query.read(body()), {
         matchValueMax: settings.matchValueMax,
         markerAsOffset: settings.marker,
       });
@@ -232,7 +203,7 @@ async function runOperation(
     }
     case 'switch': {
       const setting = switchOf(profile, route);
-      const action = readAction(jsonBody(profile, call.request));
+      const { action } = bodies.switch.read(body());
       await engine.setSwitch(p, profile, ref, setting, action === 'create');
       return sendWritten(reply, route.success, []);
     }
@@ -242,8 +213,7 @@ async function runOperation(
 }
 
 /** The identity-policy actions a route's operation needs, as a refusal names them. */
-function routeActions(profile: ServiceProfile, route: RouteDef | undefined): string | undefined {
-  if (!route) return undefined;
+function routeActions(profile: ServiceProfile, route: RouteDef): string | undefined {
   const actions = routePermissionNames(route)
     .map((n) => profile.permissions[n]?.action)
     .filter((a) => a !== undefined);
@@ -255,13 +225,14 @@ function routeActions(profile: ServiceProfile, route: RouteDef | undefined): str
  * parameters: the steps every service route shares, in this order. `route` names the operation
  * in a scope refusal.
  */
-export async function admitServiceCall(
+async function admitServiceCall(
   authenticator: Authenticator,
   profile: ServiceProfile,
+  route: RouteDef,
+  input: RouteInput,
   request: FastifyRequest,
-  route?: RouteDef,
 ): Promise<RouteCall> {
-  const params = request.params as Params;
+  const params = input.params.read(request.params);
   const projectId = params.project_id ?? '';
   const principal = await authenticator.authenticate(signable(request), projectId);
   request.principal = principal;
@@ -274,7 +245,7 @@ export async function admitServiceCall(
     if (params[name] !== expected) {
       throw new AppError(
         'resource_type_invalid',
-        `Invalid ${name} '${params[name]}': it must be '${expected}'.`,
+        `Invalid ${name} '${String(params[name])}': it must be '${expected}'.`,
       );
     }
   }
@@ -295,15 +266,16 @@ export function registerServiceRoutes(
   for (const profile of profiles) {
     for (const route of profile.routes) {
       const errors = serviceRenderer(routeCatalogue(profile, route));
+      const input = serviceRouteInput(profile, route);
       app.route({
         method: route.method,
         url: route.path,
-        schema: serviceRouteSchema(profile, route),
+        schema: serviceRouteSchema(profile, route, input),
         config: { errors, service: profile.id, resourceParam: profile.resourceParam },
         handler: async (request, reply) => {
-          const call = await admitServiceCall(deps.authenticator, profile, request, route);
+          const call = await admitServiceCall(deps.authenticator, profile, route, input, request);
           deps.engine.precheck(call.principal, profile, routePermissionNames(route));
-          return runOperation(deps, profile, route, call, reply);
+          return runOperation(deps, profile, route, input, call, reply);
         },
       });
     }

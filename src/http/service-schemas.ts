@@ -1,85 +1,19 @@
 import { type TSchema, Type } from 'typebox';
-import {
-  type ErrorRow,
-  PROJECT_OPERATIONS,
-  type RouteDef,
-  type ServiceProfile,
-  type TagRules,
-} from '../services/profile.js';
-import { MAX_TAGS_IN_REQUEST } from '../tags/tag-input.js';
-import {
-  MAX_CONDITION_KEY_LENGTH,
-  MAX_CONDITION_KEYS,
-  MAX_CONDITION_VALUE_LENGTH,
-  MAX_CONDITION_VALUES,
-  QUERY_MAX_LIMIT,
-} from '../tags/tag-query.js';
-import { describeRule } from '../tags/text-rule.js';
+import type { ErrorRow, RouteDef, ServiceProfile } from '../services/profile.js';
+import { MAX_CONDITION_KEYS, MAX_CONDITION_VALUES } from '../tags/tag-query.js';
 import { GATEWAY_ERRORS } from './gateway-errors.js';
+import type { RouteInput } from './service-input.js';
 
 /**
- * OpenAPI schemas of the service routes, generated from the profiles: the documented key and
- * value rules, limits and error codes are the ones the engine enforces.
- *
- * Bodies are not validated against these schemas; the engine validates them so that every
- * failure gets the exact code of its service (AS.7062 for an empty key, AS.7063 for a long one…),
- * which a generic JSON Schema validator cannot produce.
+ * The answers of the service routes, generated from the profiles: success shapes, and error
+ * answers with the codes of each service's table and the gateway's. A route's input schemas are
+ * in service-input.ts.
  */
 
 export const TagSchema = Type.Object({
   key: Type.String(),
   value: Type.String(),
 });
-
-function tagInput(rules: TagRules, withValue: 'required' | 'optional'): TSchema {
-  const value = Type.String({
-    maxLength: rules.value.max,
-    description: `Tag value: ${describeRule(rules.value)}${rules.valueRequired ? '' : ' Absent means "".'}`,
-  });
-  return Type.Object({
-    key: Type.String({
-      minLength: rules.key.min,
-      maxLength: rules.key.max,
-      description: `Tag key: ${describeRule(rules.key)}`,
-    }),
-    value: withValue === 'required' ? value : Type.Optional(value),
-  });
-}
-
-function tagList(rules: TagRules, withValue: 'required' | 'optional'): TSchema {
-  return Type.Array(tagInput(rules, withValue), { maxItems: MAX_TAGS_IN_REQUEST });
-}
-
-/** A tag condition of a query: a key and the values it may have. */
-export const TagConditionSchema = Type.Object({
-  key: Type.String({
-    minLength: 1,
-    maxLength: MAX_CONDITION_KEY_LENGTH,
-    description: `Tag key, 1–${MAX_CONDITION_KEY_LENGTH} characters (not checked against the tag rules). Keys are unique within a list.`,
-  }),
-  values: Type.Array(Type.String({ maxLength: MAX_CONDITION_VALUE_LENGTH }), {
-    maxItems: MAX_CONDITION_VALUES,
-    description: `At most ${MAX_CONDITION_VALUES} distinct values, any of which matches; empty (or null) means any value. A value starting with '*' matches values containing the rest of it ('*' alone is invalid). Values are compared case-sensitively.`,
-  }),
-});
-
-export function conditionList(description: string): TSchema {
-  return Type.Optional(
-    Type.Array(TagConditionSchema, {
-      maxItems: MAX_CONDITION_KEYS,
-      description: `${description} At most ${MAX_CONDITION_KEYS} keys.`,
-    }),
-  );
-}
-
-/** `limit`/`offset` travel as strings (AS) or integers (MRS); both are accepted. */
-function countField(description: string): TSchema {
-  return Type.Optional(
-    Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]+$' })], {
-      description,
-    }),
-  );
-}
 
 const KeyValuesSchema = Type.Object({
   key: Type.String(),
@@ -169,124 +103,6 @@ function errorResponses(profile: ServiceProfile, route: RouteDef): Record<number
   const internal = `${profile.internalError.code}: unexpected failure${profile.internalError.message ? ` ("${profile.internalError.message}")` : ''}.`;
   out[500] = envelope === 'flat' ? flatErrorSchema(internal) : nestedErrorSchema(internal);
   return out;
-}
-
-function params(profile: ServiceProfile, route: RouteDef): TSchema {
-  const props: Record<string, TSchema> = {
-    project_id: Type.String({ description: 'Project ID.' }),
-  };
-  for (const [name, value] of Object.entries(profile.fixedParams ?? {})) {
-    props[name] = Type.String({ description: `Must be '${value}'.` });
-  }
-  if (!PROJECT_OPERATIONS.includes(route.kind)) {
-    props[profile.resourceParam] = Type.String({ description: `${profile.resourceNoun} ID.` });
-  }
-  if (route.path.endsWith('/:key')) props.key = Type.String({ description: 'Tag key.' });
-  return Type.Object(props);
-}
-
-function body(profile: ServiceProfile, route: RouteDef): TSchema | undefined {
-  const c = profile.create.rules;
-  const d = profile.delete.rules;
-  switch (route.kind) {
-    case 'create':
-      return Type.Object({ tags: tagList(c, c.valueRequired ? 'required' : 'optional') });
-    case 'delete':
-      return Type.Object({ tags: tagList(d, 'optional') });
-    case 'batch-action':
-      return Type.Object({
-        action: Type.Union([Type.Literal('create'), Type.Literal('delete')], {
-          description: `'create' adds tags (${describeRule(c.key)} for keys); 'delete' removes them by key, or by key and value. Case-sensitive.`,
-        }),
-        tags: tagList(c, 'optional'),
-      });
-    case 'set-one':
-      return Type.Object({
-        value: Type.Optional(Type.String({ description: `Tag value: ${describeRule(c.value)}` })),
-      });
-    case 'add-one':
-      return Type.Object({ tag: tagInput(c, c.valueRequired ? 'required' : 'optional') });
-    case 'switch':
-      return Type.Object({
-        action: Type.Union([Type.Literal('create'), Type.Literal('delete')], {
-          description: "'create' turns it on, 'delete' turns it off. Case-sensitive.",
-        }),
-      });
-    case 'query':
-      return queryBody(profile);
-    default:
-      return undefined;
-  }
-}
-
-function queryBody(profile: ServiceProfile): TSchema {
-  const marker: Record<string, TSchema> = profile.query?.marker
-    ? {
-        marker: Type.Optional(
-          Type.String({
-            description:
-              'Index position to start from, as returned in `marker` by the previous page; used when `offset` is absent.',
-          }),
-        ),
-      }
-    : {};
-  return Type.Object({
-    action: Type.Union([Type.Literal('filter'), Type.Literal('count')], {
-      description:
-        "'filter': one page of the matching resources and how many match; 'count': only how many match. Case-sensitive.",
-    }),
-    tags: conditionList('Resources having every listed key, each with one of its values.'),
-    tags_any: conditionList('Resources matching at least one listed condition.'),
-    not_tags: conditionList('Excludes resources matching every listed condition.'),
-    not_tags_any: conditionList('Excludes resources matching any listed condition.'),
-    matches: Type.Optional(
-      Type.Array(
-        Type.Object({
-          key: Type.Literal('resource_name'),
-          value: Type.String({
-            maxLength: profile.query?.matchValueMax,
-            description:
-              'Case-sensitive substring of the resource name; an empty value matches resources whose name is empty.',
-          }),
-        }),
-        { maxItems: 1 },
-      ),
-    ),
-    without_any_tag: Type.Optional(
-      Type.Boolean({
-        description: 'true: only resources without any tag; the four tag lists are then ignored.',
-      }),
-    ),
-    limit: countField(
-      `Page size, 1–${QUERY_MAX_LIMIT} (default ${QUERY_MAX_LIMIT}). Ignored when counting.`,
-    ),
-    offset: countField('Index position to start from, ≥ 0 (default 0). Ignored when counting.'),
-    ...marker,
-  });
-}
-
-function querystring(profile: ServiceProfile, route: RouteDef): TSchema | undefined {
-  if (route.query) {
-    const props: Record<string, TSchema> = {};
-    for (const [name, q] of Object.entries(route.query)) {
-      props[name] = Type.Optional(Type.Boolean({ description: q.description }));
-    }
-    return Type.Object(props);
-  }
-  const paging = profile.projectTags?.paging;
-  if (route.kind !== 'project-tags' || !paging) return undefined;
-  return Type.Object({
-    offset: Type.Optional(
-      Type.Integer({ minimum: 0, description: 'Keys to skip, ≥ 0 (default 0).' }),
-    ),
-    limit: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        maximum: paging.maxLimit,
-        description: `Keys per page, 1–${paging.maxLimit} (default ${paging.defaultLimit}).`,
-      }),
-    ),
-  });
 }
 
 function success(profile: ServiceProfile, route: RouteDef): Record<number, TSchema> {
@@ -418,15 +234,16 @@ function description(profile: ServiceProfile, route: RouteDef): string {
   return lines.join(' ');
 }
 
-export function serviceRouteSchema(profile: ServiceProfile, route: RouteDef) {
-  const b = body(profile, route);
-  const qs = querystring(profile, route);
+/** A route's schema: its input's (validated, typed and documented from one definition), its answers. */
+export function serviceRouteSchema(profile: ServiceProfile, route: RouteDef, input: RouteInput) {
+  const b = input.body?.schema;
+  const qs = input.query?.schema;
   return {
     operationId: route.operationId,
     summary: route.summary,
     description: description(profile, route),
     tags: [profile.title],
-    params: params(profile, route),
+    params: input.params.schema,
     ...(b ? { body: b } : {}),
     ...(qs ? { querystring: qs } : {}),
     response: { ...success(profile, route), ...errorResponses(profile, route) },

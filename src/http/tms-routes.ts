@@ -1,31 +1,30 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import { AppError } from '../core/app-error.js';
-import { ID_PATTERN, identifierProblem, RESOURCE_ID_PATTERN } from '../core/ids.js';
 import type { Principal } from '../core/principal.js';
-import { isResourceType, RESOURCE_TYPES, type ResourceType } from '../services/registry.js';
+import { RESOURCE_TYPES, type ResourceType } from '../services/registry.js';
 import { type CrossServiceOperation, TMS_ROUTES, tms } from '../services/tms.js';
 import type { Store } from '../store/database.js';
 import type { BatchTarget, CrossServiceTags } from '../tags/cross-service.js';
 import { requireProject } from '../tags/projects.js';
-import { type JsonObject, parseJsonObject, readTagArray } from '../tags/tag-input.js';
-import {
-  MAX_CONDITION_KEY_LENGTH,
-  readBoolean,
-  readConditions,
-  readCount,
-  unstorable,
-} from '../tags/tag-query.js';
-import { codePointLength } from '../tags/text-rule.js';
+import { parseJsonObject } from '../tags/tag-input.js';
+import { conditionPredicates, readCount, unstorable } from '../tags/tag-query.js';
 import { changeOrigin } from './change-origin.js';
 import { serviceRenderer } from './envelopes.js';
+import { serviceBodies } from './service-input.js';
 import { signable } from './signable.js';
+import { tagsToCreate, tagsToDelete } from './tag-body-schemas.js';
 import {
-  batchSchema,
-  filterSchema,
-  PROVIDERS_SCHEMA,
+  batchAnswer,
+  compileBatchBody,
+  compileFilterBody,
+  compileListingQuery,
+  FILTER_KINDS,
+  filterAnswer,
+  listingAnswer,
+  PROVIDERS_ANSWER,
+  providersQuery,
   TMS_ERROR_RESPONSES,
-  tagListingSchema,
 } from './tms-schemas.js';
 
 export interface TmsRouteDeps {
@@ -34,90 +33,31 @@ export interface TmsRouteDeps {
   readonly authenticator: Authenticator;
 }
 
-const FILTER_KINDS = {
-  key: 'key_invalid',
-  value: 'value_invalid',
-  other: 'invalid_parameter',
-} as const;
-
 function invalid(message: string): AppError {
   return new AppError('invalid_parameter', message);
 }
 
-function readProjectId(raw: unknown): string {
-  if (raw === undefined || raw === null || raw === '') throw invalid("'project_id' is required.");
-  if (typeof raw !== 'string' || !ID_PATTERN.test(raw)) {
-    throw invalid("'project_id' must be 1–64 characters from A-Z a-z 0-9 _ -.");
-  }
-  return raw;
-}
+/** The resources of a batch, as the cross-service API acts on them. */
+const targetsOf = (
+  resources: readonly { resource_type: ResourceType; resource_id: string }[],
+): BatchTarget[] => resources.map((r) => ({ resourceId: r.resource_id, type: r.resource_type }));
 
-function readType(raw: unknown, where: string): ResourceType {
-  if (!isResourceType(raw)) {
-    throw new AppError(
-      'resource_type_invalid',
-      `${where} ${JSON.stringify(raw ?? null)} is not a resource type; use one of ${RESOURCE_TYPES.join(', ')}.`,
-    );
-  }
-  return raw;
-}
-
-function readTargets(body: JsonObject, max: number): BatchTarget[] {
-  const list = body.resources;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw invalid('\'resources\' must be a non-empty array of {"resource_id","resource_type"}.');
-  }
-  if (list.length > max) {
-    throw invalid(`'resources' has ${list.length} items; at most ${max} are accepted in one call.`);
-  }
-  const seen = new Set<string>();
-  return list.map((item, i) => {
-    const where = `resources[${i}]`;
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      throw invalid(`${where} must be an object with 'resource_id' and 'resource_type'.`);
-    }
-    const r = item as JsonObject;
-    const type = readType(r.resource_type, `${where}.resource_type`);
-    const id = r.resource_id;
-    if (typeof id !== 'string' || !RESOURCE_ID_PATTERN.test(id) || identifierProblem(id)) {
-      throw invalid(
-        `${where}.resource_id must be a string of 1–128 characters without '/', control characters or invalid UTF-8.`,
-      );
-    }
-    const ref = `${type}\u0000${id}`;
-    if (seen.has(ref)) throw invalid(`${where} names ${type} '${id}' a second time.`);
-    seen.add(ref);
-    return { resourceId: id, type };
-  });
-}
-
-function readTypes(body: JsonObject): ResourceType[] {
-  const list = body.resource_types;
-  if (list === undefined || list === null) return [...RESOURCE_TYPES];
-  if (!Array.isArray(list) || list.length === 0) {
-    throw invalid("'resource_types' must be a non-empty array of resource types.");
-  }
-  return [...new Set(list.map((t, i) => readType(t, `resource_types[${i}]`)))];
-}
+/** The body's bytes as a JSON object. */
+const jsonBody = (request: FastifyRequest) =>
+  parseJsonObject(Buffer.isBuffer(request.body) ? request.body : undefined);
 
 /** A page marker: the last item of the previous page, opaque to the client. */
 function encodeMarker(last: string): string {
   return Buffer.from(last, 'utf8').toString('base64url');
 }
 
-function decodeMarker(raw: unknown): string | undefined {
+function decodeMarker(raw: string | undefined): string | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (typeof raw === 'string' && /^[A-Za-z0-9_-]+$/.test(raw)) {
+  if (/^[A-Za-z0-9_-]+$/.test(raw)) {
     const decoded = Buffer.from(raw, 'base64url').toString('utf8');
     if (encodeMarker(decoded) === raw && !unstorable(decoded)) return decoded;
   }
   throw invalid("'marker' is not a marker this API returned.");
-}
-
-function queryString(request: FastifyRequest, name: string): unknown {
-  const v = (request.query as Record<string, unknown>)[name];
-  if (Array.isArray(v)) throw invalid(`'${name}' may be given once.`);
-  return v;
 }
 
 /** The cross-service API (`/v1.0`, TMS-style) in its own error envelope. */
@@ -150,7 +90,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
 
   for (const action of ['create', 'delete'] as const) {
     const { url, method, operationId } = route(action === 'create' ? 'batchCreate' : 'batchDelete');
-    const { body, 200: ok } = batchSchema(action);
+    const body = compileBatchBody(action);
     app.route({
       url,
       method,
@@ -164,19 +104,28 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         description: `Each resource is handled with its own service's rules, limits, permission (the service's ${action} action, besides ${tms.permissions[action === 'create' ? 'batchCreate' : 'batchDelete'].action}) and error codes; the failures are listed in failed_resources and the rest are applied.`,
         tags,
         security,
-        body,
-        response: { 200: ok, ...TMS_ERROR_RESPONSES },
+        body: body.all.schema,
+        response: { 200: batchAnswer(), ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
         const principal = await authenticate(request);
-        const input = parseJsonObject(request.body as Buffer | undefined);
-        const projectId = readProjectId(input.project_id);
+        const input = jsonBody(request);
+        const { project_id: projectId } = body.project.read(input);
         await admitProject(request, principal, projectId);
-        const targets = readTargets(input, tms.maxBatchResources);
-        const items = readTagArray(input);
-        if (items.length === 0) throw invalid("'tags' must name at least one tag.");
+        const targets = targetsOf(body.resources.read(input).resources);
+        const items = { tags: body.all.read(input).tags };
+        // Each resource's tags under its own service's rules, its faults in its own codes.
         const origin = changeOrigin(tms.id, operationId, request);
-        const failed = await cross.batch(principal, origin, action, projectId, targets, items);
+        const failed =
+          action === 'create'
+            ? await cross.batch(principal, origin, projectId, targets, {
+                action,
+                tagsFor: (p) => tagsToCreate(serviceBodies(p).tags.create.read(items).tags),
+              })
+            : await cross.batch(principal, origin, projectId, targets, {
+                action,
+                tagsFor: (p) => tagsToDelete(serviceBodies(p).tags.delete.read(items).tags),
+              });
         return reply.code(200).send({ failed_resources: failed });
       },
     });
@@ -184,7 +133,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
 
   {
     const { url, method, operationId } = route('filter');
-    const filter = filterSchema();
+    const body = compileFilterBody();
     app.route({
       url,
       method,
@@ -196,25 +145,26 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
           'Resources of the listed types (all five when absent) having every listed tag condition, newest registration first.',
         tags,
         security,
-        body: filter.body,
-        response: { 200: filter[200], ...TMS_ERROR_RESPONSES },
+        body: body.all.schema,
+        response: { 200: filterAnswer(), ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
         const principal = await authenticate(request);
-        const input = parseJsonObject(request.body as Buffer | undefined);
-        const projectId = readProjectId(input.project_id);
+        const input = jsonBody(request);
+        const { project_id: projectId } = body.project.read(input);
         await admitProject(request, principal, projectId);
-        const types = readTypes(input);
-        const all = readConditions(input, 'tags', FILTER_KINDS);
-        const untagged = readBoolean(input, 'without_any_tag', 'invalid_parameter');
+        const rest = body.all.read(input);
+        const types = [...new Set(rest.resource_types ?? RESOURCE_TYPES)];
+        const all = conditionPredicates(rest.tags, 'tags', FILTER_KINDS);
+        const untagged = rest.without_any_tag ?? false;
         const offset = readCount(
-          input.offset,
+          rest.offset,
           'offset',
           { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 },
           'invalid_parameter',
         );
         const limit = readCount(
-          input.limit,
+          rest.limit,
           'limit',
           { min: 1, ...tms.filterLimit },
           'invalid_parameter',
@@ -242,7 +192,7 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
 
   for (const which of ['keys', 'values'] as const) {
     const { url, method, operationId } = route(which === 'keys' ? 'tagKeys' : 'tagValues');
-    const listing = tagListingSchema(which);
+    const query = compileListingQuery(which);
     app.route({
       url,
       method,
@@ -256,52 +206,41 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         description: 'Over every resource type; ascending in code-point order, a page at a time.',
         tags,
         security,
-        querystring: listing.querystring,
-        response: { 200: listing[200], ...TMS_ERROR_RESPONSES },
+        querystring: query.all.schema,
+        response: { 200: listingAnswer(which), ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
-        const rawProject = queryString(request, 'project_id');
-        const principal = await authenticate(
-          request,
-          typeof rawProject === 'string' ? rawProject : undefined,
-        );
-        const projectId = readProjectId(rawProject);
+        const hint = query.projectHint.read(request.query).project_id;
+        const principal = await authenticate(request, hint);
+        const { project_id: projectId } = query.project.read(request.query);
         await admitProject(request, principal, projectId);
+        const page = query.page.read(request.query);
         const limit = readCount(
-          queryString(request, 'limit'),
+          page.limit,
           'limit',
           { min: 1, ...tms.listLimit },
           'invalid_parameter',
         );
-        const after = decodeMarker(queryString(request, 'marker'));
-        let page: { items: string[]; more: boolean };
+        const after = decodeMarker(page.marker);
+        let found: { items: string[]; more: boolean };
         if (which === 'keys') {
-          page = await cross.tagKeys(principal, projectId, after, limit);
+          found = await cross.tagKeys(principal, projectId, after, limit);
         } else {
-          const key = queryString(request, 'key');
-          if (typeof key !== 'string' || key === '') {
-            throw new AppError('key_invalid', "The 'key' query parameter is required.");
-          }
-          if (unstorable(key)) {
-            throw new AppError(
-              'key_invalid',
-              "'key' contains U+0000 or an unpaired surrogate, which no tag can hold.",
-            );
-          }
-          if (codePointLength(key) > MAX_CONDITION_KEY_LENGTH) {
-            throw new AppError(
-              'key_invalid',
-              `'key' must be at most ${MAX_CONDITION_KEY_LENGTH} characters.`,
-            );
-          }
-          page = await cross.tagValues(principal, projectId, key, after, limit);
+          const { key } = query.all.read(request.query);
+          found = await cross.tagValues(
+            principal,
+            projectId,
+            typeof key === 'string' ? key : '',
+            after,
+            limit,
+          );
         }
-        const last = page.items[page.items.length - 1];
+        const last = found.items[found.items.length - 1];
         return reply.code(200).send({
-          [which]: page.items,
+          [which]: found.items,
           page_info: {
-            next_marker: page.more && last !== undefined ? encodeMarker(last) : null,
-            current_count: page.items.length,
+            next_marker: found.more && last !== undefined ? encodeMarker(last) : null,
+            current_count: found.items.length,
           },
         });
       },
@@ -319,13 +258,12 @@ export function registerTmsRoutes(app: FastifyInstance, deps: TmsRouteDeps): voi
         summary: 'List the services and resource types whose tags this API manages',
         tags,
         security,
-        querystring: PROVIDERS_SCHEMA.querystring,
-        response: { 200: PROVIDERS_SCHEMA[200], ...TMS_ERROR_RESPONSES },
+        querystring: providersQuery.schema,
+        response: { 200: PROVIDERS_ANSWER, ...TMS_ERROR_RESPONSES },
       },
       handler: async (request, reply) => {
         const principal = await authenticate(request);
-        const only = queryString(request, 'provider');
-        if (only !== undefined && typeof only !== 'string') throw invalid("'provider' is invalid.");
+        const only = providersQuery.read(request.query).provider;
         const providers = cross.providers(principal, only);
         return reply.code(200).send({ providers, total_count: providers.length });
       },

@@ -1,17 +1,37 @@
 import type { FastifySchemaCompiler, FastifyTypeProvider } from 'fastify';
-import { type Static, type TSchema, type TUnsafe, Type } from 'typebox';
+import type { Static, TObject, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { AppError } from '../core/app-error.js';
 import { type JsonObject, parseJsonObject } from '../tags/tag-input.js';
+import {
+  failuresOf,
+  type PathSegment,
+  prefixBefore,
+  type RawError,
+  type SchemaFailure,
+} from './schema-failures.js';
+import { isCheckedInCode, isPlainObject, type Node, validatedPart } from './schema-marks.js';
 
 /**
  * Request parts validated from the route's own TypeBox schema: one schema documents the part
- * (OpenAPI), types it (`Static<>`, through the type provider) and checks it, compiled once as
- * its module loads. A failing value is answered with one message, for the fault a reader meets
- * first, written by the API that owns the schema (`Describe`). What a schema cannot say (a policy
- * document's grammar, a tag under a service's rules, whether a referenced record exists) stays
- * with the domain, which names the fault more precisely.
+ * (OpenAPI), types it (`Static<>`) and checks it, compiled once. A failing value is answered
+ * with one error, for the fault a reader meets first, written by the API that owns the schema
+ * (`Describe`): a message (the admin API's `invalid_parameter`) or an AppError of the API's own
+ * kind (a service's `key_too_long`). Rules a JSON Schema cannot state are part of the schema as
+ * `refined` checks (a service's key rule) or the API's `rules` across parts (a key given twice),
+ * reported in the same reading order. What needs the store (whether a referenced record exists)
+ * or a grammar of its own (a policy document) stays with the domain.
+ *
+ * The admin and IAM routes are checked before their handler runs (`routeValidation`); the
+ * service and cross-service routes read each part in the handler (`CompiledSchema.read`), at the
+ * step where the API checks it.
  */
+
+export type { PathSegment, SchemaFailure } from './schema-failures.js';
+export { checkedInCode, matching, refined, validatedAs } from './schema-marks.js';
+
+/** The error a part that fails its schema is answered with, unless its API names the fault. */
+const invalid = (message: string) => new AppError('invalid_parameter', message);
 
 /** Types `request.body`, `params` and `query` from the route's TypeBox schemas. */
 export interface TypeBoxProvider extends FastifyTypeProvider {
@@ -19,242 +39,61 @@ export interface TypeBoxProvider extends FastifyTypeProvider {
   serializer: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
 }
 
-/** Marks a sub-schema that the validator skips; see `checkedInCode`. */
-const CHECKED_IN_CODE = '~checkedInCode';
-
 /**
- * A sub-schema documented as written but checked by domain code, whose messages name the fault
- * (a policy document's statement and operator, a tag under its service's rules). The validator
- * accepts any value there, so its static type is `unknown` until the domain has checked it. The
- * mark is a hidden property, so it survives `Type.Optional` and stays out of the documents.
+ * Writes the message for the fault of a value that is reported (the first in reading order), or
+ * the error itself where the API names the fault with a kind of its own.
  */
-export function checkedInCode(schema: TSchema): TUnsafe<unknown> {
-  const opaque = Type.Unsafe<unknown>(schema);
-  Object.defineProperty(opaque, CHECKED_IN_CODE, { value: true, enumerable: false });
-  return opaque;
-}
+export type Describe = (failure: SchemaFailure, root: unknown) => string | AppError;
 
-/** Holds the regular expression a string is validated with; see `matching`. */
-const PATTERN = '~pattern';
+export type NullAsAbsent =
+  | 'everywhere'
+  | { readonly everywhereBut: readonly string[] }
+  | readonly string[];
 
-/**
- * A string schema validated with one of the app's regular expressions, which the document does
- * not show. For rules a JSON Schema pattern cannot state: those are Unicode-mode expressions,
- * counting code points where the app's rule counts UTF-16 code units (RESOURCE_ID_PATTERN).
- */
-export function matching<T extends TSchema>(schema: T, pattern: RegExp): T {
-  const checked = Type.Unsafe<Static<T>>(schema);
-  Object.defineProperty(checked, PATTERN, { value: pattern, enumerable: false });
-  return checked as unknown as T;
-}
-
-type Node = Record<string, unknown>;
-
-const isCheckedInCode = (schema: unknown): boolean =>
-  typeof schema === 'object' && schema !== null && CHECKED_IN_CODE in schema;
-
-const isPlainObject = (v: unknown): v is Node =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * The schema as the validator sees it: every part checked in code accepts anything, and a
- * string `matching` a regular expression is checked with it.
- */
-function validatedPart(schema: unknown): unknown {
-  if (isCheckedInCode(schema)) return {};
-  if (Array.isArray(schema)) return schema.map(validatedPart);
-  if (!isPlainObject(schema)) return schema;
-  const out: Node = {};
-  for (const [k, v] of Object.entries(schema)) out[k] = validatedPart(v);
-  if (PATTERN in schema) out.pattern = schema[PATTERN];
-  return out;
-}
-
-export type PathSegment = string | number;
-
-/** One fault of a value, in terms a message can be written from. */
-export interface SchemaFailure {
-  /**
-   * The JSON Schema keyword that failed: `type`, `required` (a property is missing),
-   * `additionalProperties` (a property is not allowed), `pattern`, `minLength`, `anyOf`…
-   */
-  readonly keyword: string;
-  /**
-   * Property names and array indices from the root to the value at fault; for `required` and
-   * `additionalProperties`, to the missing or unknown property.
-   */
-  readonly path: readonly PathSegment[];
-  /** The value at fault (undefined when missing). */
-  readonly value: unknown;
-  /** Its schema; for `additionalProperties`, the schema of the object holding it. */
-  readonly schema: Node;
-}
-
-/** Writes the message for the fault of a value that is reported (the first in reading order). */
-export type Describe = (failure: SchemaFailure, root: unknown) => string;
-
-export interface CompileOptions {
+export interface CompileOptions<V = unknown> {
   readonly describe: Describe;
   /**
-   * Where a property given as `null` counts as absent: `everywhere` (every object the schema
-   * describes, outside parts checked in code), or the names of the root object's properties.
+   * The API's rules across a value's parts that no schema says (a key given twice), checked on a
+   * value of the right shape; they throw the API's AppError. The API reads a value in order, so
+   * a rule broken before a value's first fault is reported instead of the fault: the rules are
+   * also checked on the part of the value before it, and told where the fault is (`fault`).
    */
-  readonly nullAsAbsent?: 'everywhere' | readonly string[];
+  readonly rules?: (value: V, fault?: readonly PathSegment[]) => void;
+  /**
+   * Where a property given as `null` counts as absent: `everywhere` (every object the schema
+   * describes, outside parts checked in code), the same but for some of the root object's
+   * properties (`everywhereBut`), or the names of the root object's properties.
+   */
+  readonly nullAsAbsent?: NullAsAbsent;
 }
 
 export type ParseResult<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly message: string };
+  | { readonly ok: false; readonly error: AppError };
 
 /** A schema compiled once, with the messages of the API that reads it. */
-export interface CompiledSchema<T extends TSchema = TSchema> {
+export interface CompiledSchema<T extends TSchema = TSchema, V = Static<T>> {
   readonly schema: T;
-  parse(value: unknown): ParseResult<Static<T>>;
-}
-
-function unescapePointer(s: string): string {
-  return s.replace(/~1/g, '/').replace(/~0/g, '~');
-}
-
-function schemaAt(root: Node, schemaPath: string): Node {
-  let node: unknown = root;
-  for (const part of schemaPath.replace(/^#\/?/, '').split('/')) {
-    if (part === '') continue;
-    node = (node as Node)[unescapePointer(part)];
-  }
-  return node as Node;
-}
-
-/** The instance path as property names and indices, and the value found there. */
-function valueAt(root: unknown, instancePath: string): { path: PathSegment[]; value: unknown } {
-  const path: PathSegment[] = [];
-  let value = root;
-  for (const raw of instancePath.split('/').slice(1)) {
-    const part = unescapePointer(raw);
-    if (Array.isArray(value)) {
-      path.push(Number(part));
-      value = value[Number(part)];
-    } else {
-      path.push(part);
-      value = (value as Node | undefined)?.[part];
-    }
-  }
-  return { path, value };
-}
-
-/**
- * Where a fault comes when a reader goes through the document: by array index, and within an
- * object unknown properties first, then the properties in the schema's order.
- */
-function readingOrder(root: Node, path: readonly PathSegment[]): number[] {
-  const key: number[] = [];
-  let node: Node | undefined = root;
-  for (const seg of path) {
-    if (typeof seg === 'number') {
-      key.push(seg);
-      node = node?.items as Node | undefined;
-    } else {
-      const props = (node?.properties ?? {}) as Node;
-      key.push(Object.keys(props).indexOf(seg));
-      node = props[seg] as Node | undefined;
-    }
-  }
-  return key;
-}
-
-function compareKeys(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i] !== b[i]) return a[i]! - b[i]!;
-  }
-  return a.length - b.length;
-}
-
-interface RawError {
-  readonly keyword: string;
-  readonly schemaPath: string;
-  readonly instancePath: string;
-  readonly params: Node;
-}
-
-/**
- * Where a union's branch reported a fault, the union itself: its path in the schema, and how
- * many segments of the instance path lead to it (one per `properties/<name>` or `items` step).
- */
-function unionOf(e: RawError): RawError | undefined {
-  const m = /\/anyOf\/\d+/.exec(e.schemaPath);
-  if (!m) return undefined;
-  const schemaPath = e.schemaPath.slice(0, m.index);
-  const steps = schemaPath
-    .split('/')
-    .filter((s, i, all) => s === 'items' || all[i - 1] === 'properties');
-  const instancePath = e.instancePath
-    .split('/')
-    .slice(0, steps.length + 1)
-    .join('/');
-  return { keyword: 'anyOf', schemaPath, instancePath, params: {} };
-}
-
-/**
- * The faults TypeBox reports, in reading order. TypeBox stops after a few (eight), reporting in
- * document order, so the first in reading order is among them.
- */
-function failuresOf(schema: Node, value: unknown, errors: readonly RawError[]): SchemaFailure[] {
-  const out: { failure: SchemaFailure; key: number[] }[] = [];
-  const add = (failure: SchemaFailure) =>
-    out.push({ failure, key: readingOrder(schema, failure.path) });
-  for (const raw of errors) {
-    // A union's branches each report; the fault is the union's.
-    const e = unionOf(raw) ?? raw;
-    const at = valueAt(value, e.instancePath);
-    if (e.keyword === 'boolean' && e.schemaPath.endsWith('/additionalProperties')) {
-      // `additionalProperties: false`, reported for the unknown property itself.
-      const node = schemaAt(schema, e.schemaPath.slice(0, -'/additionalProperties'.length));
-      add({ keyword: 'additionalProperties', path: at.path, value: at.value, schema: node });
-      continue;
-    }
-    const node = schemaAt(schema, e.schemaPath);
-    if (e.keyword === 'required') {
-      const props = (node.properties ?? {}) as Record<string, Node>;
-      for (const name of e.params.requiredProperties as string[]) {
-        add({
-          keyword: 'required',
-          path: [...at.path, name],
-          value: undefined,
-          schema: props[name]!,
-        });
-      }
-    } else if (e.keyword === 'additionalProperties') {
-      for (const name of e.params.additionalProperties as string[]) {
-        add({
-          keyword: 'additionalProperties',
-          path: [...at.path, name],
-          value: (at.value as Node)[name],
-          schema: node,
-        });
-      }
-    } else {
-      add({ keyword: e.keyword, path: at.path, value: at.value, schema: node });
-    }
-  }
-  // A stable sort: faults of one value keep TypeBox's order.
-  return out.sort((a, b) => compareKeys(a.key, b.key)).map((x) => x.failure);
+  parse(value: unknown): ParseResult<V>;
+  /** The value typed, or its first fault thrown. */
+  read(value: unknown): V;
 }
 
 /**
  * The value without the properties given as null where null counts as absent; the value itself
  * when it has none.
  */
-function withoutNulls(
-  schema: unknown,
-  value: unknown,
-  where: 'everywhere' | readonly string[],
-): unknown {
+const isNameList = (where: NullAsAbsent): where is readonly string[] => Array.isArray(where);
+
+function withoutNulls(schema: unknown, value: unknown, where: NullAsAbsent, root = true): unknown {
   if (isCheckedInCode(schema) || !isPlainObject(schema)) return value;
-  const everywhere = where === 'everywhere';
+  const names = isNameList(where) ? where : undefined;
+  const kept =
+    root && typeof where === 'object' && 'everywhereBut' in where ? where.everywhereBut : [];
   if (Array.isArray(value)) {
     const items = schema.items;
-    if (!everywhere || !isPlainObject(items)) return value;
-    const mapped = value.map((v) => withoutNulls(items, v, where));
+    if (names || !isPlainObject(items)) return value;
+    const mapped = value.map((v) => withoutNulls(items, v, where, false));
     return mapped.some((v, i) => v !== value[i]) ? mapped : value;
   }
   const props = schema.properties;
@@ -264,10 +103,10 @@ function withoutNulls(
   for (const [k, v] of Object.entries(value)) {
     if (!Object.hasOwn(props, k)) {
       out[k] = v;
-    } else if (v === null && (everywhere || where.includes(k))) {
+    } else if (v === null && (names ? names.includes(k) : !kept.includes(k))) {
       changed = true;
     } else {
-      const inner = everywhere ? withoutNulls(props[k], v, where) : v;
+      const inner = names ? v : withoutNulls(props[k], v, where, false);
       changed ||= inner !== v;
       out[k] = inner;
     }
@@ -275,24 +114,93 @@ function withoutNulls(
   return changed ? out : value;
 }
 
-/** Compiles a schema once; `parse` answers the value typed, or the message for its first fault. */
+/** The root object's schema with the properties not named accepting anything. */
+function onlyProperties(schema: TObject, names: readonly string[]): Node {
+  const root = schema as unknown as Node;
+  const props = (root.properties ?? {}) as Node;
+  const required = (root.required ?? []) as string[];
+  const kept: Node = {};
+  for (const [k, v] of Object.entries(props)) kept[k] = names.includes(k) ? v : {};
+  return { ...root, properties: kept, required: required.filter((r) => names.includes(r)) };
+}
+
+/** A fault's error: the API's own, or `invalid_parameter` with its message. */
+const asError = (d: string | AppError) => (typeof d === 'string' ? invalid(d) : d);
+
+/**
+ * Compiles a schema once; `parse` answers the value typed, or the error for its first fault.
+ *
+ * TypeBox reports an array's items before the array's own faults (too many items), and stops
+ * after eight: a long array of bad items would hide that it is too long. An outline of the
+ * schema, whose arrays' items are left unchecked, is checked first and reports those faults; it
+ * also spares the items' rules a value already refused for its size.
+ */
 export function compileSchema<T extends TSchema>(
   schema: T,
-  options: CompileOptions,
+  options: CompileOptions<Static<T>>,
 ): CompiledSchema<T> {
-  const validator = Compile(validatedPart(schema) as TSchema);
+  return compile(schema, schema, options);
+}
+
+/**
+ * Compiles a check of some properties of an object schema: the others are taken as they are,
+ * typed `unknown`. For an API that checks the rest of a body later, after a step that depends on
+ * these (whether the caller may perform the action named, or act in the project named).
+ */
+export function compileProperties<T extends TObject, K extends keyof Static<T> & string>(
+  schema: T,
+  names: readonly K[],
+  options: CompileOptions<Pick<Static<T>, K> & Record<string, unknown>>,
+): CompiledSchema<T, Pick<Static<T>, K> & Record<string, unknown>> {
+  return compile(schema, onlyProperties(schema, names), options);
+}
+
+function compile<T extends TSchema, V>(
+  schema: T,
+  checkedSchema: unknown,
+  options: CompileOptions<V>,
+): CompiledSchema<T, V> {
+  const validator = Compile(validatedPart(checkedSchema) as TSchema);
+  const outline = Compile(validatedPart(checkedSchema, true) as TSchema);
   const root = schema as unknown as Node;
-  const nulls = options.nullAsAbsent;
+  const { nullAsAbsent: nulls, rules } = options;
+  /** The AppError a value of the right shape breaks the rules with, if any. */
+  const broken = (value: unknown, fault?: readonly PathSegment[]): AppError | undefined => {
+    try {
+      rules?.(value as V, fault);
+      return undefined;
+    } catch (err) {
+      if (err instanceof AppError) return err;
+      throw err;
+    }
+  };
+  const parse = (value: unknown): ParseResult<V> => {
+    const checked = nulls === undefined ? value : withoutNulls(schema, value, nulls);
+    const errors: RawError[] = [];
+    if (!outline.Check(checked)) {
+      errors.push(...(outline.Errors(checked) as unknown as RawError[]));
+    } else if (validator.Check(checked)) {
+      const error = broken(checked);
+      return error ? { ok: false, error } : { ok: true, value: checked as V };
+    }
+    errors.push(...(validator.Errors(checked) as unknown as RawError[]));
+    const [first] = failuresOf(root, checked, errors);
+    // TypeBox reports at least one error for a value that fails its check.
+    if (!first) throw new Error('a value failed its schema check without a reported error');
+    if (rules) {
+      const before = prefixBefore(root, checked, first.path);
+      const error = before !== undefined && validator.Check(before) && broken(before, first.path);
+      if (error) return { ok: false, error };
+    }
+    return { ok: false, error: asError(options.describe(first, checked)) };
+  };
   return {
     schema,
-    parse(value) {
-      const checked = nulls === undefined ? value : withoutNulls(schema, value, nulls);
-      if (validator.Check(checked)) return { ok: true, value: checked as Static<T> };
-      const errors = validator.Errors(checked) as unknown as RawError[];
-      const [first] = failuresOf(root, checked, errors);
-      // TypeBox reports at least one error for a value that fails its check.
-      if (!first) throw new Error('a value failed its schema check without a reported error');
-      return { ok: false, message: options.describe(first, checked) };
+    parse,
+    read(value) {
+      const result = parse(value);
+      if (!result.ok) throw result.error;
+      return result.value;
     },
   };
 }
@@ -305,9 +213,6 @@ export interface PartValidation {
   /** Turns the raw part into the value checked (the body's bytes into JSON); throws AppError. */
   readonly read?: (raw: unknown) => unknown;
 }
-
-/** The error a part that fails its schema is answered with, in the route's envelope. */
-const invalid = (message: string) => new AppError('invalid_parameter', message);
 
 /**
  * A route's `validatorCompiler`: each part with a schema is read and checked by the compiled
@@ -334,7 +239,7 @@ export function routeValidation(
         throw err;
       }
       const result = compiled.parse(value);
-      return result.ok ? { value: result.value } : { error: invalid(result.message) };
+      return result.ok ? { value: result.value } : { error: result.error };
     };
   };
 }

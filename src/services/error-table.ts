@@ -43,10 +43,14 @@ export function renderError(profile: ErrorCatalogue, err: AppError): RenderedErr
   return { status: row.status, code: row.code, message: messageOf(row, err) };
 }
 
+/**
+ * A hint (how to register an unknown resource) follows a message of ours; a row whose message is
+ * the service's published text (ModelArts.6404) answers that text exactly, as clients match it.
+ */
 function messageOf(row: ErrorRow, err: AppError): string {
   const { hint } = err.details;
   const message = serviceMessage(row, err);
-  return hint === undefined ? message : `${message} ${hint}`;
+  return hint === undefined || row.message !== undefined ? message : `${message} ${hint}`;
 }
 
 function serviceMessage(row: ErrorRow, err: AppError): string {

@@ -9,6 +9,8 @@ import {
 } from './identity-notification.js';
 import { SchemaMigrator } from './migrator.js';
 import { guardedPool } from './postgres-pool.js';
+import { ReadPool } from './read-pool.js';
+import { type ReadArgs, type ReadName, type ReadResult, runRead } from './read-procedures.js';
 import type { Database } from './schema.js';
 import { cachingSqlite, openSqlite } from './sqlite-connection.js';
 import { capabilitiesOf, type StoreCapabilities } from './store-capabilities.js';
@@ -36,11 +38,22 @@ export interface StoreOptions {
   /** Fail rather than create a new SQLite database file. */
   readonly mustExist?: boolean;
   /**
-   * How long a query may run before it is stopped and answered as a timeout (default 10 s): on
-   * PostgreSQL every statement's `statement_timeout`.
+   * How long a query may run before it is stopped and answered as a timeout (504); absent: no
+   * limit (the one-shot tools). On PostgreSQL every statement's `statement_timeout`. Migrations
+   * are not bound by it.
    */
   readonly queryTimeoutMs?: number;
+  /**
+   * SQLite file: how many threads run the expensive reads (`read`), each on a read-only
+   * connection of its own; absent or 0, they run on the calling thread. (A database in memory
+   * cannot be shared with another thread: its reads always run on the calling thread, without a
+   * time limit.)
+   */
+  readonly readThreads?: number;
 }
+
+/** The longest `ping` waits for the database (a readiness probe answers within it). */
+export const PING_TIMEOUT_MS = 5_000;
 
 /**
  * One database, SQLite or PostgreSQL, opened with what differs between the two decided here
@@ -50,12 +63,14 @@ export interface StoreOptions {
 export class Store {
   private readonly transactions: Transactions;
   private readonly migrator: SchemaMigrator;
+  private readonly readPool: ReadPool | undefined;
 
   private constructor(
     readonly db: Kysely<Database>,
     readonly caps: StoreCapabilities,
     readonly location: DatabaseLocation,
     private readonly changes: IdentityNotification,
+    private readonly options: StoreOptions,
     private readonly eventWakeup: EventWakeup,
   ) {
     this.transactions = new Transactions(db, caps, (conn) => {
@@ -63,6 +78,10 @@ export class Store {
       eventWakeup.afterCommit(conn);
     });
     this.migrator = new SchemaMigrator(db, location.kind);
+    this.readPool =
+      location.kind === 'sqlite' && location.path !== ':memory:' && (options.readThreads ?? 0) > 0
+        ? new ReadPool(location.path, options.readThreads!, options.queryTimeoutMs)
+        : undefined;
   }
 
   static open(location: DatabaseLocation, options: StoreOptions = {}): Store {
@@ -75,7 +94,13 @@ export class Store {
       changes = new SqlitePolling(raw);
       eventWakeup = new SqliteEventWakeup(raw);
     } else {
-      dialect = new PostgresDialect({ pool: guardedPool(location.url, options.poolSize ?? 10) });
+      dialect = new PostgresDialect({
+        pool: guardedPool(location.url, options.poolSize ?? 10, {
+          ...(options.queryTimeoutMs !== undefined
+            ? { statementTimeoutMs: options.queryTimeoutMs }
+            : {}),
+        }),
+      });
       changes = new PostgresListening(location.url);
       eventWakeup = new PostgresEventWakeup(location.url);
     }
@@ -84,6 +109,7 @@ export class Store {
       capabilitiesOf(location),
       location,
       changes,
+      options,
       eventWakeup,
     );
   }
@@ -159,9 +185,35 @@ export class Store {
     return this.transactions.read(fn);
   }
 
-  /** Resolves when the database answers a trivial query. */
+  /**
+   * Runs one of the expensive reads (read-procedures.ts) in a read-only transaction of its own:
+   * on a SQLite file with read threads, on one of them, so that it never holds up this thread
+   * (and is stopped past the query time limit); elsewhere here (PostgreSQL's statements carry
+   * their own limit).
+   */
+  read<N extends ReadName>(name: N, args: ReadArgs<N>): Promise<ReadResult<N>> {
+    if (this.readPool) return this.readPool.run(name, args);
+    return this.transactions.read((tx) => runRead(name, tx, this.caps, args));
+  }
+
+  /**
+   * Resolves when the database answers a trivial query; rejects when it fails or has not answered
+   * within `PING_TIMEOUT_MS` (or the query time limit, when shorter).
+   */
   async ping(): Promise<void> {
-    await sql`select 1`.execute(this.db);
+    const limit = Math.min(PING_TIMEOUT_MS, this.options.queryTimeoutMs ?? PING_TIMEOUT_MS);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the database did not answer within ${limit} ms`)),
+        limit,
+      );
+    });
+    try {
+      await Promise.race([sql`select 1`.execute(this.db), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Every migration this code knows, in the order they run. */
@@ -185,8 +237,21 @@ export class Store {
    * schema newer than this code, and a database already past `to`. Several processes may run it
    * at once: the migrator holds a lock (on PostgreSQL an advisory lock) while it works.
    */
-  migrate(to?: string): Promise<{ applied: number; fresh: boolean }> {
-    return this.migrator.migrate(to);
+  async migrate(to?: string): Promise<{ applied: number; fresh: boolean }> {
+    const location = this.location;
+    if (location.kind === 'sqlite' || this.options.queryTimeoutMs === undefined) {
+      return this.migrator.migrate(to);
+    }
+    // A migration may rightly run longer than any query (an index over every tag): it runs on a
+    // connection of its own, without the statements' time limit.
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: guardedPool(location.url, 1) }),
+    });
+    try {
+      return await new SchemaMigrator(db, location.kind).migrate(to);
+    } finally {
+      await db.destroy();
+    }
   }
 
   /** Names of the migrations already run on this database, in the order they ran. */
@@ -195,6 +260,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.readPool?.close();
     await this.eventWakeup.close();
     await this.changes.close();
     await this.db.destroy();

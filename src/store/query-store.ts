@@ -1,10 +1,11 @@
-import type { Executor, StoreCapabilities } from './database.js';
+import type { Executor } from './executor.js';
 import { countFilter } from './query/count-strategy.js';
 import { type Page, pageRids, readsOnce, sortedRids } from './query/page-strategy.js';
 import { plan } from './query/planner.js';
 import { DEFAULT_TUNING, type PlannerTuning } from './query/planner-tuning.js';
 import { normalise, type ResourceFilter } from './query/resource-filter.js';
 import { type FoundResource, loadResources } from './query/resource-loader.js';
+import type { StoreCapabilities } from './store-capabilities.js';
 
 /**
  * Finding resources by tag, compiled to SQL that walks indexes.

@@ -30,6 +30,19 @@ export function openSqlite(
 }
 
 /**
+ * A read-only connection to the SQLite file at `path`, for a read thread: in WAL mode it reads
+ * beside the writer, each transaction on a snapshot of the last commit.
+ */
+export function openSqliteReader(path: string): BetterSqlite3.Database {
+  const raw = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  raw.pragma('busy_timeout = 10000');
+  raw.pragma('cache_size = -65536');
+  raw.pragma('mmap_size = 1073741824');
+  raw.pragma('temp_store = MEMORY');
+  return raw;
+}
+
+/**
  * better-sqlite3 prepares a statement for every query Kysely sends; caching them by SQL text
  * removes that cost from the hot path. Kysely's driver runs one query at a time on the single
  * connection, so a cached statement is never in use twice.

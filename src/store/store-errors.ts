@@ -45,6 +45,16 @@ const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|CANTOPEN|READONLY)/;
 /** SQLite: the write lock held by another process past the busy timeout. */
 const SQLITE_TIMEOUT = /^SQLITE_(BUSY|LOCKED)/;
 
+/** A read stopped because it ran past the query time limit (see read-pool.ts). */
+export class QueryTimeoutError extends Error {
+  readonly code = 'TAGPLANE_QUERY_TIMEOUT';
+  constructor(limitMs: number) {
+    super(`the query did not finish within its time limit of ${limitMs} ms`);
+    this.name = 'QueryTimeoutError';
+    markStoreError(this);
+  }
+}
+
 /** `unavailable`: the store cannot be reached or written; `timeout`: a statement too slow. */
 export type StoreFault = 'unavailable' | 'timeout';
 
@@ -67,7 +77,13 @@ export function storeFault(err: unknown): StoreFault | undefined {
   if (typeof code === 'string') {
     // PostgreSQL: a statement cancelled by its timeout (57014), a lock not granted within
     // lock_timeout (55P03).
-    if (code === '57014' || code === '55P03' || SQLITE_TIMEOUT.test(code)) return 'timeout';
+    if (
+      code === '57014' ||
+      code === '55P03' ||
+      SQLITE_TIMEOUT.test(code) ||
+      code === 'TAGPLANE_QUERY_TIMEOUT'
+    )
+      return 'timeout';
     if (
       (NETWORK_CODES.has(code) && RAISED_BY_STORE.has(err as object)) ||
       // PostgreSQL: connection exceptions (08…); shutdown, crash recovery, a dropped database
@@ -113,7 +129,10 @@ export function retryDelay(err: unknown, attempt: number, began: boolean): numbe
   if (code === '23505' && attempt < 3) return backoff();
   // A pooled connection the server dropped (a restart) fails before anything ran: a fresh
   // connection may succeed at once. (Not after waiting the pool's whole timeout already.)
-  const waitedForPool = err instanceof Error && err.message.startsWith('timeout exceeded');
+  const waitedForPool =
+    err instanceof Error &&
+    (err.message.startsWith('timeout exceeded') ||
+      err.message.includes('due to connection timeout'));
   // (SQLite has no connection to lose: its errors have waited out the busy timeout already.)
   if (
     !began &&

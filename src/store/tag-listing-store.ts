@@ -1,7 +1,8 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { ResourceCondition } from '../core/resource-condition.js';
-import type { Executor, StoreCapabilities } from './database.js';
+import type { Executor } from './executor.js';
 import { accessCondition } from './query/access-condition.js';
+import type { StoreCapabilities } from './store-capabilities.js';
 
 /**
  * Distinct tag keys and values of a project, read by skipping through the `tags_kv` index

@@ -3,26 +3,30 @@ import { AppError } from '../core/app-error.js';
 import type { ChangeOrigin } from '../core/change-event.js';
 import type { Principal } from '../core/principal.js';
 import { byType, type ResourceCondition } from '../core/resource-condition.js';
+import type { Tag, TagSelector } from '../core/tag.js';
 import { renderError } from '../services/error-table.js';
 import type { ServiceProfile } from '../services/profile.js';
 import type { ResourceType } from '../services/registry.js';
 import { PROFILES, profileForType } from '../services/registry.js';
 import { type CrossServiceOperation, tms } from '../services/tms.js';
 import type { Store } from '../store/database.js';
-import { type FoundResource, findResources, type TagPredicate } from '../store/query-store.js';
-import {
-  compareCodePoints,
-  distinctKeys,
-  distinctValuesOfKey,
-} from '../store/tag-listing-store.js';
+import type { FoundResource, TagPredicate } from '../store/query-store.js';
+import { compareCodePoints } from '../store/tag-listing-store.js';
 import { readableWhere, routeGrant } from './read-access.js';
 import type { TagEngine } from './tag-engine.js';
-import { readTagsToCreate, readTagsToDelete } from './tag-input.js';
 
 export interface BatchTarget {
   readonly resourceId: string;
   readonly type: ResourceType;
 }
+
+/**
+ * What a batch does to each resource: add or remove the request's tags, as `tagsFor` reads them
+ * under the resource's service's rules (throwing that service's AppError when they break them).
+ */
+export type BatchChange =
+  | { readonly action: 'create'; readonly tagsFor: (profile: ServiceProfile) => Tag[] }
+  | { readonly action: 'delete'; readonly tagsFor: (profile: ServiceProfile) => TagSelector[] };
 
 export interface FailedResource {
   readonly resource_id: string;
@@ -79,23 +83,20 @@ export class CrossServiceTags {
   async batch(
     principal: Principal,
     origin: ChangeOrigin,
-    action: 'create' | 'delete',
     projectId: string,
     targets: readonly BatchTarget[],
-    tagItems: readonly unknown[],
+    change: BatchChange,
   ): Promise<FailedResource[]> {
-    this.authorize(principal, action === 'create' ? 'batchCreate' : 'batchDelete');
+    this.authorize(principal, change.action === 'create' ? 'batchCreate' : 'batchDelete');
     const failed: FailedResource[] = [];
     for (const target of targets) {
       const profile = profileForType(target.type);
       const ref = { projectId, resourceId: target.resourceId };
       try {
-        if (action === 'create') {
-          const tags = readTagsToCreate(tagItems, profile.create.rules);
-          await this.engine.create(principal, origin, profile, ref, tags);
+        if (change.action === 'create') {
+          await this.engine.create(principal, origin, profile, ref, change.tagsFor(profile));
         } else {
-          const selectors = readTagsToDelete(tagItems, profile.delete.rules);
-          await this.engine.delete(principal, origin, profile, ref, selectors);
+          await this.engine.delete(principal, origin, profile, ref, change.tagsFor(profile));
         }
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
@@ -117,23 +118,19 @@ export class CrossServiceTags {
     page: { offset: number; limit: number },
   ): Promise<{ total: number; resources: FoundResource[] }> {
     const readable = byType(this.readable(principal, 'filter', types));
-    return this.store.readTransaction((tx) =>
-      findResources(
-        tx,
-        this.store.caps,
-        {
-          projectId,
-          types: readable.types,
-          all: conditions.all,
-          any: [],
-          notAll: [],
-          notAny: [],
-          untagged: conditions.untagged,
-          access: readable.condition,
-        },
-        page,
-      ),
-    );
+    return this.store.read('find', {
+      filter: {
+        projectId,
+        types: readable.types,
+        all: conditions.all,
+        any: [],
+        notAll: [],
+        notAny: [],
+        untagged: conditions.untagged,
+        access: readable.condition,
+      },
+      page,
+    });
   }
 
   /**
@@ -151,19 +148,16 @@ export class CrossServiceTags {
       'tagKeys',
       PROFILES.map((p) => p.resourceType),
     );
-    return this.store.readTransaction(async (tx) => {
-      const lists: string[][] = [];
-      for (const p of PROFILES) {
-        lists.push(
-          await distinctKeys(tx, projectId, p.resourceType, {
-            ...(after !== undefined ? { after } : {}),
-            limit: limit + 1,
-            readable: { caps: this.store.caps, condition: readable.get(p.resourceType)! },
-          }),
-        );
-      }
-      return firstDistinct(lists, limit);
+    const lists = await this.store.read('keysByType', {
+      projectId,
+      types: PROFILES.map((p) => ({
+        type: p.resourceType,
+        condition: readable.get(p.resourceType)!,
+      })),
+      ...(after !== undefined ? { after } : {}),
+      limit: limit + 1,
     });
+    return firstDistinct(lists, limit);
   }
 
   /**
@@ -182,19 +176,17 @@ export class CrossServiceTags {
       'tagValues',
       PROFILES.map((p) => p.resourceType),
     );
-    return this.store.readTransaction(async (tx) => {
-      const lists: string[][] = [];
-      for (const p of PROFILES) {
-        lists.push(
-          await distinctValuesOfKey(tx, projectId, p.resourceType, key, {
-            ...(after !== undefined ? { after } : {}),
-            limit: limit + 1,
-            readable: { caps: this.store.caps, condition: readable.get(p.resourceType)! },
-          }),
-        );
-      }
-      return firstDistinct(lists, limit);
+    const lists = await this.store.read('valuesByType', {
+      projectId,
+      types: PROFILES.map((p) => ({
+        type: p.resourceType,
+        condition: readable.get(p.resourceType)!,
+      })),
+      key,
+      ...(after !== undefined ? { after } : {}),
+      limit: limit + 1,
     });
+    return firstDistinct(lists, limit);
   }
 
   /** The services and resource types whose tags this API manages. */

@@ -13,8 +13,7 @@ import type {
 import { getAttribute, setAttribute } from '../store/attributes-store.js';
 import { writeChange } from '../store/change-store.js';
 import type { Executor, Store } from '../store/database.js';
-import { countResources, type FoundResource, findResources } from '../store/query-store.js';
-import { distinctKeys, distinctValues } from '../store/tag-listing-store.js';
+import type { FoundResource } from '../store/query-store.js';
 import { findResourceWithTags } from '../store/tags-store.js';
 import { readableWhere, routeGrant } from './read-access.js';
 import { registrationHint } from './registration.js';
@@ -306,20 +305,11 @@ export class TagEngine {
     projectId: string,
     page?: { offset: number; limit: number },
   ): Promise<{ tags: KeyValues[]; total: number }> {
-    const readable = {
-      caps: this.store.caps,
+    return this.store.read('projectTags', {
+      projectId,
+      type: profile.resourceType,
       condition: this.readable(principal, profile, 'projectTags'),
-    };
-    return this.store.readTransaction(async (tx) => {
-      const keys = await distinctKeys(tx, projectId, profile.resourceType, { readable });
-      const shown = page ? keys.slice(page.offset, page.offset + page.limit) : keys;
-      const values = await distinctValues(tx, projectId, profile.resourceType, shown, {
-        readable,
-      });
-      return {
-        tags: shown.map((key) => ({ key, values: values.get(key) ?? [] })),
-        total: keys.length,
-      };
+      ...(page ? { page } : {}),
     });
   }
 
@@ -338,9 +328,7 @@ export class TagEngine {
       ...filterOf(projectId, [profile.resourceType], q),
       access: this.readable(principal, profile, 'query'),
     };
-    return this.store.readTransaction(async (tx) => {
-      if (q.action === 'count') return { total: await countResources(tx, this.store.caps, filter) };
-      return findResources(tx, this.store.caps, filter, { offset: q.offset, limit: q.limit });
-    });
+    if (q.action === 'count') return { total: await this.store.read('count', { filter }) };
+    return this.store.read('find', { filter, page: { offset: q.offset, limit: q.limit } });
   }
 }

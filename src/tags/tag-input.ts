@@ -1,5 +1,5 @@
 import { AppError } from '../core/app-error.js';
-import type { Tag, TagSelector } from '../core/tag.js';
+import type { Tag } from '../core/tag.js';
 import type { TagRules } from '../services/profile.js';
 import { checkText } from './text-rule.js';
 
@@ -42,6 +42,12 @@ function has(obj: JsonObject, field: string): boolean {
   return Object.hasOwn(obj, field) && obj[field] !== undefined;
 }
 
+/*
+ * The tags of a seed document's resource (admin/seed-document.ts), read under the resource's
+ * service's create rules. The routes read the tags of a request with their compiled schemas
+ * (http/tag-body-schemas.ts), whose faults have the same kinds and messages.
+ */
+
 /** The `tags` array of a body, checked for presence and size only. */
 export function readTagArray(body: JsonObject, field = 'tags'): unknown[] {
   const v = body[field];
@@ -61,7 +67,7 @@ export function readTagArray(body: JsonObject, field = 'tags'): unknown[] {
 }
 
 /** Checks one key against the rules; `where` names it in messages (e.g. "tags[2].key"). */
-export function checkKey(key: unknown, rules: TagRules, where: string): string {
+function checkKey(key: unknown, rules: TagRules, where: string): string {
   if (key === undefined || key === null) {
     throw new AppError('key_missing', `${where} is required.`);
   }
@@ -85,7 +91,7 @@ export function checkKey(key: unknown, rules: TagRules, where: string): string {
  * Checks one value; returns undefined when it is absent and not required. `null` is always an
  * error: absent and null are different things on the wire.
  */
-export function checkValue(
+function checkValue(
   value: unknown,
   present: boolean,
   rules: TagRules,
@@ -121,6 +127,21 @@ function readOne(
   return { key, value };
 }
 
+/** The error for the first key given a second time in a request, if any. */
+export function duplicateKey(tags: readonly { readonly key: string }[]): AppError | undefined {
+  const seen = new Set<string>();
+  for (const { key } of tags) {
+    if (seen.has(key)) {
+      return new AppError(
+        'duplicate_key',
+        `Tag key '${key}' appears more than once in the request.`,
+      );
+    }
+    seen.add(key);
+  }
+  return undefined;
+}
+
 /**
  * Tags to create: every tag checked in request order, the first problem reported; an absent value
  * means "". A key given twice is an error.
@@ -144,26 +165,4 @@ export function readTagsToCreate(
     out.push({ key, value: value ?? '' });
   });
   return out;
-}
-
-/** Tags to delete: a key, and a value only when one was given. */
-export function readTagsToDelete(
-  items: readonly unknown[],
-  rules: TagRules,
-  field = 'tags',
-): TagSelector[] {
-  return items.map((item, i) => {
-    const { key, value } = readOne(item, rules, `${field}[${i}]`);
-    return value === undefined ? { key } : { key, value };
-  });
-}
-
-/** A single tag object (`{"tag":{key,value}}` bodies). */
-export function readSingleTag(body: JsonObject, field: string, rules: TagRules): Tag {
-  const item = body[field];
-  if (item === undefined || item === null) {
-    throw new AppError('tags_missing', `The '${field}' field is required.`);
-  }
-  const { key, value } = readOne(item, rules, field);
-  return { key, value: value ?? '' };
 }

@@ -1,6 +1,5 @@
 import { AppError, type AppErrorKind } from '../core/app-error.js';
 import type { ResourceFilter, TagPredicate } from '../store/query-store.js';
-import type { JsonObject } from './tag-input.js';
 import { codePointLength } from './text-rule.js';
 
 /**
@@ -40,97 +39,63 @@ export function unstorable(s: string): boolean {
 /** A value beginning with `*` matches values containing the rest of it. */
 const SUBSTRING_PREFIX = '*';
 
-function isObject(v: unknown): v is JsonObject {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
+/** A key of a condition list, as a query has it once its shape is checked. */
+export interface ConditionInput {
+  readonly key: string;
+  /** Absent: any value. */
+  readonly values?: readonly string[];
+}
+
+/** What is wrong with a condition key, or undefined: what a message says after its place. */
+export function conditionKeyProblem(key: string): string | undefined {
+  if (key.length === 0) return 'must not be empty';
+  if (unstorable(key)) return 'contains U+0000 or an unpaired surrogate, which no tag can hold';
+  const len = codePointLength(key);
+  if (len > MAX_CONDITION_KEY_LENGTH) {
+    return `must be at most ${MAX_CONDITION_KEY_LENGTH} characters (got ${len})`;
+  }
+  return undefined;
+}
+
+/** What is wrong with a condition value, or undefined. */
+export function conditionValueProblem(value: string): string | undefined {
+  if (unstorable(value)) return 'contains U+0000 or an unpaired surrogate, which no tag can hold';
+  const len = codePointLength(value);
+  if (len > MAX_CONDITION_VALUE_LENGTH) {
+    return `must be at most ${MAX_CONDITION_VALUE_LENGTH} characters (got ${len})`;
+  }
+  return undefined;
 }
 
 /**
- * One condition list (`tags`, `tags_any`, `not_tags`, `not_tags_any`): at most 10 keys, unique;
- * each with at most 10 values, unique; an empty (or null, or absent) `values` means any value.
- * An absent or null list is an empty one.
+ * One condition list (`tags`, `tags_any`, `not_tags`, `not_tags_any`) as store predicates: keys
+ * unique within the list, values unique within a key, and `*` only as the start of a substring
+ * match. An absent list is an empty one; an absent or empty `values` means any value.
  */
-export function readConditions(
-  body: JsonObject,
+export function conditionPredicates(
+  list: readonly ConditionInput[] | undefined,
   field: string,
   kinds: QueryErrorKinds,
 ): TagPredicate[] {
-  const list = body[field];
-  if (list === undefined || list === null) return [];
-  if (!Array.isArray(list)) {
-    throw new AppError(kinds.other, `'${field}' must be an array of {"key","values"} objects.`);
-  }
-  if (list.length > MAX_CONDITION_KEYS) {
-    throw new AppError(
-      kinds.other,
-      `'${field}' has ${list.length} keys; at most ${MAX_CONDITION_KEYS} are allowed.`,
-    );
-  }
   const seen = new Set<string>();
-  return list.map((item, i) => {
-    const where = `${field}[${i}]`;
-    if (!isObject(item)) {
-      throw new AppError(kinds.other, `${where} must be an object with 'key' and 'values'.`);
+  return (list ?? []).map((item, i) => {
+    if (seen.has(item.key)) {
+      throw new AppError(kinds.key, `The key '${item.key}' appears more than once in '${field}'.`);
     }
-    const key = item.key;
-    if (key === undefined || key === null) {
-      throw new AppError(kinds.key, `${where}.key is required.`);
-    }
-    if (typeof key !== 'string') throw new AppError(kinds.key, `${where}.key must be a string.`);
-    if (key.length === 0) throw new AppError(kinds.key, `${where}.key must not be empty.`);
-    if (unstorable(key)) {
-      throw new AppError(
-        kinds.key,
-        `${where}.key contains U+0000 or an unpaired surrogate, which no tag can hold.`,
-      );
-    }
-    const len = codePointLength(key);
-    if (len > MAX_CONDITION_KEY_LENGTH) {
-      throw new AppError(
-        kinds.key,
-        `${where}.key must be at most ${MAX_CONDITION_KEY_LENGTH} characters (got ${len}).`,
-      );
-    }
-    if (seen.has(key)) {
-      throw new AppError(kinds.key, `The key '${key}' appears more than once in '${field}'.`);
-    }
-    seen.add(key);
-    return { key, ...readValues(item.values, `${where}.values`, kinds) };
+    seen.add(item.key);
+    return { key: item.key, ...valuePredicates(item.values ?? [], `${field}[${i}].values`, kinds) };
   });
 }
 
-function readValues(
-  values: unknown,
+function valuePredicates(
+  values: readonly string[],
   where: string,
   kinds: QueryErrorKinds,
 ): { exact: string[]; contains: string[] } {
   const exact: string[] = [];
   const contains: string[] = [];
-  if (values === undefined || values === null) return { exact, contains };
-  if (!Array.isArray(values)) {
-    throw new AppError(kinds.value, `${where} must be an array of strings.`);
-  }
-  if (values.length > MAX_CONDITION_VALUES) {
-    throw new AppError(
-      kinds.value,
-      `${where} has ${values.length} values; at most ${MAX_CONDITION_VALUES} are allowed per key.`,
-    );
-  }
   const seen = new Set<string>();
   values.forEach((v, j) => {
-    if (typeof v !== 'string') throw new AppError(kinds.value, `${where}[${j}] must be a string.`);
-    if (unstorable(v)) {
-      throw new AppError(
-        kinds.value,
-        `${where}[${j}] contains U+0000 or an unpaired surrogate, which no tag can hold.`,
-      );
-    }
-    const len = codePointLength(v);
-    if (len > MAX_CONDITION_VALUE_LENGTH) {
-      throw new AppError(
-        kinds.value,
-        `${where}[${j}] must be at most ${MAX_CONDITION_VALUE_LENGTH} characters (got ${len}).`,
-      );
-    }
     if (seen.has(v)) {
       throw new AppError(
         kinds.duplicateValue ?? kinds.value,
@@ -152,14 +117,6 @@ function readValues(
     }
   });
   return { exact, contains };
-}
-
-/** `without_any_tag`: a boolean; absent or null is false. */
-export function readBoolean(body: JsonObject, field: string, kind: AppErrorKind): boolean {
-  const v = body[field];
-  if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw new AppError(kind, `'${field}' must be true or false.`);
-  return v;
 }
 
 const DIGITS = /^[0-9]{1,15}$/;
@@ -233,80 +190,58 @@ export interface ServiceQueryRules {
 
 export const QUERY_MAX_LIMIT = 1000;
 
-const SERVICE_KINDS: QueryErrorKinds = {
+export const SERVICE_QUERY_KINDS: QueryErrorKinds = {
   key: 'query_invalid',
   value: 'query_invalid',
   other: 'query_invalid',
   duplicateValue: 'query_duplicate_value',
 };
 
-/** `matches`: `[{"key":"resource_name","value":…}]`: a substring match, exact when empty. */
-function readMatches(body: JsonObject, rules: ServiceQueryRules): ServiceQuery['name'] {
-  const list = body.matches;
-  if (list === undefined || list === null) return undefined;
-  if (!Array.isArray(list)) {
-    throw new AppError(
-      'query_matches_invalid',
-      `'matches' must be an array of {"key","value"} objects.`,
-    );
-  }
-  let name: ServiceQuery['name'];
-  list.forEach((item, i) => {
-    const where = `matches[${i}]`;
-    if (!isObject(item)) {
-      throw new AppError(
-        'query_matches_invalid',
-        `${where} must be an object with 'key' and 'value'.`,
-      );
-    }
-    if (item.key !== 'resource_name') {
-      throw new AppError(
-        'query_matches_invalid',
-        `${where}.key must be 'resource_name' (got ${JSON.stringify(item.key ?? null)}).`,
-      );
-    }
-    if (name !== undefined) {
-      throw new AppError(
-        'query_matches_invalid',
-        `'resource_name' appears more than once in 'matches'.`,
-      );
-    }
-    const value = item.value;
-    if (typeof value !== 'string' || unstorable(value)) {
-      throw new AppError(
-        'query_matches_invalid',
-        `${where}.value must be a string without U+0000 or unpaired surrogates.`,
-      );
-    }
-    const len = codePointLength(value);
-    if (len > rules.matchValueMax) {
-      throw new AppError(
-        'query_matches_invalid',
-        `${where}.value must be at most ${rules.matchValueMax} characters (got ${len}).`,
-      );
-    }
-    name = value === '' ? { match: 'equals', value } : { match: 'contains', value };
-  });
-  return name;
+/** What is wrong with a `matches` value, or undefined. */
+export function matchValueProblem(value: string, max: number): string | undefined {
+  if (unstorable(value)) return 'must be a string without U+0000 or unpaired surrogates';
+  const len = codePointLength(value);
+  if (len > max) return `must be at most ${max} characters (got ${len})`;
+  return undefined;
 }
 
-/** The body of `resource_instances/action`. */
-export function readServiceQuery(body: JsonObject, rules: ServiceQueryRules): ServiceQuery {
-  const action = body.action;
-  if (action !== 'filter' && action !== 'count') {
+/** The body of `resource_instances/action`, as it is once its shape is checked. */
+export interface ServiceQueryInput {
+  readonly action: 'filter' | 'count';
+  readonly tags?: readonly ConditionInput[];
+  readonly tags_any?: readonly ConditionInput[];
+  readonly not_tags?: readonly ConditionInput[];
+  readonly not_tags_any?: readonly ConditionInput[];
+  readonly without_any_tag?: boolean;
+  readonly matches?: readonly { readonly key: 'resource_name'; readonly value: string }[];
+  /** Counts are read only when filtering: they are ignored when counting. */
+  readonly limit?: unknown;
+  readonly offset?: unknown;
+  readonly marker?: unknown;
+}
+
+/** `matches`: one `resource_name`, a substring match, exact when empty. */
+function nameMatch(matches: ServiceQueryInput['matches']): ServiceQuery['name'] {
+  if (!matches || matches.length === 0) return undefined;
+  if (matches.length > 1) {
     throw new AppError(
-      'action_invalid',
-      action === undefined || action === null
-        ? "The 'action' field is required: 'filter' or 'count'."
-        : `Invalid action ${JSON.stringify(action)}: use 'filter' or 'count' (lowercase).`,
+      'query_matches_invalid',
+      `'resource_name' appears more than once in 'matches'.`,
     );
   }
-  const all = readConditions(body, 'tags', SERVICE_KINDS);
-  const any = readConditions(body, 'tags_any', SERVICE_KINDS);
-  const notAll = readConditions(body, 'not_tags', SERVICE_KINDS);
-  const notAny = readConditions(body, 'not_tags_any', SERVICE_KINDS);
-  const untagged = readBoolean(body, 'without_any_tag', 'query_invalid');
-  const name = readMatches(body, rules);
+  const { value } = matches[0]!;
+  return value === '' ? { match: 'equals', value } : { match: 'contains', value };
+}
+
+/** A service query from its checked body: the conditions, the name match and the page. */
+export function serviceQuery(body: ServiceQueryInput, rules: ServiceQueryRules): ServiceQuery {
+  const { action } = body;
+  const all = conditionPredicates(body.tags, 'tags', SERVICE_QUERY_KINDS);
+  const any = conditionPredicates(body.tags_any, 'tags_any', SERVICE_QUERY_KINDS);
+  const notAll = conditionPredicates(body.not_tags, 'not_tags', SERVICE_QUERY_KINDS);
+  const notAny = conditionPredicates(body.not_tags_any, 'not_tags_any', SERVICE_QUERY_KINDS);
+  const untagged = body.without_any_tag ?? false;
+  const name = nameMatch(body.matches);
   let offset = 0;
   let limit = QUERY_MAX_LIMIT;
   // Paging is ignored when counting.

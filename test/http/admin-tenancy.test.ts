@@ -301,6 +301,27 @@ describe('projects', () => {
   });
 });
 
+describe('identifiers', () => {
+  it('a control character in any name or id answers 400, never reaching the store', async () => {
+    const t = await h.tenant();
+    const bad: [Method, string, unknown?][] = [
+      ['PUT', '/admin/v1/domains/d-nul', { name: 'a\u0000b' }],
+      ['PUT', '/admin/v1/domains/d-nul', { name: 'tab\there' }],
+      ['PUT', '/admin/v1/projects/p-nul', { name: 'a\u0000b', domain_id: t.domainId }],
+      ['PUT', '/admin/v1/projects/p-nul', { name: 'eu-fr', domain_id: 'd\u0000x' }],
+      ['GET', '/admin/v1/projects?domain_id=d%00x'],
+      ['DELETE', '/admin/v1/domains/d%00x'],
+      ['DELETE', '/admin/v1/projects/p%00x'],
+      ['POST', '/admin/v1/projects/p%01x/reset'],
+    ];
+    for (const [method, url, body] of bad) {
+      expectAdminError(await call(method, url, body), 400);
+    }
+    expect((await domains()).some((d) => d.id === 'd-nul')).toBe(false);
+    expect((await projects()).some((p) => p.id === 'p-nul')).toBe(false);
+  });
+});
+
 describe('every node sees domain and project changes at once', () => {
   it('a project deleted through one node no longer admits its tokens on another', async () => {
     const second = await createHarness({ databaseUrl: h.databaseUrl, keys: h.keys });

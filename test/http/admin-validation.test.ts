@@ -53,7 +53,7 @@ describe('admin API: request validation', () => {
       ],
       [
         { projects: [{ id: 'p-v1', name: 'a\nb', domain_id: t.domainId }] },
-        "projects[0] (id 'p-v1'): 'name' \"a\\nb\" must be 1–64 characters.",
+        "projects[0] (id 'p-v1'): 'name' \"a\\nb\" must be 1–64 characters without control characters.",
       ],
       [
         { users: [{ ...user, root: 'yes' }] },

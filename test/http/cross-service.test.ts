@@ -137,9 +137,9 @@ describe('batch-create', () => {
       'ModelArts.6404',
     ]);
     // With the message its service answers.
-    expect(failed[4]!.error_msg).toBe(
-      "LiteServer instance 'no-such-resource' not found. Register it first, with the admin API" +
-        ` (PUT /admin/v1/projects/${t.projectId}/resources/modelarts_hyperinstance/no-such-resource) or in a seed document.`,
+    expect(failed[4]!.error_msg).toBe("LiteServer instance 'no-such-resource' not found.");
+    expect(failed[0]!.error_msg).toContain(
+      `Register it first, with the admin API (PUT /admin/v1/projects/${t.projectId}/resources/bms_server/`,
     );
   });
 

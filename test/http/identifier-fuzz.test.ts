@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/core/app-error.js';
+import { readSeedDocument } from '../../src/http/seed-schema.js';
 import { renderError } from '../../src/services/error-table.js';
 import type { ErrorCatalogue } from '../../src/services/profile.js';
 import { tms } from '../../src/services/tms.js';
@@ -432,5 +433,24 @@ describe('an identifier holding a control character or invalid UTF-8', () => {
       .split('\n')
       .filter((line) => line !== '' && (JSON.parse(line) as { level: number }).level >= 50);
     expect(errors).toEqual([]);
+  });
+});
+
+describe('a seed file read at start-up', () => {
+  it('meets the same rule: the first bad identifier is named, whatever the store', () => {
+    for (const v of VALUES.filter((x) => !x.bytes)) {
+      const doc = JSON.parse(
+        body(
+          {
+            users: [
+              { id: 'u-fz', name: 'fz', domain_id: 'd', access_keys: [] },
+              { id: 'u-2', name: MARK, domain_id: 'd' },
+            ],
+          },
+          v,
+        ).toString(),
+      ) as unknown;
+      expect(() => readSeedDocument(doc), v.label).toThrow(/'users\[1\]\.name' contains/);
+    }
   });
 });

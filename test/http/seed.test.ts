@@ -293,6 +293,34 @@ describe('seed entries without ids, parents named by name', () => {
       expect(await everything()).toEqual(before);
     });
 
+    it.each([
+      [{ users: [{ name: 'x', domain_name: 'a\u0000b' }] }, "users[0] (name 'x')", 'domain_name'],
+      [{ users: [{ name: 'x', domain_id: 'd\u0000' }] }, "users[0] (name 'x')", 'domain_id'],
+      [{ domains: [{ name: 'a\u0000b' }] }, 'domains[0]', 'name'],
+      [
+        { resources: [{ project_name: 'p\u0000', domain_name: 'd', type: 'bms_server', id: 'r' }] },
+        "resources[0] (id 'r')",
+        'project_name',
+      ],
+      [
+        { resources: [{ project_id: 'p\u0000', type: 'bms_server', id: 'r' }] },
+        "resources[0] (id 'r')",
+        'project_id',
+      ],
+      [
+        { resources: [{ project_id: 'p', type: 'bms_server', name: 'web\u0000' }] },
+        'resources[0]',
+        'name',
+      ],
+    ])(
+      'a control character in a name or a reference (%#): 400, never a store fault',
+      async (doc, ...named) => {
+        const message = refusal(await post(doc));
+        for (const part of named) expect(message).toContain(part);
+        expect(message).toContain('control characters');
+      },
+    );
+
     it('several resources of the database with the name: the entry must give its id', async () => {
       const t = await h.tenant();
       await load({

@@ -61,7 +61,12 @@ describe('startTagplane()', () => {
     expect(((await home.json()) as { name: string }).name).toBe('tagplane');
 
     const { projectId, doc } = seedDoc();
-    await a.seed(doc);
+    expect((await a.seed(doc)).ids).toEqual({
+      domains: [doc.domains[0]!.id],
+      projects: [projectId],
+      users: [],
+      resources: [doc.resources[0]!.id],
+    });
     const file = join(folder, 'seed.json');
     writeFileSync(file, JSON.stringify(doc));
     await b.seed(file);

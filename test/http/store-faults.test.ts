@@ -223,14 +223,28 @@ if (process.env.TAGPLANE_TEST_STORE !== 'postgres') {
 
     it('a database that does not exist (3D000): 502 APIG.0202, nothing applied', async () => {
       const db = name();
+      // A terminated backend leaves a moment later, and the server under test reconnects at
+      // once: refuse new connections first, then retry the rename until the last one is gone.
+      const rename = async (from: string, to: string) => {
+        await onServer(`alter database ${from} allow_connections false`);
+        for (let attempt = 0; ; attempt++) {
+          await dropConnections(from);
+          try {
+            await onServer(`alter database ${from} rename to ${to}`);
+            break;
+          } catch (err) {
+            if (attempt >= 50) throw err;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+        await onServer(`alter database ${to} allow_connections true`);
+      };
       holdFault = async (during) => {
-        await dropConnections(db);
-        await onServer(`alter database ${db} rename to ${db}_gone`);
+        await rename(db, `${db}_gone`);
         try {
           await during();
         } finally {
-          await dropConnections(`${db}_gone`);
-          await onServer(`alter database ${db}_gone rename to ${db}`);
+          await rename(`${db}_gone`, db);
         }
       };
       await writesRefused(502, 'APIG.0202', /^Backend unavailable/);

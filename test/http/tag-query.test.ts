@@ -453,6 +453,33 @@ describe.each([MRS, AS])('$name resource_instances/action', (svc) => {
     expect(errorCode(res)).toBe(svc.duplicateValueCode);
   });
 
+  it.each([
+    [
+      'a value twice in tags, then bad matches → the value twice',
+      { tags: [{ key: 'k', values: ['x', 'x'] }], matches: 5 },
+      'duplicateValueCode',
+    ],
+    [
+      'a value that is not a string, then the same value twice → the value',
+      { tags: [{ key: 'k', values: ['x', 5, 'x'] }] },
+      'invalidCode',
+    ],
+    [
+      'a key twice in tags, then bad matches → the key twice',
+      { tags: [{ key: 'k' }, { key: 'k' }], matches: 5 },
+      'invalidCode',
+    ],
+    [
+      'bad matches, then a bad limit → the matches',
+      { matches: [{ key: 'other', value: 'x' }], limit: 'many' },
+      'matchesCode',
+    ],
+  ] as const)('a body with several faults: %s', async (_what, body, code) => {
+    const res = await query({ action: 'filter', ...body });
+    expect(res.statusCode).toBe(400);
+    expect(errorCode(res)).toBe(svc[code]);
+  });
+
   it('limits at the edge are accepted: 10 keys, 10 values, 127-character keys', async () => {
     const res = await query({
       action: 'filter',

@@ -24,7 +24,8 @@ function nextSecond() {
   clock += 1000;
 }
 
-const THROTTLED = 'The throttling threshold has been reached.';
+/** The gateway's words, with its detail. */
+const THROTTLED = `The throttling threshold has been reached: policy user over ratelimit,limit:${RATE},time:1 second`;
 
 describe('a token caller', () => {
   it('a burst of N passes; the next call → 429 APIG.0308 in the gateway envelope', async () => {

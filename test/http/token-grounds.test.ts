@@ -66,10 +66,15 @@ function listWith(node: Harness, x: Tenant, token: string, supernode: string) {
   });
 }
 
-/** Expects the token to work (200) or not (401 APIG.0301) on both nodes. */
+/**
+ * Expects the token to work (200) or not (401 APIG.0301) on both nodes: on the node that made the
+ * change at once, on the other as soon as it sees the change (SQLite: within its 10 ms poll;
+ * PostgreSQL: by notification, within milliseconds).
+ */
 async function expectToken(x: Tenant, token: string, works: boolean) {
   const supernode = await x.resource('modelarts_hyperinstance');
   for (const node of [h, node2]) {
+    if (node === node2) await new Promise((r) => setTimeout(r, 50));
     const res = await listWith(node, x, token, supernode);
     if (works) expect(res.statusCode, res.body).toBe(200);
     else expectGatewayError(res, 401, 'APIG.0301');

@@ -215,6 +215,62 @@ describe('three nodes on one PostgreSQL database', () => {
     expect(await bmsTags(1, id)).toEqual(new Map([['from', 'node-0']]));
   });
 
+  it('a fault injected through one node fires on every node; its count holds across them', async () => {
+    const register = async (id: string) => {
+      const put = await http(
+        node(0).url,
+        'PUT',
+        `/admin/v1/projects/${tenant.projectId}/resources/bms_server/${id}`,
+        { headers: { authorization: `Bearer ${NODE_ADMIN_TOKEN}` }, body: {} },
+      );
+      expect(put.status).toBe(200);
+    };
+    const faults = (method: string, body?: unknown) =>
+      http(node(0).url, method, '/admin/v1/faults', {
+        headers: { authorization: `Bearer ${NODE_ADMIN_TOKEN}` },
+        ...(body !== undefined ? { body } : {}),
+      });
+    const list = (i: number, id: string) =>
+      http(node(i).url, 'GET', `/v1/${tenant.projectId}/baremetalservers/${id}/tags`, {
+        headers: auth(),
+      });
+    const id = randomUUID();
+    const marker = randomUUID();
+    await register(id);
+    await register(marker);
+    try {
+      const counted = await faults('POST', {
+        match: { resource_id: id },
+        error: { status: 502, code: 'APIG.0202' },
+        count: 4,
+      });
+      expect(counted.status).toBe(201);
+      // Created after it: a node that fires this one holds the counted one too.
+      expect(
+        (await faults('POST', { match: { resource_id: marker }, error: { status: 503 } })).status,
+      ).toBe(201);
+      for (let i = 1; i < 3; i++) {
+        const deadline = Date.now() + 10_000;
+        while ((await list(i, marker)).status !== 503) {
+          if (Date.now() > deadline) throw new Error(`node ${i} never saw the fault`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => list(i, id)));
+      const failed = answers.filter((r) => r.status === 502);
+      expect(failed).toHaveLength(4);
+      expect(
+        failed.every((r) => (r.body as { error_code: string }).error_code === 'APIG.0202'),
+      ).toBe(true);
+      expect(answers.filter((r) => r.status === 200)).toHaveLength(8);
+      const listed = (await faults('GET')).body as { faults: { id: string; fired: number }[] };
+      const { id: countedId } = counted.body as { id: string };
+      expect(listed.faults.find((f) => f.id === countedId)?.fired).toBe(4);
+    } finally {
+      expect((await faults('DELETE')).status).toBe(204);
+    }
+  });
+
   it('parallel batches through every node never exceed the tag limit and apply whole or not at all', async () => {
     const id = bms[1]!;
     // 60 batches of two new keys each, spread over the three nodes, all at once.

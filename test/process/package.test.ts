@@ -24,6 +24,7 @@ let work: ReturnType<typeof tempDir>;
 let prefix: string;
 let installed: string;
 let bin: string;
+let noBinding: string;
 
 beforeAll(async () => {
   work = tempDir();
@@ -45,6 +46,11 @@ beforeAll(async () => {
   ]);
   installed = join(prefix, 'lib', 'node_modules', 'tagplane');
   bin = join(prefix, 'bin', 'tagplane');
+  // What a user sees whose npm skipped the driver's install script.
+  noBinding = await run(bin, ['serve', '--port', '0', '--database', 'sqlite::memory:']).then(
+    () => 'started',
+    (err: { stderr: string }) => err.stderr,
+  );
   const binding = join('node_modules', 'better-sqlite3', 'build', 'Release');
   mkdirSync(join(installed, binding), { recursive: true });
   copyFileSync(
@@ -67,6 +73,12 @@ describe('the installed package', () => {
     for (const tool of ['typescript', 'vitest', '@biomejs/biome', 'tsx']) {
       expect(existsSync(join(installed, 'node_modules', tool)), tool).toBe(false);
     }
+  });
+
+  it("without the SQLite driver's native binding, says how to install it", () => {
+    expect(noBinding).toMatch(
+      /^tagplane: the SQLite driver \(better-sqlite3\) has no native binding: .*--allow-scripts=better-sqlite3/,
+    );
   });
 
   it('`tagplane --version` prints the version; `tagplane serve` serves it on GET /', async () => {

@@ -7,7 +7,7 @@ import { TOKEN_LIFETIME_MS, type TokenClaims, TokenSigner } from '../../src/auth
 import { sha256Hex } from '../../src/core/hash.js';
 import { createLogger } from '../../src/logging.js';
 import type { ResourceType } from '../../src/services/registry.js';
-import type { Store } from '../../src/store/database.js';
+import type { Store, StoreOptions } from '../../src/store/database.js';
 import { findUserById } from '../../src/store/identity-store.js';
 import { attachTestStore, openTestStore } from './test-store.js';
 
@@ -80,6 +80,8 @@ export interface HarnessOptions {
   readonly requestLog?: number;
   /** Connection time limits (default: the server's). */
   readonly connections?: AppOptions['connections'];
+  /** Options of the store the app serves (default: the test store's). */
+  readonly store?: StoreOptions;
   /**
    * Serve this existing, migrated database (another harness's: a second node of it, with store
    * connections of its own) instead of a new one. It is left in place on close.
@@ -103,8 +105,8 @@ export interface HarnessKeys {
  */
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const testStore = options.databaseUrl
-    ? attachTestStore(options.databaseUrl)
-    : await openTestStore();
+    ? attachTestStore(options.databaseUrl, options.store)
+    : await openTestStore(undefined, options.store);
   const { store } = testStore;
   const keys = options.keys ?? { master: randomBytes(32), tokens: randomBytes(32) };
   const secrets = new SecretBox(keys.master);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { parseDatabaseUrl, Store } from '../../src/store/database.js';
+import { parseDatabaseUrl, Store, type StoreOptions } from '../../src/store/database.js';
 
 /**
  * Which database the store-dependent tests run on. The Vitest config runs them once per store:
@@ -106,9 +106,21 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-export async function openTestStore(kind = testStoreKind()): Promise<TestStore> {
+/**
+ * TAGPLANE_TEST_READ_THREADS=N runs every harness's expensive reads on N read threads (SQLite
+ * files), to check a run of the suite against them; by default they run on the test's thread.
+ */
+function defaultOptions(): StoreOptions {
+  const threads = Number(process.env.TAGPLANE_TEST_READ_THREADS ?? 0);
+  return { poolSize: 4, ...(threads > 0 ? { readThreads: threads } : {}) };
+}
+
+export async function openTestStore(
+  kind = testStoreKind(),
+  options: StoreOptions = {},
+): Promise<TestStore> {
   const database = await createTestDatabase(kind);
-  const store = Store.open(parseDatabaseUrl(database.url), { poolSize: 4 });
+  const store = Store.open(parseDatabaseUrl(database.url), { ...defaultOptions(), ...options });
   try {
     await store.migrate();
   } catch (err) {
@@ -130,9 +142,9 @@ export async function openTestStore(kind = testStoreKind()): Promise<TestStore> 
  * A store on a database another test made and migrated (a second node of it); closing it closes
  * the store and leaves the database to its owner.
  */
-export function attachTestStore(url: string): TestStore {
+export function attachTestStore(url: string, options: StoreOptions = {}): TestStore {
   const location = parseDatabaseUrl(url);
-  const store = Store.open(location, { poolSize: 4 });
+  const store = Store.open(location, { ...defaultOptions(), ...options });
   return {
     store,
     database: { kind: location.kind, url, drop: async () => {} },

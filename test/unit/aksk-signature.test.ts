@@ -85,10 +85,9 @@ describe('canonical query strings', () => {
     }
   });
 
-  it('keep names as sent, in one form: a name whose case changed is another query', () => {
-    expect(canonicalQueries('Limit=1&b=2')).toEqual(['Limit=1&b=2']);
+  it('also offer the Go SDK form, with lower-cased names, when a name has capitals', () => {
+    expect(canonicalQueries('Limit=1&b=2')).toEqual(['Limit=1&b=2', 'b=2&limit=1']);
     expect(canonicalQueries('limit=1')).toEqual(['limit=1']);
-    expect(canonicalQueries('KEY=env')).not.toContain(canonicalQueries('key=env')[0]);
   });
 
   it('read + as a space and give names without a value an empty one', () => {

@@ -17,6 +17,7 @@ describe('parseServeConfig', () => {
       idleTimeoutMs: 75_000,
       requestTimeoutMs: 30_000,
       queryTimeoutMs: 10_000,
+      readThreads: 2,
     });
     expect(c.seedFile).toBeUndefined();
     expect(c.adminToken).toBeUndefined();

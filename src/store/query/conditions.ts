@@ -1,5 +1,5 @@
 import { type RawBuilder, sql } from 'kysely';
-import type { StoreCapabilities } from '../database.js';
+import type { StoreCapabilities } from '../store-capabilities.js';
 import type { ResourceFilter, TagPredicate } from './resource-filter.js';
 
 /**

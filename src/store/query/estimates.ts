@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from '../database.js';
+import type { Executor } from '../executor.js';
 import { union } from './conditions.js';
 import type { PlannerTuning } from './planner-tuning.js';
 import type { ResourceFilter, TagPredicate } from './resource-filter.js';

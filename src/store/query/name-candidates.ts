@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import type { Executor, StoreCapabilities } from '../database.js';
+import type { Executor } from '../executor.js';
+import type { StoreCapabilities } from '../store-capabilities.js';
 import { and, containsText, likeCondition, q, typeCondition } from './conditions.js';
 import type { ResourceFilter } from './resource-filter.js';
 

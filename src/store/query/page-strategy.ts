@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import type { Executor, StoreCapabilities } from '../database.js';
+import type { Executor } from '../executor.js';
+import type { StoreCapabilities } from '../store-capabilities.js';
 import { union } from './conditions.js';
 import { driverArms } from './driver-arms.js';
 import { givenMatches, type Planned } from './planner.js';

@@ -1,4 +1,5 @@
-import type { Executor, StoreCapabilities } from '../database.js';
+import type { Executor } from '../executor.js';
+import type { StoreCapabilities } from '../store-capabilities.js';
 import { type Estimate, estimate, type Sizes } from './estimates.js';
 import { nameCandidates, nameIndexable } from './name-candidates.js';
 import type { PlannerTuning } from './planner-tuning.js';

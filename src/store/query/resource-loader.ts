@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Tag } from '../../core/tag.js';
-import type { Executor, StoreCapabilities } from '../database.js';
+import type { Executor } from '../executor.js';
+import type { StoreCapabilities } from '../store-capabilities.js';
 
 export interface FoundResource {
   readonly rid: number;

@@ -180,6 +180,30 @@ describe.each(services)('%s', (_id, spec) => {
     });
   });
 
+  describe('a body with several faults: the first in request order is reported', () => {
+    it('a key repeated before a bad tag → the repeated key', async () => {
+      const tags = [{ key: 'a', value: '1' }, { key: 'a', value: '2' }, { key: '' }];
+      await api().refusesCreate(tags, c.duplicate);
+    });
+
+    it('a bad tag before a repeated key → the bad tag', async () => {
+      const tags = [{ key: 'a', value: '1' }, { key: '' }, { key: 'a', value: '2' }];
+      await api().refusesCreate(tags, c.keyEmpty);
+    });
+
+    it("a tag repeating a key, with a value that is not a string → the value's type", async () => {
+      const tags = [
+        { key: 'a', value: '1' },
+        { key: 'a', value: 2 },
+      ];
+      await api().refusesCreate(tags, c.valueType);
+    });
+
+    it('a bad key before a bad value of the same tag → the key', async () => {
+      await api().refusesCreate([{ key: 7, value: 7 }], c.keyType);
+    });
+  });
+
   describe('types: keys and values must be JSON strings', () => {
     const keyCases: [string, unknown, keyof typeof c][] = [
       ['a number', 5, 'keyType'],
