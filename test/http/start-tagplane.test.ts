@@ -76,6 +76,20 @@ describe('startTagplane()', () => {
     );
     expect((await resources(b, projectId)).map((r) => r.id)).toEqual([doc.resources[0]!.id]);
 
+    // The seed's tags are in the change log, read through the handle with a filter.
+    const { events, next_marker } = await a.events({
+      project_id: projectId,
+      resource_type: 'bms_server',
+    });
+    expect(next_marker).toBeNull();
+    expect(events).toMatchObject([
+      {
+        resource_id: doc.resources[0]!.id,
+        changes: [{ key: 'env', old: null, new: 'dev' }],
+      },
+    ]);
+    expect((await b.events({ project_id: `${projectId}-none` })).events).toEqual([]);
+
     await a.reset();
     // The project went with everything else.
     await expect(resources(a, projectId)).rejects.toMatchObject({ status: 404 });
