@@ -5,9 +5,8 @@ import type { EventFeed } from '../admin/event-feed.js';
 import { readEvents, tagsAsOf } from '../admin/events.js';
 import { AppError } from '../core/app-error.js';
 import type { Store } from '../store/database.js';
-import { adminGuard } from './admin-routes.js';
+import { adminRouteBase } from './admin-routes.js';
 import { AdminError, resourceParams } from './admin-schemas.js';
-import { adminRenderer } from './envelopes.js';
 import {
   AsOfQuerySchema,
   AsOfSchema,
@@ -39,12 +38,7 @@ export function registerAdminEventRoutes(fastify: FastifyInstance, deps: AdminEv
   const app = fastify.withTypeProvider<TypeBoxProvider>();
   const { store } = deps;
   const errors = { 400: AdminError, 401: GatewayErrorSchema, 404: AdminError };
-  const base = {
-    config: { errors: adminRenderer },
-    preValidation: adminGuard(deps.adminTokenHash),
-  };
-  const tags = ['Admin'];
-  const security = [{ admin: [] }];
+  const { base, tags, security } = adminRouteBase(deps.adminTokenHash);
 
   app.get('/admin/v1/events', {
     ...base,

@@ -2,9 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { FaultInjector } from '../admin/faults.js';
 import { AppError } from '../core/app-error.js';
-import { adminGuard } from './admin-routes.js';
+import { adminRouteBase } from './admin-routes.js';
 import { AdminError } from './admin-schemas.js';
-import { adminRenderer } from './envelopes.js';
 import type { FaultTargets } from './fault-hook.js';
 import {
   FaultList,
@@ -32,12 +31,7 @@ export function registerAdminFaultRoutes(
   const app = fastify.withTypeProvider<TypeBoxProvider>();
   const { faults, targets } = deps;
   const errors = { 400: AdminError, 401: GatewayErrorSchema, 404: AdminError };
-  const base = {
-    config: { errors: adminRenderer },
-    preValidation: adminGuard(deps.adminTokenHash),
-  };
-  const tags = ['Admin'];
-  const security = [{ admin: [] }];
+  const { base, tags, security } = adminRouteBase(deps.adminTokenHash);
 
   app.post('/admin/v1/faults', {
     ...base,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { CredentialAdmin } from '../admin/credentials.js';
-import { adminGuard } from './admin-routes.js';
+import { adminRouteBase } from './admin-routes.js';
 import {
   AccessKeyView,
   AdminError,
@@ -18,7 +18,6 @@ import {
   userParams,
   userQuery,
 } from './admin-schemas.js';
-import { adminRenderer } from './envelopes.js';
 import { GatewayErrorSchema } from './service-schemas.js';
 import { jsonObjectBody, routeValidation, type TypeBoxProvider } from './validation.js';
 
@@ -39,12 +38,7 @@ export function registerAdminIdentityRoutes(
   const app = fastify.withTypeProvider<TypeBoxProvider>();
   const { credentials } = deps;
   const errors = { 400: AdminError, 401: GatewayErrorSchema, 404: AdminError, 409: AdminError };
-  const base = {
-    config: { errors: adminRenderer },
-    preValidation: adminGuard(deps.adminTokenHash),
-  };
-  const tags = ['Admin'];
-  const security = [{ admin: [] }];
+  const { base, tags, security } = adminRouteBase(deps.adminTokenHash);
   const withUser = routeValidation({ params: { compiled: userParams } });
 
   app.post('/admin/v1/users', {

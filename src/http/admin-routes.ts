@@ -67,18 +67,22 @@ export function adminGuard(adminTokenHash: string) {
   };
 }
 
+/** What every admin route shares: the admin envelope, the admin-token guard, its OpenAPI tag and security. */
+export function adminRouteBase(adminTokenHash: string) {
+  return {
+    base: { config: { errors: adminRenderer }, preValidation: adminGuard(adminTokenHash) },
+    tags: ['Admin'],
+    security: [{ admin: [] }],
+  };
+}
+
 /** The admin API: seed, reset and resource registration, behind the admin token. */
 export function registerAdminRoutes(fastify: FastifyInstance, deps: AdminRouteDeps): void {
   const app = fastify.withTypeProvider<TypeBoxProvider>();
   const { store } = deps;
 
   const errors = { 400: AdminError, 401: GatewayErrorSchema, 404: AdminError };
-  const base = {
-    config: { errors: adminRenderer },
-    preValidation: adminGuard(deps.adminTokenHash),
-  };
-  const tags = ['Admin'];
-  const security = [{ admin: [] }];
+  const { base, tags, security } = adminRouteBase(deps.adminTokenHash);
 
   app.post('/admin/v1/seed', {
     ...base,

@@ -10,7 +10,7 @@ import {
   resetProject,
 } from '../admin/tenancy.js';
 import type { Store } from '../store/database.js';
-import { adminGuard } from './admin-routes.js';
+import { adminRouteBase } from './admin-routes.js';
 import { AdminError } from './admin-schemas.js';
 import {
   anyDomainParams,
@@ -25,7 +25,6 @@ import {
   putDomainBody,
   putProjectBody,
 } from './admin-tenancy-schemas.js';
-import { adminRenderer } from './envelopes.js';
 import { GatewayErrorSchema } from './service-schemas.js';
 import { jsonObjectBody, routeValidation, type TypeBoxProvider } from './validation.js';
 
@@ -43,12 +42,7 @@ export function registerAdminTenancyRoutes(
   const app = fastify.withTypeProvider<TypeBoxProvider>();
   const { store } = deps;
   const errors = { 400: AdminError, 401: GatewayErrorSchema, 404: AdminError, 409: AdminError };
-  const base = {
-    config: { errors: adminRenderer },
-    preValidation: adminGuard(deps.adminTokenHash),
-  };
-  const tags = ['Admin'];
-  const security = [{ admin: [] }];
+  const { base, tags, security } = adminRouteBase(deps.adminTokenHash);
 
   app.get('/admin/v1/domains', {
     ...base,
