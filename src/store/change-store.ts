@@ -6,7 +6,7 @@ import { appendEvents, eventRow, eventValues, type NewEventRow, nullMask } from 
 import type { Executor } from './executor.js';
 import { prepared } from './prepared.js';
 import type { StoreCapabilities } from './store-capabilities.js';
-import { deleteTags, putTags } from './tags-store.js';
+import { deleteTags, putTags, upsertTagsQuery } from './tags-store.js';
 
 /**
  * Writes one change of a resource's tags (the keys to remove, the tags to set) and appends its
@@ -51,24 +51,7 @@ const putWithEvent = prepared(
     event: NewEventRow,
   ) =>
     ex
-      .with('put', (db) =>
-        db
-          .insertInto('tags')
-          .values(
-            tags.map((t) => ({
-              project_id: projectId,
-              rid,
-              resource_type: type,
-              key: t.key,
-              value: t.value,
-            })),
-          )
-          .onConflict((oc) =>
-            oc
-              .columns(['project_id', 'rid', 'key'])
-              .doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
-          ),
-      )
+      .with('put', (db) => upsertTagsQuery(db, projectId, rid, type, tags))
       .insertInto('events')
       .values(eventValues(event)),
   (_p, _r, _t, tags, event) => `${tags.length}:${nullMask(event)}`,

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type {
   ChangeEvent,
   EventPrincipal,
@@ -8,25 +8,11 @@ import type {
 import { markEventsAppended } from './event-wakeup.js';
 import type { Executor } from './executor.js';
 import { prepared } from './prepared.js';
+import type { EventsTable } from './schema.js';
 import type { StoreCapabilities } from './store-capabilities.js';
 
-type EventRow = {
-  id: number | string;
-  time: string;
-  domain_id: string;
-  project_id: string;
-  resource_type: string;
-  resource_id: string;
-  service: string;
-  operation: string;
-  principal_type: string;
-  user_id: string | null;
-  user_name: string | null;
-  access_key: string | null;
-  source_ip: string;
-  request_id: string;
-  changes: string;
-};
+/** A row of the change log as read back (the table's own type, so the two cannot drift). */
+type EventRow = Selectable<EventsTable>;
 
 export function toChangeEvent(row: EventRow): ChangeEvent {
   const principal: Record<string, string> = { type: row.principal_type };

@@ -1,7 +1,9 @@
+import type { QueryCreator } from 'kysely';
 import type { ResourceRecord } from '../core/resource.js';
 import type { Tag } from '../core/tag.js';
 import type { Executor } from './database.js';
 import { prepared } from './prepared.js';
+import type { Database } from './schema.js';
 
 type ResourceRow = {
   rid: number | string;
@@ -120,24 +122,35 @@ export async function putTags(
   await insertTags(ex, resource.projectId, resource.rid, resource.type, tags);
 }
 
+/** Puts tags on a resource, replacing the values of keys it has; also a CTE of a larger statement. */
+export function upsertTagsQuery(
+  db: QueryCreator<Database>,
+  projectId: string,
+  rid: number,
+  type: string,
+  tags: readonly Tag[],
+) {
+  return db
+    .insertInto('tags')
+    .values(
+      tags.map((t) => ({
+        project_id: projectId,
+        rid,
+        resource_type: type,
+        key: t.key,
+        value: t.value,
+      })),
+    )
+    .onConflict((oc) =>
+      oc
+        .columns(['project_id', 'rid', 'key'])
+        .doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
+    );
+}
+
 const insertTags = prepared(
   (ex: Executor, projectId: string, rid: number, type: string, tags: readonly Tag[]) =>
-    ex
-      .insertInto('tags')
-      .values(
-        tags.map((t) => ({
-          project_id: projectId,
-          rid,
-          resource_type: type,
-          key: t.key,
-          value: t.value,
-        })),
-      )
-      .onConflict((oc) =>
-        oc
-          .columns(['project_id', 'rid', 'key'])
-          .doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
-      ),
+    upsertTagsQuery(ex, projectId, rid, type, tags),
   (_p, _r, _t, tags) => tags.length,
 );
 
