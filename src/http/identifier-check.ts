@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../core/app-error.js';
 import { identifierProblem } from '../core/ids.js';
 
@@ -44,15 +44,21 @@ function refuse(where: string, problem: string): never {
   throw new AppError('invalid_parameter', `${where} ${problem}.`);
 }
 
+function checkValue(value: unknown, name: string, what: string): void {
+  if (typeof value !== 'string') return;
+  const problem = identifierProblem(value);
+  if (problem) refuse(`The ${what} '${name}'`, problem);
+}
+
 function checkValues(values: unknown, what: string): void {
   if (values === null || typeof values !== 'object') return;
-  for (const [name, value] of Object.entries(values)) {
-    if (!IDENTIFIER_PARAMS.has(name)) continue;
-    for (const v of Array.isArray(value) ? value : [value]) {
-      if (typeof v !== 'string') continue;
-      const problem = identifierProblem(v);
-      if (problem) refuse(`The ${what} '${name}'`, problem);
-    }
+  // Runs on every request: own keys walked without building an array of entries.
+  const record = values as Record<string, unknown>;
+  for (const name in record) {
+    if (!Object.hasOwn(record, name) || !IDENTIFIER_PARAMS.has(name)) continue;
+    const value = record[name];
+    if (Array.isArray(value)) for (const v of value) checkValue(v, name, what);
+    else checkValue(value, name, what);
   }
 }
 
@@ -111,8 +117,15 @@ function checkRawQuery(url: string): void {
   }
 }
 
-/** A preHandler hook: refuses a request whose identifiers no record can hold. */
-export async function checkIdentifiers(request: FastifyRequest): Promise<void> {
+/**
+ * A preHandler hook: refuses a request whose identifiers no record can hold (by throwing, which
+ * Fastify answers through the error handler). Not async: it runs on every request.
+ */
+export function checkIdentifiers(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: (err?: Error) => void,
+): void {
   checkValues(request.params, 'path parameter');
   checkRawQuery(request.url);
   checkValues(request.query, 'query parameter');
@@ -120,4 +133,5 @@ export async function checkIdentifiers(request: FastifyRequest): Promise<void> {
     const problem = identifierFieldProblem(request.body);
     if (problem) throw new AppError('invalid_parameter', problem);
   }
+  done();
 }
