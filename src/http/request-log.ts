@@ -29,14 +29,22 @@ export interface RequestLogFilter {
 /** Longest path kept; a longer one is cut (the gateway takes URIs of up to 32 KiB). */
 const MAX_PATH = 2048;
 
+/**
+ * A request as the ring keeps it: `time` as epoch milliseconds, formatted only when the log is
+ * read (formatting a date on every request costs more than all the rest of the entry).
+ */
+export interface RecordedRequest extends Omit<RequestLogEntry, 'time'> {
+  readonly at: number;
+}
+
 /** A node's last `capacity` requests, in a ring: the oldest goes when a new one comes. */
 export class RequestLog {
-  private readonly ring: RequestLogEntry[] = [];
+  private readonly ring: RecordedRequest[] = [];
   private next = 0;
 
   constructor(readonly capacity: number) {}
 
-  add(entry: RequestLogEntry): void {
+  add(entry: RecordedRequest): void {
     if (this.capacity === 0) return;
     if (this.ring.length < this.capacity) this.ring.push(entry);
     else this.ring[this.next] = entry;
@@ -49,10 +57,10 @@ export class RequestLog {
     const n = this.ring.length;
     const statusOk = statusFilter(filter.status);
     for (let i = 1; i <= n && out.length < filter.limit; i++) {
-      const e = this.ring[(this.next - i + n) % n]!;
+      const { at, ...e } = this.ring[(this.next - i + n) % n]!;
       if (filter.service !== undefined && e.service !== filter.service) continue;
       if (!statusOk(e.status)) continue;
-      out.push(e);
+      out.push({ time: new Date(at).toISOString(), ...e });
     }
     return out;
   }
@@ -104,7 +112,7 @@ export function installRequestLog(app: FastifyInstance, log: RequestLog, now: ()
     const path = q === -1 ? url : url.slice(0, q);
     const duration = reply.elapsedTime;
     log.add({
-      time: new Date(now() - duration).toISOString(),
+      at: now() - duration,
       method: request.method,
       path: path.length > MAX_PATH ? path.slice(0, MAX_PATH) : path,
       status: reply.statusCode,
