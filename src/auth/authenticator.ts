@@ -288,7 +288,8 @@ export class Authenticator {
       case 'signature':
         break;
     }
-    const project = await this.deps.identities.project(projectId);
+    const identities = this.deps.identities;
+    const project = identities.cachedProject(projectId) ?? (await identities.project(projectId));
     return project !== undefined && project.domainId === principal.domainId
       ? undefined
       : {

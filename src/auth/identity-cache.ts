@@ -77,6 +77,25 @@ export class IdentityCache {
     return value;
   }
 
+  /**
+   * A user from memory, when it is cached and the cache can be trusted right now; undefined
+   * otherwise (then ask `user`). The credential checks of every request try this first, so a
+   * cached answer costs them no promise.
+   */
+  cachedUser(id: string): UserRecord | undefined {
+    return this.usable() ? this.users.get(id) : undefined;
+  }
+
+  /** As `cachedUser`, for a project. */
+  cachedProject(id: string): ProjectRecord | undefined {
+    return this.usable() ? this.projects.get(id) : undefined;
+  }
+
+  /** As `cachedUser`, for the hashes of revoked tokens (see `revokedTokens`). */
+  cachedRevokedTokens(): ReadonlySet<string> | undefined {
+    return this.usable() ? this.revoked : undefined;
+  }
+
   user(id: string): Promise<UserRecord | undefined> {
     return this.through(this.users, id, () => findUserById(this.store.db, id));
   }

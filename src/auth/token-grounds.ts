@@ -15,10 +15,26 @@ export async function tokenHolder(
   claims: TokenClaims,
   now: number,
 ): Promise<UserRecord | undefined> {
-  const user = await identities.user(claims.userId);
+  const user = identities.cachedUser(claims.userId) ?? (await identities.user(claims.userId));
   if (!user || user.domainId !== claims.domainId) return undefined;
   if ((user.tokenEpoch ?? '') !== claims.epoch) return undefined;
-  const revoked = await identities.revokedTokens(now);
-  if (revoked.size > 0 && revoked.has(sha256Hex(token))) return undefined;
+  const revoked = identities.cachedRevokedTokens() ?? (await identities.revokedTokens(now));
+  if (revoked.size > 0 && revoked.has(tokenHash(token, claims))) return undefined;
   return user;
+}
+
+/**
+ * The SHA-256 of a token, as revocations name it; computed once per verified token (its claims
+ * are the same object while the signer remembers it), not on every request once any token of
+ * the node's database has been revoked.
+ */
+const hashes = new WeakMap<TokenClaims, string>();
+
+function tokenHash(token: string, claims: TokenClaims): string {
+  let hash = hashes.get(claims);
+  if (hash === undefined) {
+    hash = sha256Hex(token);
+    hashes.set(claims, hash);
+  }
+  return hash;
 }
