@@ -172,22 +172,50 @@ function readBody(stream: Readable, declared: string | undefined, limit: number)
   });
 }
 
-/** One compact line per request; never headers or bodies, which may carry secrets. */
+/**
+ * One compact line per request; never headers or bodies, which may carry secrets.
+ *
+ * `lines`: the app's logger without its redaction, for the line of a request that did not fail.
+ * That line holds the request id, method, URL, status and time and nothing nested, which no
+ * redaction path can match; the redaction's wildcard paths would still walk each of its fields,
+ * about 2.5 µs per request. The line is the same as through the request's own logger (the
+ * request id as its first field). A failed request's line, which carries the error, goes through
+ * the request's logger and its redaction.
+ */
 class CompactLogs extends LogController {
+  constructor(private readonly lines: FastifyBaseLogger | undefined) {
+    super();
+  }
+
   override incomingRequest(): void {}
   override requestCompleted(
     error: Error | null | undefined,
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
-    const line = {
-      method: request.method,
-      url: request.url,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 100) / 100,
-    };
-    if (error) reply.log.error({ ...line, err: error }, 'request failed');
-    else reply.log.info(line, 'request');
+    const ms = Math.round(reply.elapsedTime * 100) / 100;
+    if (error) {
+      reply.log.error(
+        { method: request.method, url: request.url, status: reply.statusCode, ms, err: error },
+        'request failed',
+      );
+    } else if (this.lines) {
+      this.lines.info(
+        {
+          reqId: request.id,
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          ms,
+        },
+        'request',
+      );
+    } else {
+      reply.log.info(
+        { method: request.method, url: request.url, status: reply.statusCode, ms },
+        'request',
+      );
+    }
   }
 }
 
@@ -196,7 +224,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   const limits = options.connections ?? DEFAULT_CONNECTION_LIMITS;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    logController: new CompactLogs(),
+    logController: new CompactLogs(deps.logger?.child({}, { redact: [] })),
     genReqId: requestId,
     frameworkErrors,
     bodyLimit: BODY_LIMIT,
