@@ -110,10 +110,11 @@ export class SqlitePolling extends IdentityNotification {
   }
 
   poll(): void {
-    const raw = this.raw;
-    if (!raw.open) return;
+    // Called several times per request: the clock first, before asking the driver anything.
     const now = performance.now();
     if (now - this.lastPoll < IDENTITY_POLL_MS) return;
+    const raw = this.raw;
+    if (!raw.open) return;
     this.lastPoll = now;
     this.dataVersionStatement ??= raw.prepare('pragma data_version').pluck();
     const dataVersion = this.dataVersionStatement.get() as number;
