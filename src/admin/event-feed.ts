@@ -10,17 +10,21 @@ const PAGE = 500;
  * them and reads them from the log instead, so a catch-up that waits on a slow client does not
  * hold the log's growth in memory.
  */
-const MAX_HELD = 10 * PAGE;
+const MAX_HELD = 2 * PAGE;
 
 /** How an event is put on the wire: made once per event, whatever the number of subscribers. */
 export type Encode = (event: ChangeEvent) => string;
 
-/**
- * Takes the encoded events of one read that pass the subscriber's filter, in id order, as one
- * chunk. While the subscriber catches up from the log, a promise returned holds the next chunk
- * back until it settles (its connection has taken the last one); the live feed waits for nobody.
- */
-export type Deliver = (chunk: Buffer) => Promise<void> | undefined;
+/** Where a subscriber's events go. */
+export interface FeedSink {
+  /** Takes the encoded events of one read that pass the subscriber's filter, in id order. */
+  send(chunk: Buffer): void;
+  /**
+   * Settles once what was sent has been taken (or the subscriber has gone): catching up from
+   * the log waits for it before the next page; the live feed waits for nobody.
+   */
+  taken(): Promise<void>;
+}
 
 /** An event and its wire text. */
 interface Frame {
@@ -39,7 +43,7 @@ interface Group {
 
 interface Subscriber {
   readonly group: Group;
-  readonly deliver: Deliver;
+  readonly sink: FeedSink;
   /** Every event at or below this id has been sent or passed over: nothing there is sent again. */
   cursor: number;
   /** While catching up from the log: the live events of that time, sent once it has ended. */
@@ -80,10 +84,10 @@ export class EventFeed {
   ) {}
 
   /**
-   * Sends `deliver` every event matching `filter`: those after `since` first (when given), then
+   * Sends `sink` every event matching `filter`: those after `since` first (when given), then
    * every new one as it is committed. Returns an unsubscribe.
    */
-  async subscribe(filter: EventFilter, since: number | undefined, deliver: Deliver) {
+  async subscribe(filter: EventFilter, since: number | undefined, sink: FeedSink) {
     const head = await this.start();
     const key = matchKey(filter);
     let group = this.groups.get(key);
@@ -93,7 +97,7 @@ export class EventFeed {
     }
     const sub: Subscriber = {
       group,
-      deliver,
+      sink,
       cursor: since ?? head,
       held: since === undefined || since >= head ? undefined : [],
       overflowed: false,
@@ -143,7 +147,8 @@ export class EventFeed {
       const last = frames.at(-1);
       if (last) {
         sub.cursor = last.id;
-        await sub.deliver(chunkOf(frames));
+        sub.sink.send(chunkOf(frames));
+        await sub.sink.taken();
         if (!subscribed()) return;
       }
       if (page.length === PAGE) continue;
@@ -157,7 +162,7 @@ export class EventFeed {
     const mine = held.filter((f) => f.id > cursor && sub.group.match(f.event));
     sub.cursor = Math.max(cursor, held.at(-1)?.id ?? 0);
     // Live from here on: the next chunk comes from the feed, which waits for nobody.
-    if (mine.length > 0) void sub.deliver(chunkOf(mine));
+    if (mine.length > 0) sub.sink.send(chunkOf(mine));
   }
 
   private start(): Promise<number> {
@@ -235,13 +240,13 @@ export class EventFeed {
           // The usual case: nothing of this read sent yet, so the group's chunk is this one's.
           if (passed.length > 0) {
             chunk ??= chunkOf(passed);
-            void sub.deliver(chunk);
+            sub.sink.send(chunk);
           }
         } else {
           // Just caught up from the log, which was ahead of this read: the rest only.
           const cursor = sub.cursor;
           const rest = passed.filter((f) => f.id > cursor);
-          if (rest.length > 0) void sub.deliver(chunkOf(rest));
+          if (rest.length > 0) sub.sink.send(chunkOf(rest));
         }
         sub.cursor = Math.max(sub.cursor, last);
       }

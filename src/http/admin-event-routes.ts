@@ -116,7 +116,7 @@ export function registerAdminEventRoutes(fastify: FastifyInstance, deps: AdminEv
         () => request.log.info('event stream closed: its client is not reading'),
       );
       try {
-        unsubscribe = await deps.feed.subscribe(filter, since, stream.send);
+        unsubscribe = await deps.feed.subscribe(filter, since, stream);
         if (!open) unsubscribe();
       } catch (err) {
         request.log.error({ err }, 'event stream failed');

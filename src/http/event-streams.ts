@@ -19,14 +19,12 @@ export interface EventStreamLimits {
   readonly maxUnreadBytes: number;
 }
 
-/** An open live feed response. */
+/** An open live feed response: where the feed sends a subscriber's events. */
 export interface EventStream {
-  /**
-   * Writes a chunk (or closes the stream when its client is too far behind). Returns a promise
-   * when the chunk waits in memory for the client, settled once it has been taken (or the
-   * stream has closed): catching up from the log waits for it, the live feed does not.
-   */
-  send(chunk: Buffer): Promise<void> | undefined;
+  /** Writes a chunk, or closes the stream when its client is too far behind to take it. */
+  send(chunk: Buffer): void;
+  /** Settles once the client has taken what was written (or the stream has closed). */
+  taken(): Promise<void>;
   /** Ends the stream (idempotent); `onClose` runs once, whoever closes it. */
   close(): void;
 }
@@ -66,15 +64,16 @@ export class EventStreams {
     }
     return {
       send: (chunk) => {
-        if (closed) return undefined;
+        if (closed) return;
         if (res.writableLength > this.limits.maxUnreadBytes) {
           onDropped();
           close();
           res.destroy();
-          return undefined;
+          return;
         }
-        return res.write(chunk) ? undefined : drained(res);
+        res.write(chunk);
       },
+      taken: () => (closed || !res.writableNeedDrain ? Promise.resolve() : drained(res)),
       close,
     };
   }

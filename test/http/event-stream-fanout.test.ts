@@ -33,11 +33,11 @@ type Tags = { key: string; value: string }[];
 
 let n = 0;
 /** Registers resources with their tags in one seed: one transaction, one event each. */
-async function seedResources(tags: Tags[]): Promise<string[]> {
+async function seedResources(tags: Tags[], projectId = t.projectId): Promise<string[]> {
   const ids = tags.map(() => `fan-${++n}-${Math.random().toString(36).slice(2, 8)}`);
   await h.seed({
     resources: ids.map((id, i) => ({
-      project_id: t.projectId,
+      project_id: projectId,
       type: 'modelarts_hyperinstance',
       id,
       tags: tags[i],
@@ -63,6 +63,13 @@ async function setTag(id: string, key: string, value: string): Promise<void> {
 }
 
 const ids = (events: readonly ReceivedEvent[]) => events.map((e) => e.id);
+
+/** Tags making an event of about 8 KB: 20 of the longest keys and values ModelArts takes. */
+const big = (round: number, i: number): Tags =>
+  Array.from({ length: 20 }, (_, k) => ({
+    key: `big-${String(k).padStart(2, '0')}-${'k'.repeat(121)}`.slice(0, k === 0 ? 6 : 128),
+    value: `${round}-${i}-${k}-`.padEnd(255, 'v'),
+  }));
 
 describe('live feed fan-out', () => {
   it('the events of one change reach each stream its filters pass, whole and in id order', async () => {
@@ -122,12 +129,6 @@ describe('live feed fan-out', () => {
     const fast = await stream(filter);
     const slow = await stream(filter);
     slow.pause();
-    // Events of about 8 KB: 20 tags of the longest key and value ModelArts takes.
-    const big = (round: number, i: number): Tags =>
-      Array.from({ length: 20 }, (_, k) => ({
-        key: `big-${String(k).padStart(2, '0')}-${'k'.repeat(121)}`.slice(0, k === 0 ? 6 : 128),
-        value: `${round}-${i}-${k}-`.padEnd(255, 'v'),
-      }));
     const dropped = () => h.logs().includes('event stream closed: its client is not reading');
     let written = 0;
     try {
@@ -165,6 +166,61 @@ describe('live feed fan-out', () => {
     } finally {
       fast.close();
       slow.close();
+    }
+  });
+
+  it('a client catching up from far back is sent the log as it reads it, then everything written meanwhile', async () => {
+    // A project of its own: its log is this test's alone.
+    const own = await h.tenant();
+    const filter = `project_id=${own.projectId}&key=big-00`;
+    // A backlog under one page of the log (500 events) but of about 6 MB, more than the
+    // connection's buffers take from a client not reading: 450 changes of 19 long values
+    // (old and new) that add big-00, after the creations (without big-00) the filter skips.
+    const created: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      const batch = Array.from({ length: 90 }, (_, i) => big(round, i).slice(1));
+      created.push(...(await seedResources(batch, own.projectId)));
+    }
+    for (let round = 0; round < 5; round++) {
+      await h.seed({
+        resources: created.slice(round * 90, round * 90 + 90).map((id, i) => ({
+          project_id: own.projectId,
+          type: 'modelarts_hyperinstance',
+          id,
+          tags: big(100 + round, i),
+        })),
+      });
+    }
+    const late = await stream(`${filter}&since=0`);
+    late.pause();
+    const live = await stream(filter);
+    try {
+      // While it is still being sent its backlog, more events than a catch-up holds back
+      // (1,000): it reads those from the log instead.
+      let written = 0;
+      for (let round = 0; round < 2; round++) {
+        await seedResources(
+          Array.from({ length: 600 }, (_, i) => [{ key: 'big-00', value: `live-${round}-${i}` }]),
+          own.projectId,
+        );
+        written += 600;
+      }
+      await live.events(written);
+      late.resume();
+      const got = await late.events(450 + written);
+      const log: string[] = [];
+      for (let since = '0'; ; ) {
+        const page = await logged(`${filter}&since=${since}&limit=1000`);
+        log.push(...page.map((e) => e.id));
+        if (page.length < 1000) break;
+        since = page.at(-1)!.id;
+      }
+      expect(log).toHaveLength(450 + written);
+      expect(ids(got)).toEqual(log);
+      expect(late.closed).toBe(false);
+    } finally {
+      late.close();
+      live.close();
     }
   });
 });
