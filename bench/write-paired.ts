@@ -1,0 +1,141 @@
+/**
+ * Two builds of tagplane compared on the write path's server work alone, in one process:
+ *
+ *   npx tsx bench/write-paired.ts DIR_A DIR_B [--rounds 20] [--requests 2000]
+ *
+ * DIR_A and DIR_B are checkouts of tagplane, each built (`npm run build`). Each serves its own
+ * SQLite file (a copy of the write benchmark's tenant, seeded once per build under
+ * bench/out/paired/ and reused by later runs), and the two take turns: a round of BMS creates
+ * with a token (the write benchmark's requests, 32 at a time, through `app.inject`, so no sockets
+ * and no HTTP parsing), then a round on the other, the order swapped every pair. The CPU time of this process over a
+ * round, divided by its requests, is that build's cost of a request in that round.
+ *
+ * On a shared machine, other work slows both builds of a pair alike, which separate runs of
+ * `bench/write.ts` minutes apart cannot promise: the ratio of each pair, and how many pairs favour
+ * one build, say more than any one figure. HTTP parsing, sockets and connection handling are left
+ * out; measure those with `bench/write.ts`.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { OUT } from './write-processes.js';
+import {
+  ADMIN_TOKEN,
+  benchTenant,
+  createPool,
+  issueToken,
+  MASTER_KEY,
+  seedTenant,
+} from './write-workload.js';
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rounds: { type: 'string', default: '20' },
+    requests: { type: 'string', default: '2000' },
+  },
+});
+if (positionals.length !== 2) {
+  process.stderr.write(
+    'usage: npx tsx bench/write-paired.ts DIR_A DIR_B [--rounds N] [--requests N]\n',
+  );
+  process.exit(2);
+}
+const ROUNDS = Number(args.rounds);
+const REQUESTS = Number(args.requests);
+const CONCURRENCY = 32;
+
+interface Server {
+  readonly url: string;
+  readonly app: {
+    inject(opts: {
+      method: string;
+      url: string;
+      headers: Record<string, string>;
+      payload?: string;
+    }): Promise<{ statusCode: number }>;
+  };
+  close(): Promise<void>;
+}
+
+const tenant = benchTenant();
+process.env.TAGPLANE_MASTER_KEY = MASTER_KEY;
+const dir = join(OUT, 'paired');
+mkdirSync(dir, { recursive: true });
+
+/** A build serving a fresh copy of its seeded database, and a way to send it a round. */
+async function open(root: string, name: string) {
+  const { parseServeConfig } = await import(join(root, 'dist', 'config.js'));
+  const { startServer } = await import(join(root, 'dist', 'server.js'));
+  const start = (file: string): Promise<Server> =>
+    startServer(
+      parseServeConfig(
+        { database: `sqlite:${file}`, adminToken: ADMIN_TOKEN, demo: false, port: '0' },
+        {},
+      ),
+    );
+  // Seeded once per build (its own schema), reused by later runs.
+  const seeded = join(dir, `${createHash('sha256').update(root).digest('hex').slice(0, 12)}.db`);
+  if (!existsSync(seeded)) {
+    const s = await start(seeded);
+    await seedTenant(s.url, tenant);
+    await s.close();
+  }
+  const file = join(dir, `${name}.db`);
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+  copyFileSync(seeded, file);
+  const server = await start(file);
+  const pool = createPool(tenant, await issueToken(server.url, tenant));
+  let next = 0;
+  let unexpected = 0;
+  const round = async (requests: number): Promise<number> => {
+    let left = requests;
+    const before = process.cpuUsage();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (left > 0) {
+          left--;
+          const spec = pool[next++ % pool.length]!;
+          const res = await server.app.inject({
+            method: spec.method,
+            url: spec.path,
+            headers: spec.headers,
+            ...(spec.body !== undefined ? { payload: spec.body } : {}),
+          });
+          if (res.statusCode !== 204) unexpected++;
+        }
+      }),
+    );
+    const cpu = process.cpuUsage(before);
+    return (cpu.user + cpu.system) / 1000 / requests;
+  };
+  return { server, round, unexpected: () => unexpected };
+}
+
+const a = await open(resolve(positionals[0]!), 'a');
+const b = await open(resolve(positionals[1]!), 'b');
+await a.round(4000);
+await b.round(4000);
+const msA: number[] = [];
+const msB: number[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  const order = i % 2 === 0 ? [a, b] : [b, a];
+  for (const build of order) (build === a ? msA : msB).push(await build.round(REQUESTS));
+}
+await a.server.close();
+await b.server.close();
+
+const median = (xs: readonly number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+const ratios = msA.map((x, i) => msB[i]! / x);
+const fmt = (x: number) => x.toFixed(4);
+process.stdout.write(
+  [
+    `A ${positionals[0]}: server CPU per request median ${fmt(median(msA))} ms (min ${fmt(Math.min(...msA))})`,
+    `B ${positionals[1]}: server CPU per request median ${fmt(median(msB))} ms (min ${fmt(Math.min(...msB))})`,
+    `B / A per pair: median ${median(ratios).toFixed(3)}; B cheaper in ${ratios.filter((r) => r < 1).length} of ${ratios.length} pairs`,
+    `unexpected answers: A ${a.unexpected()}, B ${b.unexpected()}`,
+    '',
+  ].join('\n'),
+);
+process.exit(0);
