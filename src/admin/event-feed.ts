@@ -5,6 +5,15 @@ import { type EventFilter, lastEventId, listEvents } from '../store/events-store
 /** How many events one read of the log takes. */
 const PAGE = 500;
 
+/**
+ * How long to wait before reading the log again while events are held back at its horizon (a
+ * transaction older than theirs still runs; see listEvents): 2, 4, 8, then every 10 ms, so that
+ * they go out within milliseconds of its end; every 100 ms once that has lasted half a second.
+ */
+function heldBackDelay(reads: number): number {
+  return reads < 50 ? Math.min(10, 2 ** (reads + 1)) : 100;
+}
+
 /** What a subscriber is sent: the event, and its JSON (made once for every subscriber). */
 export type Deliver = (event: ChangeEvent, json: string) => void;
 
@@ -33,11 +42,12 @@ export function matches(filter: EventFilter, e: ChangeEvent): boolean {
 /**
  * One follower of the change log per node, fanning each new event out to every subscriber.
  * It reads the log itself (from the store, whatever node wrote it) whenever the store says it
- * may have grown, from the last id it has seen: ids grow in commit order (migration 0009), so
- * reading `id > last` misses nothing and repeats nothing. A subscriber that resumes from an
- * older id first reads what it missed from the log, holding live events back meanwhile, then
- * joins the live feed; its cursor keeps any event from being sent twice. One read per wake-up
- * serves every subscriber, so a thousand cost little more than one.
+ * may have grown, from the last id it has seen: a read in id order takes only events that are
+ * final (ids in commit order, or below the horizon: migration 0013), so reading `id > last`
+ * misses nothing and repeats nothing. A subscriber that resumes from an older id first reads
+ * what it missed from the log, holding live events back meanwhile, then joins the live feed; its
+ * cursor keeps any event from being sent twice. One read per wake-up serves every subscriber, so
+ * a thousand cost little more than one.
  */
 export class EventFeed {
   private readonly subscribers = new Set<Subscriber>();
@@ -47,6 +57,9 @@ export class EventFeed {
   private unsubscribe: (() => void) | undefined;
   private reading = false;
   private again = false;
+  /** Reads in a row that found events held back, and the timer of the next. */
+  private heldReads = 0;
+  private heldTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: Store) {}
 
@@ -85,7 +98,7 @@ export class EventFeed {
   /** Reads what a subscriber missed, then lets the events held back meanwhile through. */
   private async catchUp(sub: Subscriber): Promise<void> {
     for (;;) {
-      const page = await listEvents(
+      const { events: page } = await listEvents(
         this.store.db,
         this.store.caps,
         { ...sub.filter, after: sub.cursor },
@@ -114,7 +127,7 @@ export class EventFeed {
       // Listen first: a commit between reading the head and listening still wakes the feed.
       this.unsubscribe = this.store.onEventsAppended(() => this.wake());
       try {
-        const head = await lastEventId(this.store.db);
+        const head = await lastEventId(this.store.db, this.store.caps);
         this.last = Math.max(head, this.last ?? 0);
         return this.last;
       } finally {
@@ -125,6 +138,9 @@ export class EventFeed {
   }
 
   private stop(): void {
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    this.heldReads = 0;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.last = undefined;
@@ -137,25 +153,55 @@ export class EventFeed {
       return;
     }
     this.reading = true;
-    void this.read().finally(() => {
-      this.reading = false;
-      if (this.again) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    void this.read()
+      .then((heldBack) => this.readAgainIfHeld(heldBack))
+      .finally(() => {
+        this.reading = false;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
   }
 
-  private async read(): Promise<void> {
+  /**
+   * Events held back at the horizon send no notification of their own when the transaction
+   * holding them ends (it may append nothing), so the feed reads again after a short wait.
+   */
+  private readAgainIfHeld(heldBack: boolean): void {
+    if (!heldBack) {
+      this.heldReads = 0;
+      return;
+    }
+    if (this.heldTimer !== undefined) return;
+    this.heldTimer = setTimeout(
+      () => {
+        this.heldTimer = undefined;
+        this.wake();
+      },
+      heldBackDelay(this.heldReads++),
+    );
+    this.heldTimer.unref();
+  }
+
+  /** Reads the log after the last id read; whether events were held back at its horizon. */
+  private async read(): Promise<boolean> {
     for (;;) {
       const from = this.last;
-      if (from === undefined) return;
+      if (from === undefined) return false;
       let page: ChangeEvent[];
+      let heldBack: boolean;
       try {
-        page = await listEvents(this.store.db, this.store.caps, { after: from }, 'asc', PAGE);
+        ({ events: page, heldBack } = await listEvents(
+          this.store.db,
+          this.store.caps,
+          { after: from },
+          'asc',
+          PAGE,
+        ));
       } catch {
         // The store is away: the next wake-up (its return wakes the feed) reads from `from`.
-        return;
+        return false;
       }
       for (const e of page) {
         this.last = Number(e.id);
@@ -165,7 +211,7 @@ export class EventFeed {
           else if (matches(sub.filter, e)) this.send(sub, e, json);
         }
       }
-      if (page.length < PAGE) return;
+      if (page.length < PAGE) return heldBack;
     }
   }
 }

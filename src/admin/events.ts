@@ -22,7 +22,9 @@ export interface EventPage {
 
 /**
  * One page of the change log: the events matching `filter`, by id in `order`. A page that may
- * have more after it names its last id as the marker of the next.
+ * have more after it names its last id as the marker of the next. An ascending page ends at the
+ * log's horizon (see `listEvents`): an event committed with a smaller id than one already read
+ * cannot be passed over by the next page, or by a read `since` the last id later.
  */
 export async function readEvents(
   store: Store,
@@ -30,7 +32,7 @@ export async function readEvents(
   order: 'asc' | 'desc',
   limit: number,
 ): Promise<EventPage> {
-  const rows = await listEvents(store.db, store.caps, filter, order, limit + 1);
+  const { events: rows } = await listEvents(store.db, store.caps, filter, order, limit + 1);
   const events = rows.slice(0, limit);
   return {
     events,
