@@ -1,18 +1,10 @@
 import type { ChangeEvent } from '../core/change-event.js';
 import type { Store } from '../store/database.js';
 import { type EventFilter, lastEventId, listEvents } from '../store/events-store.js';
+import { heldBackDelay } from './events.js';
 
 /** How many events one read of the log takes. */
 const PAGE = 500;
-
-/**
- * How long to wait before reading the log again while events are held back at its horizon (a
- * transaction older than theirs still runs; see listEvents): 2, 4, 8, then every 10 ms, so that
- * they go out within milliseconds of its end; every 100 ms once that has lasted half a second.
- */
-function heldBackDelay(reads: number): number {
-  return reads < 50 ? Math.min(10, 2 ** (reads + 1)) : 100;
-}
 
 /** What a subscriber is sent: the event, and its JSON (made once for every subscriber). */
 export type Deliver = (event: ChangeEvent, json: string) => void;
@@ -190,9 +182,9 @@ export class EventFeed {
       const from = this.last;
       if (from === undefined) return false;
       let page: ChangeEvent[];
-      let heldBack: boolean;
+      let heldThrough: number;
       try {
-        ({ events: page, heldBack } = await listEvents(
+        ({ events: page, heldThrough } = await listEvents(
           this.store.db,
           this.store.caps,
           { after: from },
@@ -211,7 +203,7 @@ export class EventFeed {
           else if (matches(sub.filter, e)) this.send(sub, e, json);
         }
       }
-      if (page.length < PAGE) return heldBack;
+      if (page.length < PAGE) return heldThrough > 0;
     }
   }
 }

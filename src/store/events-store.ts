@@ -118,11 +118,16 @@ export interface EventFilter {
 export interface EventRead {
   readonly events: ChangeEvent[];
   /**
-   * An ascending read stopped at the horizon before events it selects: they have committed, but
-   * a transaction with a smaller id was still running (see `StoreCapabilities.eventHorizon`).
-   * They follow the last event read; reading again shortly after takes them.
+   * Where an ascending read stopped (see `StoreCapabilities.eventHorizon`): every event below it
+   * is final. Undefined where there is none, or when the read found nothing.
    */
-  readonly heldBack: boolean;
+  readonly horizon?: number;
+  /**
+   * The largest id of the events the read selected but held back at the horizon (committed, but
+   * a transaction with a smaller id was still running); 0 when it held back none. They follow
+   * the last event read: a read after the older transactions have ended takes them.
+   */
+  readonly heldThrough: number;
 }
 
 /** Every event with an id below this is final; none that commits later is (migration 0013). */
@@ -130,7 +135,7 @@ const HORIZON = sql<number>`(select tagplane_event_horizon())`;
 
 /**
  * Up to `limit` events matching `filter`, by id in `order`. An ascending read, which a reader
- * tailing the log goes on from, takes only events that are final (see `EventRead.heldBack`).
+ * tailing the log goes on from, takes only events that are final (see `EventRead`).
  * A descending read takes the newest committed, final or not: it goes on below its last id,
  * where an event that commits later can appear only while its transaction runs, and a walk of
  * the log that began before it did need not include it.
@@ -161,11 +166,16 @@ export async function listEvents(
   if (order === 'asc' && caps.eventHorizon) {
     // The horizon of the statement's own snapshot, so that what it takes is exactly what is final.
     const rows = await q.select(HORIZON.as('horizon')).execute();
-    const final = rows.filter((r) => Number(r.id) < Number(r.horizon));
-    return { events: final.map(toChangeEvent), heldBack: final.length < rows.length };
+    const horizon = rows[0] === undefined ? undefined : Number(rows[0].horizon);
+    const final = rows.filter((r) => Number(r.id) < (horizon ?? 0));
+    return {
+      events: final.map(toChangeEvent),
+      ...(horizon !== undefined ? { horizon } : {}),
+      heldThrough: final.length < rows.length ? Number(rows.at(-1)?.id) : 0,
+    };
   }
   const rows = await q.execute();
-  return { events: rows.map(toChangeEvent), heldBack: false };
+  return { events: rows.map(toChangeEvent), heldThrough: 0 };
 }
 
 /**
