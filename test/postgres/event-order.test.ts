@@ -164,6 +164,23 @@ describe('a transaction that began earlier commits later', () => {
     expect(tail.map((e) => e.request_id)).toEqual([first, second]);
   });
 
+  it('an event whose writer stopped before notifying the other nodes still reaches the feed', async () => {
+    const id = await t.resource('bms_server');
+    const s = await EventStreamClient.open(
+      base,
+      `/admin/v1/events/stream?project_id=${t.projectId}`,
+      admin,
+    );
+    // Committed by a connection that sends no notification, as a process killed between its
+    // commit and its notification would leave it.
+    const other = await otherWriter(id);
+    await other.append();
+    await other.end('commit');
+    const [m] = await s.events(1);
+    s.close();
+    expect(m?.data.request_id).toBe(other.requestId);
+  });
+
   it('an event that would sort before a later-committed event of its resource is refused as a serialization failure (the write is retried)', async () => {
     const id = await t.resource('bms_server');
     const other = await otherWriter(id);

@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 /*
  * Frozen: this migration must never change once released, and never import application code.
  *
- * PostgreSQL: event ids without a lock held to the commit. Migration 0009 drew each id from a
+ * PostgreSQL: event ids, and the notification of new events, without a lock held to the commit. Migration 0009 drew each id from a
  * sequence under a transaction-level advisory lock, so ids were in commit order, but every
  * transaction that appended events waited for the one before to commit (its fsync included).
  * SQLite is unchanged: its one writer at a time already hands out ids in commit order.
@@ -40,7 +40,10 @@ import { type Kysely, sql } from 'kysely';
  *   moves the base (never back) past every id present.
  * - A transaction may append at most 2^20 − 1 events; past that its insert fails (54000).
  *
- * The notification at each commit that appends events (0009) stays as it was.
+ * The trigger of 0009 that notified `tagplane_events` from inside each transaction appending
+ * events goes as well: PostgreSQL queues notifications in commit order under one lock held from
+ * before the commit until it is durable, so it serialised those commits just as the id lock did.
+ * The application notifies after its commit instead, outside the transaction.
  */
 export function transactionEventIds(dialect: 'sqlite' | 'postgres') {
   return {
@@ -95,6 +98,8 @@ export function transactionEventIds(dialect: 'sqlite' | 'postgres') {
         end
       $$`.execute(db);
       await sql`drop sequence events_id_seq`.execute(db);
+      await sql`drop trigger events_notify on events`.execute(db);
+      await sql`drop function tagplane_events_notify()`.execute(db);
     },
     async down(db: Kysely<unknown>): Promise<void> {
       if (dialect !== 'postgres') return;
@@ -112,6 +117,14 @@ export function transactionEventIds(dialect: 'sqlite' | 'postgres') {
           return new;
         end
       $$`.execute(db);
+      await sql`create function tagplane_events_notify() returns trigger language plpgsql as $$
+          begin
+            perform pg_notify('tagplane_events', '');
+            return null;
+          end
+        $$`.execute(db);
+      await sql`create trigger events_notify after insert on events
+          for each statement execute function tagplane_events_notify()`.execute(db);
       await sql`drop function if exists tagplane_event_horizon()`.execute(db);
       await sql`drop function if exists tagplane_event_rebase()`.execute(db);
       await sql`drop table if exists events_id_base`.execute(db);
