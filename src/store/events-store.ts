@@ -95,8 +95,18 @@ async function insertEvents(ex: Executor, rows: readonly NewEventRow[]): Promise
     await insertEvent(ex, rows[0]!);
     return;
   }
-  await ex.insertInto('events').values(rows.map(eventValues)).execute();
+  // In statements of at most EVENTS_PER_INSERT rows: a statement's parameters are limited
+  // (65,535 on PostgreSQL), and a seed may change many thousands of resources.
+  for (let i = 0; i < rows.length; i += EVENTS_PER_INSERT) {
+    await ex
+      .insertInto('events')
+      .values(rows.slice(i, i + EVENTS_PER_INSERT).map(eventValues))
+      .execute();
+  }
 }
+
+/** Rows of one multi-row event insert: 14 parameters each, far below every store's limit. */
+const EVENTS_PER_INSERT = 1_000;
 
 /** Which events a read selects; every field narrows it. Ids are exclusive bounds. */
 export interface EventFilter {
