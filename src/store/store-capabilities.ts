@@ -79,6 +79,14 @@ export interface StoreCapabilities {
    * returned costs the object built for it.
    */
   readonly statementRoundTrips: boolean;
+  /**
+   * Event ids grow with the writing transaction's id, not with its commit (PostgreSQL, migration
+   * 0013): a transaction with a smaller id may still commit. A read of the log in ascending id
+   * order takes only the events below the horizon (`tagplane_event_horizon()`, in the same
+   * statement), all of them final, and holds back the ones above it. SQLite has one writer at a
+   * time: ids are handed out in commit order.
+   */
+  readonly eventHorizon: boolean;
 }
 
 const SQLITE: StoreCapabilities = Object.freeze({
@@ -96,6 +104,7 @@ const SQLITE: StoreCapabilities = Object.freeze({
   orderedAntiJoins: true,
   plansFromStatistics: false,
   statementRoundTrips: false,
+  eventHorizon: false,
 });
 
 const POSTGRES: StoreCapabilities = Object.freeze({
@@ -113,6 +122,7 @@ const POSTGRES: StoreCapabilities = Object.freeze({
   orderedAntiJoins: false,
   plansFromStatistics: true,
   statementRoundTrips: true,
+  eventHorizon: true,
 });
 
 /** The capabilities of the database at `location`, known before (or without) opening it. */
