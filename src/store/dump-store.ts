@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor, StoreCapabilities } from './database.js';
+import { rebuildEventIndex } from './event-resource-index.js';
 import { gatherStatistics } from './resources-store.js';
 
 /**
@@ -161,8 +162,10 @@ export async function insertRows(
 }
 
 /**
- * After a restore: the next registration gets a larger `rid` than any inserted explicitly, and the
- * planner has statistics of the rows restored.
+ * After a restore: the next registration gets a larger `rid` than any inserted explicitly, the
+ * change log's per-resource index holds the restored events (where it is kept apart from the
+ * log, and the export's schema has it; before, the migration that adds it starts it empty), and
+ * the planner has statistics of the rows restored.
  */
 export async function afterRestore(
   ex: Executor,
@@ -177,6 +180,11 @@ export async function afterRestore(
       await sql`select setval('events_id_seq',
         coalesce((select max(id) from events), 0) + 1, false)`.execute(ex);
     }
+  }
+  if (caps.deferredEventIndex && tables.includes('events')) {
+    const { rows } = await sql<{ n: number }>`select count(*) as n from sqlite_master
+      where type = 'table' and name = 'event_resource_index'`.execute(ex);
+    if (Number(rows[0]?.n ?? 0) > 0) await rebuildEventIndex(ex);
   }
   // The restored rows are not to be queried with the statistics of empty tables.
   await gatherStatistics(ex, caps);

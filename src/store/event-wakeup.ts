@@ -34,8 +34,11 @@ export abstract class EventWakeup {
     };
   }
 
-  afterCommit(conn: Executor): void {
-    if (appended.delete(conn)) this.wake();
+  /** Wakes the followers if the transaction just committed on `conn` appended events; says so. */
+  afterCommit(conn: Executor): boolean {
+    if (!appended.delete(conn)) return false;
+    this.wake();
+    return true;
   }
 
   protected wake(): void {

@@ -79,6 +79,13 @@ export interface StoreCapabilities {
    * returned costs the object built for it.
    */
   readonly statementRoundTrips: boolean;
+  /**
+   * The change log's per-resource index is filled in the background, in batches, rather than by
+   * each write (SQLite: an index insert at a random place cost each group commit one more page per
+   * write; see migration 0014 and event-resource-index.ts). Reads by resource take the index up
+   * to its mark and scan the log after it. PostgreSQL indexes each event as it is appended.
+   */
+  readonly deferredEventIndex: boolean;
 }
 
 const SQLITE: StoreCapabilities = Object.freeze({
@@ -96,6 +103,7 @@ const SQLITE: StoreCapabilities = Object.freeze({
   orderedAntiJoins: true,
   plansFromStatistics: false,
   statementRoundTrips: false,
+  deferredEventIndex: true,
 });
 
 const POSTGRES: StoreCapabilities = Object.freeze({
@@ -113,6 +121,7 @@ const POSTGRES: StoreCapabilities = Object.freeze({
   orderedAntiJoins: false,
   plansFromStatistics: true,
   statementRoundTrips: true,
+  deferredEventIndex: false,
 });
 
 /** The capabilities of the database at `location`, known before (or without) opening it. */
