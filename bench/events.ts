@@ -12,12 +12,19 @@
  * - `stream`: three nodes on one PostgreSQL database, a live feed subscriber on each; writes go
  *   to the nodes in turn, one at a time; the delay from a write's acknowledgement to its event
  *   arriving on every node's feed (p50, p99, max).
- * - `subscribers`: one node (SQLite); its memory with no feed subscribers and with 1,000, and
- *   the write rate with 0 and with 1,000 subscribers (each receiving every event).
+ * - `subscribers`: one node (SQLite), the write load alternating without and with 1,000 feed
+ *   subscribers (`--rounds` times each); the subscribers run in `--subscriber-processes`
+ *   processes of their own (bench/feed-subscribers.mjs), only counting what they receive, so the
+ *   server's own cost shows apart from its clients' (CPU ms per request: on a 2-core machine the
+ *   subscribers still compete with it for the cores). Reports writes/s, server CPU per request,
+ *   server memory idle and at peak, and whether every subscriber received every event written
+ *   meanwhile. `--feed-base DIR`: the same runs against another build (e.g. before a change to
+ *   the feed), after this one's.
  *
  * Options: --stores sqlite,postgres (write), --duration S (10), --warmup S (3), --connections N (32), --writes N (stream: 500),
- * --subscribers N (1000), --pg-url URL (postgres://postgres@127.0.0.1:5432/postgres).
+ * --subscribers N (1000), --subscriber-processes N (4), --rounds N (2), --feed-base DIR, --pg-url URL (postgres://postgres@127.0.0.1:5432/postgres).
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -27,6 +34,7 @@ import pg from 'pg';
 import { drive, type LoadResult, type RequestSpec } from './write-load.js';
 import {
   type Child,
+  cpuMs,
   killAll,
   OUT,
   ROOT,
@@ -44,6 +52,9 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '32' },
     writes: { type: 'string', default: '500' },
     subscribers: { type: 'string', default: '1000' },
+    'subscriber-processes': { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '2' },
+    'feed-base': { type: 'string' },
     'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
 });
@@ -244,29 +255,31 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-async function streamRows(): Promise<void> {
+async function streamRows(root: string, label: string): Promise<void> {
   const db = await pgDatabase();
   const nodes: Child[] = [];
   const streams: http.ClientRequest[] = [];
   try {
-    nodes.push(await node('events-stream-1', ROOT, db.url));
+    nodes.push(await node('events-stream-1', root, db.url));
     const token = await seed(nodes[0]!.url);
-    nodes.push(await node('events-stream-2', ROOT, db.url, ['--no-migrate']));
-    nodes.push(await node('events-stream-3', ROOT, db.url, ['--no-migrate']));
+    nodes.push(await node('events-stream-2', root, db.url, ['--no-migrate']));
+    nodes.push(await node('events-stream-3', root, db.url, ['--no-migrate']));
+    // Per write: when each node's feed delivered its event (index: the node).
     const arrivals = new Map<string, number[]>();
-    for (const n of nodes) {
+    for (const [k, n] of nodes.entries()) {
       streams.push(
         await subscribe(n.url, (id, at) => {
           const list = arrivals.get(id) ?? [];
-          list.push(at);
+          list[k] = at;
           arrivals.set(id, list);
         }),
       );
     }
-    const acked = new Map<string, number>();
+    const acked = new Map<string, { node: number; sent: number; at: number }>();
     const writes = Number(args.writes);
     for (let i = 0; i < writes; i++) {
       const requestId = `bench-${u}-${i}`;
+      const sent = performance.now();
       const res = await call(
         nodes[i % 3]!.url,
         'POST',
@@ -275,34 +288,55 @@ async function streamRows(): Promise<void> {
         { 'x-auth-token': token, 'x-request-id': requestId },
       );
       if (res.status !== 204) throw new Error(`write: ${res.status} ${res.text}`);
-      acked.set(requestId, performance.now());
+      acked.set(requestId, { node: i % 3, sent, at: performance.now() });
       await new Promise((r) => setTimeout(r, 5));
     }
+    const complete = (id: string) => [0, 1, 2].every((k) => arrivals.get(id)?.[k] !== undefined);
     const deadline = Date.now() + 5000;
-    while ([...acked.keys()].some((id) => (arrivals.get(id)?.length ?? 0) < 3)) {
+    while ([...acked.keys()].some((id) => !complete(id))) {
       if (Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const delays: number[] = [];
+    // From the acknowledgement (the commit is before it) and from the request's start (after
+    // it): the delay from the commit lies between. The write's own round trip is the control:
+    // what the machine's scheduling does to any request meanwhile.
+    const others: number[] = [];
+    const own: number[] = [];
+    const fromStart: number[] = [];
+    const roundTrips: number[] = [];
     let missing = 0;
-    for (const [id, at] of acked) {
+    for (const [id, w] of acked) {
       const got = arrivals.get(id) ?? [];
-      missing += 3 - Math.min(3, got.length);
-      for (const a of got) delays.push(Math.max(0, a - at));
+      roundTrips.push(w.at - w.sent);
+      for (let k = 0; k < 3; k++) {
+        const a = got[k];
+        if (a === undefined) {
+          missing++;
+          continue;
+        }
+        (k === w.node ? own : others).push(Math.max(0, a - w.at));
+        if (k !== w.node) fromStart.push(a - w.sent);
+      }
     }
-    delays.sort((a, b) => a - b);
     const f = (x: number) => x.toFixed(1);
+    const line = (label: string, xs: number[]) => {
+      xs.sort((a, b) => a - b);
+      return `| ${label} | ${xs.length} | ${f(percentile(xs, 50))} | ${f(percentile(xs, 90))} | ${f(percentile(xs, 99))} | ${f(xs.at(-1) ?? Number.NaN)} |`;
+    };
     out.push(
-      '### Live feed delivery across three PostgreSQL nodes',
+      `### Live feed delivery across three PostgreSQL nodes (${label})`,
       '',
-      `${writes} writes, to the three nodes in turn; a subscriber on each node. Delay from a write's acknowledgement to its event on a feed (every node's, ${delays.length} deliveries, ${missing} missing):`,
+      `${writes} writes, to the three nodes in turn, 5 ms apart; a subscriber on each node (${missing} deliveries missing):`,
       '',
-      '| p50 ms | p90 ms | p99 ms | max ms |',
-      '|---|---|---|---|',
-      `| ${f(percentile(delays, 50))} | ${f(percentile(delays, 90))} | ${f(percentile(delays, 99))} | ${f(delays.at(-1) ?? Number.NaN)} |`,
+      '| | n | p50 ms | p90 ms | p99 ms | max ms |',
+      '|---|---|---|---|---|---|',
+      line("another node's feed, from the write's acknowledgement", others),
+      line("another node's feed, from the write's start", fromStart),
+      line("the writing node's own feed, from the acknowledgement", own),
+      line('control: the write request itself, start to acknowledgement', roundTrips),
       '',
     );
-    console.error(out.slice(-2).join('\n'));
+    console.error(out.slice(-7).join('\n'));
   } finally {
     for (const s of streams) s.destroy();
     for (const n of nodes) await n.stop();
@@ -315,50 +349,180 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+interface FleetReport {
+  readonly streams: number;
+  readonly open: number;
+  readonly minEvents: number;
+  readonly maxEvents: number;
+  readonly events: number;
+  readonly bytes: number;
+  readonly reconnects: number;
+}
+
+/**
+ * Feed subscribers in processes of their own (bench/feed-subscribers.mjs), `perProcess` streams
+ * each: they only count what they receive, and reconnect with Last-Event-ID when cut off.
+ */
+async function subscriberFleet(base: string, processes: number, perProcess: number) {
+  const url = `${base}/admin/v1/events/stream?project_id=${T.project}`;
+  const children = Array.from({ length: processes }, () =>
+    fork(join(ROOT, 'bench', 'feed-subscribers.mjs'), [url, String(perProcess)], {
+      env: { ...process.env, FEED_ADMIN_TOKEN: ADMIN },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const ask = (child: ChildProcess, type: string, send?: string) =>
+    new Promise<unknown>((resolve, reject) => {
+      const onMessage = (m: { type: string; message?: string }) => {
+        if (m.type === 'error') reject(new Error(m.message));
+        if (m.type !== type) return;
+        child.off('message', onMessage);
+        resolve(m);
+      };
+      child.on('message', onMessage);
+      child.once('exit', (code) => reject(new Error(`subscriber process exited (${code})`)));
+      if (send) child.send(send);
+    });
+  await Promise.all(children.map((c) => ask(c, 'ready')));
+  return {
+    pids: children.map((c) => c.pid!),
+    async report(): Promise<FleetReport> {
+      const all = (await Promise.all(
+        children.map((c) => ask(c, 'report', 'report')),
+      )) as FleetReport[];
+      return {
+        streams: all.reduce((a, r) => a + r.streams, 0),
+        open: all.reduce((a, r) => a + r.open, 0),
+        minEvents: Math.min(...all.map((r) => r.minEvents)),
+        maxEvents: Math.max(...all.map((r) => r.maxEvents)),
+        events: all.reduce((a, r) => a + r.events, 0),
+        bytes: all.reduce((a, r) => a + r.bytes, 0),
+        reconnects: all.reduce((a, r) => a + r.reconnects, 0),
+      };
+    },
+    async stop(): Promise<void> {
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exitCode !== null) return resolve();
+              c.once('exit', () => resolve());
+              c.send('stop');
+            }),
+        ),
+      );
+    },
+  };
+}
+
+/** The id of the log's newest event (0 when empty). */
+async function headId(base: string): Promise<number> {
+  const res = await call(base, 'GET', '/admin/v1/events?order=desc&limit=1', undefined, {
+    authorization: `Bearer ${ADMIN}`,
+  });
+  const [e] = (JSON.parse(res.text) as { events: { id: string }[] }).events;
+  return Number(e?.id ?? 0);
+}
+
+/** How many events the log holds after `since` (walked page by page, as a client would). */
+async function eventsAfter(base: string, since: number): Promise<number> {
+  let n = 0;
+  let marker: string | null = String(since);
+  while (marker !== null) {
+    const res = await call(base, 'GET', `/admin/v1/events?since=${marker}&limit=1000`, undefined, {
+      authorization: `Bearer ${ADMIN}`,
+    });
+    const page = JSON.parse(res.text) as { events: unknown[]; next_marker: string | null };
+    n += page.events.length;
+    marker = page.next_marker;
+  }
+  return n;
+}
+
+interface SubscriberRun {
+  readonly load: LoadResult;
+  readonly idleRssMb: number;
+  readonly fleet?: FleetReport & { expected: number; cpu: number };
+}
+
+/** One write run against `s`, with `count` subscribers (0: none) in their own processes. */
+async function subscriberRun(s: Child, pool: RequestSpec[], count: number): Promise<SubscriberRun> {
+  if (count === 0) {
+    await new Promise((r) => setTimeout(r, 1000));
+    return { idleRssMb: rssMb(s.pid), load: await drive(s.url, pool, 204, s.pid, load) };
+  }
+  const processes = Number(args['subscriber-processes']);
+  const fleet = await subscriberFleet(s.url, processes, Math.ceil(count / processes));
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const idleRssMb = rssMb(s.pid);
+    const head = await headId(s.url);
+    const cpuBefore = fleet.pids.map(cpuMs);
+    const wallBefore = performance.now();
+    const result = await drive(s.url, pool, 204, s.pid, load);
+    const expected = await eventsAfter(s.url, head);
+    // The subscribers may still be reading what was sent during the run.
+    const deadline = Date.now() + 60_000;
+    let report = await fleet.report();
+    while (report.minEvents < expected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      report = await fleet.report();
+    }
+    const cpu =
+      fleet.pids.reduce((a, pid, i) => a + cpuMs(pid) - cpuBefore[i]!, 0) /
+      (performance.now() - wallBefore);
+    return { load: result, idleRssMb, fleet: { ...report, expected, cpu } };
+  } finally {
+    await fleet.stop();
+  }
+}
+
 async function subscriberRows(): Promise<void> {
   const count = Number(args.subscribers);
-  const url = `sqlite:${join(dir, `subscribers-${Date.now()}.db`)}`;
-  const s = await node('events-subscribers', ROOT, url);
-  const streams: http.ClientRequest[] = [];
-  try {
-    const token = await seed(s.url);
-    const pool = writePool(token);
-    const alone = await drive(s.url, pool, 204, s.pid, load);
-    await new Promise((r) => setTimeout(r, 1000));
-    const before = rssMb(s.pid);
-    let received = 0;
-    for (let i = 0; i < count; i++) {
-      streams.push(
-        await subscribe(s.url, () => {
-          received++;
-        }),
-      );
+  const rounds = Number(args.rounds);
+  const builds: [string, string][] = [['this build', ROOT]];
+  if (args['feed-base']) builds.push(['feed-base build', args['feed-base']]);
+  const f = (x: number, d = 0) => x.toFixed(d);
+  out.push(
+    `### ${count} live feed subscribers (SQLite, one node)`,
+    '',
+    `Subscribers in ${args['subscriber-processes']} processes of their own, the server alone in its process, writes from autocannon (${load.connections} connections, ${load.durationS} s after ${load.warmupS} s warm-up), runs alternating.`,
+    '',
+    '| Build, run | subscribers | writes req/s | p99 ms | server CPU ms/request | server CPU (cores) | subscribers CPU (cores) | other work (cores) | server RSS MB idle / peak | events each (expected) | min / max received | reconnects |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  );
+  // Round by round, each build in turn (a fresh server and database each time), so that a
+  // change in the machine's load meanwhile falls on both.
+  for (let round = 1; round <= rounds; round++) {
+    for (const [label, root] of builds) {
+      const url = `sqlite:${join(dir, `subscribers-${round}-${label.length}.db`)}`;
+      const s = await node(`events-subscribers-${label.length}`, root, url);
+      try {
+        const pool = writePool(await seed(s.url));
+        for (const n of [0, count]) {
+          const r = await subscriberRun(s, pool, n);
+          const fl = r.fleet;
+          out.push(
+            `| ${label}, ${round} | ${n} | ${f(r.load.rps)} | ${f(r.load.p99)} | ${f(r.load.serverCpuPerRequestMs, 3)} | ${f(r.load.serverCpu, 2)} | ${fl ? f(fl.cpu, 2) : '–'} | ${f(Math.max(0, r.load.otherCpu - (fl?.cpu ?? 0)), 2)} | ${f(r.idleRssMb)} / ${f(r.load.peakRssMb)} | ${fl ? fl.expected : '–'} | ${fl ? `${fl.minEvents} / ${fl.maxEvents}` : '–'} | ${fl ? fl.reconnects : '–'} |`,
+          );
+          console.error(out.at(-1));
+        }
+      } finally {
+        await s.stop();
+      }
     }
-    await new Promise((r) => setTimeout(r, 1000));
-    const withSubs = rssMb(s.pid);
-    const busy = await drive(s.url, pool, 204, s.pid, load);
-    const f = (x: number) => x.toFixed(0);
-    out.push(
-      `### ${count} live feed subscribers (SQLite, one node)`,
-      '',
-      '| | req/s | p99 ms | server RSS MB |',
-      '|---|---|---|---|',
-      `| no subscriber | ${f(alone.rps)} | ${alone.p99} | ${f(before)} |`,
-      `| ${count} subscribers, each sent every event | ${f(busy.rps)} | ${busy.p99} | ${f(withSubs)} (idle); peak ${f(busy.peakRssMb)} under load |`,
-      '',
-      `Memory for ${count} idle subscribers: ${f(withSubs - before)} MB; write rate ${((busy.rps / alone.rps - 1) * 100).toFixed(1)}% (${received} events delivered to subscribers during the run).`,
-      '',
-    );
-    console.error(out.slice(-6).join('\n'));
-  } finally {
-    for (const st of streams) st.destroy();
-    await s.stop();
   }
+  out.push('');
 }
 
 try {
   if (parts.has('write')) await writeRows();
-  if (parts.has('stream')) await streamRows();
+  if (parts.has('stream')) {
+    for (let round = 1; round <= Number(args.rounds); round++) {
+      await streamRows(ROOT, `this build, run ${round}`);
+      if (args['feed-base']) await streamRows(args['feed-base'], `feed-base build, run ${round}`);
+    }
+  }
   if (parts.has('subscribers')) await subscriberRows();
   const text = out.join('\n');
   process.stdout.write(`${text}\n`);

@@ -44,6 +44,7 @@ import {
   installErrorHandler,
   MAX_HEAD_BYTES,
 } from './http/error-handler.js';
+import { sseMessage } from './http/event-streams.js';
 import { FaultTargets, installFaults } from './http/fault-hook.js';
 import { registerIamRoutes } from './http/iam-routes.js';
 import { checkIdentifiers } from './http/identifier-check.js';
@@ -67,6 +68,11 @@ export interface AppOptions {
   readonly akskLockout?: AccessKeyLockoutPolicy | null;
   /** How often an idle live event feed sends a keep-alive comment (default 10 s). */
   readonly eventKeepAliveMs?: number;
+  /**
+   * A live event feed whose client leaves more than this many bytes unread on the server is
+   * closed (the client resumes with Last-Event-ID; default 1 MiB).
+   */
+  readonly eventStreamMaxUnreadBytes?: number;
   /** Days of change log kept; older events are pruned in the background. 0 or absent: all. */
   readonly eventRetentionDays?: number;
   /**
@@ -81,6 +87,7 @@ export interface AppOptions {
 }
 
 const EVENT_KEEP_ALIVE_MS = 10_000;
+const EVENT_STREAM_MAX_UNREAD_BYTES = 1024 * 1024;
 
 /** How long the server waits on a client. */
 export interface ConnectionLimits {
@@ -314,11 +321,13 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     secrets: deps.secrets,
     adminTokenHash: deps.adminTokenHash,
   });
-  const feed = new EventFeed(deps.store);
   registerAdminEventRoutes(app, {
     store: deps.store,
-    feed,
-    keepAliveMs: options.eventKeepAliveMs ?? EVENT_KEEP_ALIVE_MS,
+    feed: new EventFeed(deps.store, sseMessage),
+    streams: {
+      keepAliveMs: options.eventKeepAliveMs ?? EVENT_KEEP_ALIVE_MS,
+      maxUnreadBytes: options.eventStreamMaxUnreadBytes ?? EVENT_STREAM_MAX_UNREAD_BYTES,
+    },
     adminTokenHash: deps.adminTokenHash,
   });
   registerAdminIdentityRoutes(app, {

@@ -29,6 +29,18 @@ export interface StartOptions {
   readonly demo?: boolean;
   /** fatal, error, warn (default), info, debug, trace or silent; logs go to standard error. */
   readonly logLevel?: string;
+  /**
+   * Throttling as `--rate-limit`: requests per second per credential (an access key, a token's
+   * user; with `auth: 'open'`, a token), in bursts of as many; a whole number 1–1,000,000.
+   * Excess calls answer 429 `APIG.0308` in the gateway envelope and change nothing.
+   * Default `'off'` (0 is off too).
+   */
+  readonly rateLimit?: number | 'off';
+  /**
+   * As `--request-log`: how many of its last requests the server keeps for
+   * GET /admin/v1/requests; 0–1,000,000, default 1000, 0 keeps none.
+   */
+  readonly requestLog?: number;
 }
 
 /** The seed document of `POST /admin/v1/seed` (see GET /schemas/seed.json and the README). */
@@ -162,6 +174,9 @@ export async function startTagplane(options: StartOptions = {}): Promise<Tagplan
       demo: options.demo ?? false,
       logLevel: options.logLevel ?? 'warn',
       logFormat: 'json',
+      // Read as the flags are, so that they take the same values and fail with the same words.
+      ...(options.rateLimit !== undefined ? { rateLimit: String(options.rateLimit) } : {}),
+      ...(options.requestLog !== undefined ? { requestLog: String(options.requestLog) } : {}),
     },
     // Only what the caller passed: a test process's environment does not leak in.
     options.masterKey ? { TAGPLANE_MASTER_KEY: options.masterKey } : {},

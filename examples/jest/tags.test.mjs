@@ -1,6 +1,8 @@
-// The same kind of test with Jest. tagplane is an ES module: run Jest with
-//   NODE_OPTIONS=--experimental-vm-modules npx jest examples/jest
-// (Jest is not a dependency of tagplane; this example is not run by its own suite.)
+// The same kind of test with Jest. In a project of your own:
+//   npm install --save-dev tagplane jest
+//   NODE_OPTIONS=--experimental-vm-modules npx jest
+// (tagplane is an ES module, which Jest loads with that Node.js option). tagplane's own suite
+// runs this file so, in a project that installs the packed package (test/process/package.test.ts).
 import { afterAll, beforeAll, beforeEach, expect, test } from '@jest/globals';
 import { startTagplane } from 'tagplane';
 

@@ -1,34 +1,59 @@
 import type { ChangeEvent } from '../core/change-event.js';
 import type { Store } from '../store/database.js';
 import { type EventFilter, lastEventId, listEvents } from '../store/events-store.js';
+import { compileMatch, type EventMatch, matchKey } from './event-match.js';
 
 /** How many events one read of the log takes. */
 const PAGE = 500;
+/**
+ * How many live events a subscriber still catching up holds back at most; beyond, it forgets
+ * them and reads them from the log instead, so a catch-up that waits on a slow client does not
+ * hold the log's growth in memory.
+ */
+const MAX_HELD = 2 * PAGE;
 
-/** What a subscriber is sent: the event, and its JSON (made once for every subscriber). */
-export type Deliver = (event: ChangeEvent, json: string) => void;
+/** How an event is put on the wire: made once per event, whatever the number of subscribers. */
+export type Encode = (event: ChangeEvent) => string;
+
+/** Where a subscriber's events go. */
+export interface FeedSink {
+  /** Takes the encoded events of one read that pass the subscriber's filter, in id order. */
+  send(chunk: Buffer): void;
+  /**
+   * Settles once what was sent has been taken (or the subscriber has gone): catching up from
+   * the log waits for it before the next page; the live feed waits for nobody.
+   */
+  taken(): Promise<void>;
+}
+
+/** An event and its wire text. */
+interface Frame {
+  readonly id: number;
+  readonly event: ChangeEvent;
+  readonly text: string;
+}
+
+/** Subscribers with the same filter: one match per event and one chunk per read for all. */
+interface Group {
+  readonly key: string;
+  readonly filter: EventFilter;
+  readonly match: EventMatch;
+  readonly subscribers: Set<Subscriber>;
+}
 
 interface Subscriber {
-  readonly filter: EventFilter;
-  readonly deliver: Deliver;
-  /** The id of the last event sent (or skipped as not matching): nothing at or below it is sent. */
+  readonly group: Group;
+  readonly sink: FeedSink;
+  /** Every event at or below this id has been sent or passed over: nothing there is sent again. */
   cursor: number;
-  /** While catching up from the log: live events held back until the catch-up has ended. */
-  held: ChangeEvent[] | undefined;
+  /** While catching up from the log: the live events of that time, sent once it has ended. */
+  held: Frame[] | undefined;
+  /** More live events came while catching up than are held: read them from the log instead. */
+  overflowed: boolean;
 }
 
-/** Whether an event passes a filter (the same fields the log's reads filter on). */
-export function matches(filter: EventFilter, e: ChangeEvent): boolean {
-  return (
-    (filter.projectId === undefined || e.project_id === filter.projectId) &&
-    (filter.resourceType === undefined || e.resource_type === filter.resourceType) &&
-    (filter.resourceId === undefined || e.resource_id === filter.resourceId) &&
-    (filter.userId === undefined || e.principal.user_id === filter.userId) &&
-    (filter.from === undefined || e.time >= filter.from) &&
-    (filter.to === undefined || e.time <= filter.to) &&
-    (filter.key === undefined || e.changes.some((c) => c.key === filter.key))
-  );
-}
+const chunkOf = (frames: readonly Frame[]): Buffer =>
+  Buffer.from(frames.length === 1 ? frames[0]!.text : frames.map((f) => f.text).join(''));
 
 /**
  * One follower of the change log per node, fanning each new event out to every subscriber.
@@ -36,11 +61,16 @@ export function matches(filter: EventFilter, e: ChangeEvent): boolean {
  * may have grown, from the last id it has seen: ids grow in commit order (migration 0009), so
  * reading `id > last` misses nothing and repeats nothing. A subscriber that resumes from an
  * older id first reads what it missed from the log, holding live events back meanwhile, then
- * joins the live feed; its cursor keeps any event from being sent twice. One read per wake-up
- * serves every subscriber, so a thousand cost little more than one.
+ * joins the live feed; its cursor keeps any event from being sent twice.
+ *
+ * One read per wake-up serves every subscriber, and its cost grows with the number of distinct
+ * filters, not of subscribers: each event is encoded once, each filter tests it once, and the
+ * events of one read that a filter passes become one chunk, written to each of its subscribers
+ * in one write.
  */
 export class EventFeed {
-  private readonly subscribers = new Set<Subscriber>();
+  private readonly groups = new Map<string, Group>();
+  private count = 0;
   /** The last id read from the log; undefined until the feed has started. */
   private last: number | undefined;
   private starting: Promise<number> | undefined;
@@ -48,24 +78,39 @@ export class EventFeed {
   private reading = false;
   private again = false;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly encode: Encode,
+  ) {}
 
   /**
-   * Sends `deliver` every event matching `filter`: those after `since` first (when given), then
+   * Sends `sink` every event matching `filter`: those after `since` first (when given), then
    * every new one as it is committed. Returns an unsubscribe.
    */
-  async subscribe(filter: EventFilter, since: number | undefined, deliver: Deliver) {
+  async subscribe(filter: EventFilter, since: number | undefined, sink: FeedSink) {
     const head = await this.start();
+    const key = matchKey(filter);
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { key, filter, match: compileMatch(filter), subscribers: new Set() };
+      this.groups.set(key, group);
+    }
     const sub: Subscriber = {
-      filter,
-      deliver,
+      group,
+      sink,
       cursor: since ?? head,
       held: since === undefined || since >= head ? undefined : [],
+      overflowed: false,
     };
-    this.subscribers.add(sub);
+    group.subscribers.add(sub);
+    this.count++;
     const unsubscribe = () => {
-      this.subscribers.delete(sub);
-      if (this.subscribers.size === 0) this.stop();
+      if (!sub.group.subscribers.delete(sub)) return;
+      this.count--;
+      if (sub.group.subscribers.size === 0 && this.groups.get(key) === sub.group) {
+        this.groups.delete(key);
+      }
+      if (this.count === 0) this.stop();
     };
     if (sub.held) {
       try {
@@ -79,33 +124,45 @@ export class EventFeed {
   }
 
   get size(): number {
-    return this.subscribers.size;
+    return this.count;
+  }
+
+  private frame(e: ChangeEvent): Frame {
+    return { id: Number(e.id), event: e, text: this.encode(e) };
   }
 
   /** Reads what a subscriber missed, then lets the events held back meanwhile through. */
   private async catchUp(sub: Subscriber): Promise<void> {
+    const subscribed = () => sub.group.subscribers.has(sub);
     for (;;) {
       const page = await listEvents(
         this.store.db,
         this.store.caps,
-        { ...sub.filter, after: sub.cursor },
+        { ...sub.group.filter, after: sub.cursor },
         'asc',
         PAGE,
       );
-      if (!this.subscribers.has(sub)) return;
-      for (const e of page) this.send(sub, e, JSON.stringify(e));
-      if (page.length < PAGE) break;
+      if (!subscribed()) return;
+      const frames = page.map((e) => this.frame(e));
+      const last = frames.at(-1);
+      if (last) {
+        sub.cursor = last.id;
+        sub.sink.send(chunkOf(frames));
+        await sub.sink.taken();
+        if (!subscribed()) return;
+      }
+      if (page.length === PAGE) continue;
+      if (!sub.overflowed) break;
+      sub.overflowed = false;
+      sub.held = [];
     }
     const held = sub.held ?? [];
     sub.held = undefined;
-    for (const e of held) if (matches(sub.filter, e)) this.send(sub, e, JSON.stringify(e));
-  }
-
-  private send(sub: Subscriber, e: ChangeEvent, json: string): void {
-    const id = Number(e.id);
-    if (id <= sub.cursor) return;
-    sub.cursor = id;
-    sub.deliver(e, json);
+    const cursor = sub.cursor;
+    const mine = held.filter((f) => f.id > cursor && sub.group.match(f.event));
+    sub.cursor = Math.max(cursor, held.at(-1)?.id ?? 0);
+    // Live from here on: the next chunk comes from the feed, which waits for nobody.
+    if (mine.length > 0) sub.sink.send(chunkOf(mine));
   }
 
   private start(): Promise<number> {
@@ -157,15 +214,52 @@ export class EventFeed {
         // The store is away: the next wake-up (its return wakes the feed) reads from `from`.
         return;
       }
-      for (const e of page) {
-        this.last = Number(e.id);
-        const json = JSON.stringify(e);
-        for (const sub of this.subscribers) {
-          if (sub.held) sub.held.push(e);
-          else if (matches(sub.filter, e)) this.send(sub, e, json);
-        }
-      }
+      const last = page.at(-1);
+      if (last) this.last = Number(last.id);
+      this.fanOut(page);
       if (page.length < PAGE) return;
+    }
+  }
+
+  /** Sends one read's events: to each subscriber, those its filter passes, in one chunk. */
+  private fanOut(page: readonly ChangeEvent[]): void {
+    if (page.length === 0 || this.count === 0) return;
+    const frames = page.map((e) => this.frame(e));
+    const first = frames[0]!.id;
+    const last = frames.at(-1)!.id;
+    for (const group of this.groups.values()) {
+      let passed: Frame[] | undefined;
+      let chunk: Buffer | undefined;
+      for (const sub of group.subscribers) {
+        if (sub.held) {
+          this.hold(sub, frames);
+          continue;
+        }
+        passed ??= frames.filter((f) => group.match(f.event));
+        if (sub.cursor < first) {
+          // The usual case: nothing of this read sent yet, so the group's chunk is this one's.
+          if (passed.length > 0) {
+            chunk ??= chunkOf(passed);
+            sub.sink.send(chunk);
+          }
+        } else {
+          // Just caught up from the log, which was ahead of this read: the rest only.
+          const cursor = sub.cursor;
+          const rest = passed.filter((f) => f.id > cursor);
+          if (rest.length > 0) sub.sink.send(chunkOf(rest));
+        }
+        sub.cursor = Math.max(sub.cursor, last);
+      }
+    }
+  }
+
+  private hold(sub: Subscriber, frames: readonly Frame[]): void {
+    if (sub.overflowed || !sub.held) return;
+    if (sub.held.length + frames.length > MAX_HELD) {
+      sub.held = [];
+      sub.overflowed = true;
+    } else {
+      sub.held.push(...frames);
     }
   }
 }

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { EventFeed } from '../admin/event-feed.js';
@@ -17,6 +16,7 @@ import {
   readEventQuery,
   readMoment,
 } from './event-schemas.js';
+import { type EventStreamLimits, EventStreams } from './event-streams.js';
 import { GatewayErrorSchema } from './service-schemas.js';
 import { compileSchema, routeValidation, type TypeBoxProvider } from './validation.js';
 
@@ -27,8 +27,7 @@ const asOfQuery = compileSchema(AsOfQuerySchema, {
 export interface AdminEventRouteDeps {
   readonly store: Store;
   readonly feed: EventFeed;
-  /** How often an idle live feed sends a comment to keep the connection open (≤ 15 s). */
-  readonly keepAliveMs: number;
+  readonly streams: EventStreamLimits;
   /** SHA-256 (hex) of the admin token. */
   readonly adminTokenHash: string;
 }
@@ -59,11 +58,8 @@ export function registerAdminEventRoutes(fastify: FastifyInstance, deps: AdminEv
     },
   });
 
-  const streams = new Set<ServerResponse>();
-  // Open feeds never end by themselves: end them when the server closes.
-  fastify.addHook('preClose', async () => {
-    for (const res of streams) res.end();
-  });
+  const streams = new EventStreams(deps.streams);
+  fastify.addHook('preClose', async () => streams.closeAll());
 
   app.get('/admin/v1/events/stream', {
     ...base,
@@ -109,27 +105,22 @@ export function registerAdminEventRoutes(fastify: FastifyInstance, deps: AdminEv
         'x-request-id': request.id,
       });
       res.write(': tagplane change log\n\n');
-      streams.add(res);
       let unsubscribe: (() => void) | undefined;
       let open = true;
-      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), deps.keepAliveMs);
-      const end = () => {
-        if (!open) return;
-        open = false;
-        clearInterval(keepAlive);
-        streams.delete(res);
-        unsubscribe?.();
-        res.end();
-      };
-      res.on('close', end);
+      const stream = streams.add(
+        res,
+        () => {
+          open = false;
+          unsubscribe?.();
+        },
+        () => request.log.info('event stream closed: its client is not reading'),
+      );
       try {
-        unsubscribe = await deps.feed.subscribe(filter, since, (event, json) => {
-          if (open) res.write(`id: ${event.id}\nevent: tag-change\ndata: ${json}\n\n`);
-        });
+        unsubscribe = await deps.feed.subscribe(filter, since, stream);
         if (!open) unsubscribe();
       } catch (err) {
         request.log.error({ err }, 'event stream failed');
-        end();
+        stream.close();
       }
     },
   });

@@ -180,7 +180,7 @@ export function installErrorHandler(app: FastifyInstance): void {
 }
 
 /**
- * Requests Fastify refuses before routing them (a path that is not valid percent-encoding, a path
+ * Requests Fastify refuses before routing them (a path that is not percent-encoded UTF-8, a path
  * parameter longer than the router accepts). No route and no hook runs for them, so they are
  * answered here, in the gateway envelope and with the X-Request-Id every response carries.
  */
@@ -197,7 +197,8 @@ export function frameworkErrors(
     return;
   }
   if (err.code === 'FST_ERR_BAD_URL') {
-    sendGateway(reply, request, 'badRequest', 'the path is not valid percent-encoding.');
+    // Malformed escapes (`%zz`) and escapes of bytes that are not UTF-8 (`%C0%AF`) alike.
+    sendGateway(reply, request, 'badRequest', 'the path is not valid percent-encoded UTF-8.');
     return;
   }
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {

@@ -148,6 +148,75 @@ describe('startTagplane()', () => {
     await t.close();
   });
 
+  it('rateLimit: past its burst a credential answers 429 APIG.0308; others still pass', async () => {
+    const { projectId, doc } = seedDoc();
+    const t = await startTagplane({ seed: doc, auth: 'open', rateLimit: 1 });
+    started.push(t);
+    const tags = `${t.url}/v1/${projectId}/baremetalservers/${doc.resources[0]!.id}/tags`;
+    const get = (token: string) => fetch(tags, { headers: { 'x-auth-token': token } });
+    // A burst of 1, refilled at 1 a second: of 20 calls at once, at most one a second passes.
+    const answers = await Promise.all(Array.from({ length: 20 }, () => get('token-a')));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses).toContain(200);
+    expect(statuses).toContain(429);
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    const refused = answers.find((r) => r.status === 429)!;
+    expect(await refused.json()).toEqual({
+      error_code: 'APIG.0308',
+      error_msg:
+        'The throttling threshold has been reached: policy user over ratelimit,limit:1,time:1 second',
+      request_id: refused.headers.get('x-request-id'),
+    });
+    // In open mode each token is a credential of its own.
+    expect((await get('token-b')).status).toBe(200);
+    await t.close();
+  });
+
+  it("rateLimit off (the default, 'off' or 0): no call is throttled", async () => {
+    const { projectId, doc } = seedDoc();
+    for (const rateLimit of [undefined, 'off' as const, 0]) {
+      const t = await startTagplane({ seed: doc, auth: 'open', rateLimit });
+      started.push(t);
+      const tags = `${t.url}/v1/${projectId}/baremetalservers/${doc.resources[0]!.id}/tags`;
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => fetch(tags, { headers: { 'x-auth-token': 'same' } })),
+      );
+      expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
+      await t.close();
+    }
+  });
+
+  it('requestLog: the server keeps that many of its last requests (0: none)', async () => {
+    const { projectId, doc } = seedDoc();
+    const requests = async (t: Tagplane) =>
+      ((await t.request('GET', '/admin/v1/requests')) as { requests: { path: string }[] }).requests;
+    const kept = await startTagplane({ seed: doc, auth: 'open', requestLog: 2 });
+    const none = await startTagplane({ seed: doc, auth: 'open', requestLog: 0 });
+    started.push(kept, none);
+    const tags = `/v1/${projectId}/baremetalservers/${doc.resources[0]!.id}/tags`;
+    for (const t of [kept, none]) {
+      for (const path of [tags, '/healthz', '/readyz']) {
+        await fetch(`${t.url}${path}`, { headers: { 'x-auth-token': 'any' } });
+      }
+    }
+    expect((await requests(kept)).map((r) => r.path)).toEqual(['/readyz', '/healthz']);
+    expect(await requests(none)).toEqual([]);
+    await kept.close();
+    await none.close();
+  });
+
+  it('rateLimit and requestLog take what the flags take, and refuse the rest in their words', async () => {
+    await expect(startTagplane({ rateLimit: 2.5 })).rejects.toThrow(
+      /invalid rate limit \(--rate-limit, TAGPLANE_RATE_LIMIT\) '2\.5': use a whole number/,
+    );
+    await expect(startTagplane({ rateLimit: 'fast' as never })).rejects.toThrow(
+      /invalid rate limit .* 'fast'/,
+    );
+    await expect(startTagplane({ requestLog: -1 })).rejects.toThrow(
+      /invalid request log size \(--request-log, TAGPLANE_REQUEST_LOG\) '-1': use 0–1000000/,
+    );
+  });
+
   it('an admin call refused: the error carries the status and the answer', async () => {
     const t = await startTagplane();
     started.push(t);

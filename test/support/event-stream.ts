@@ -1,4 +1,4 @@
-import { type ClientRequest, request } from 'node:http';
+import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 
 /** One message of a text/event-stream. */
 export interface StreamMessage {
@@ -33,6 +33,7 @@ export class EventStreamClient {
   private buffer = '';
   private waiters: (() => void)[] = [];
   private req: ClientRequest | undefined;
+  private res: IncomingMessage | undefined;
   private ended = false;
 
   /** Connects; resolves once the answer's head has arrived. */
@@ -48,11 +49,15 @@ export class EventStreamClient {
         client.headers = res.headers;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => client.take(chunk));
-        res.on('end', () => {
+        const ended = () => {
           client.ended = true;
           client.notify();
-        });
+        };
+        // 'close' without 'end': the server cut the stream off.
+        res.on('end', ended);
+        res.on('close', ended);
         res.on('error', () => {});
+        client.res = res;
         resolve(client);
       });
       req.on('error', reject);
@@ -85,6 +90,20 @@ export class EventStreamClient {
 
   private notify(): void {
     for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Whether the stream has ended (the server closed it, or `close()`). */
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Stops reading: what the server sends from now on waits in the connection and its buffers. */
+  pause(): void {
+    this.res?.pause();
+  }
+
+  resume(): void {
+    this.res?.resume();
   }
 
   /** Resolves once `check()` holds (or the stream has ended). */

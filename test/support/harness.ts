@@ -91,6 +91,8 @@ export interface HarnessOptions {
   readonly keys?: HarnessKeys;
   /** How often an idle live event feed sends a keep-alive comment. */
   readonly eventKeepAliveMs?: number;
+  /** Bytes a live event feed's client may leave unread before the server closes it. */
+  readonly eventStreamMaxUnreadBytes?: number;
 }
 
 /** The master key (secrets at rest) and the token signing key. */
@@ -122,6 +124,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       ...(options.akskLockout !== undefined ? { akskLockout: options.akskLockout } : {}),
       ...(options.eventKeepAliveMs !== undefined
         ? { eventKeepAliveMs: options.eventKeepAliveMs }
+        : {}),
+      ...(options.eventStreamMaxUnreadBytes !== undefined
+        ? { eventStreamMaxUnreadBytes: options.eventStreamMaxUnreadBytes }
         : {}),
       ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
       ...(options.requestLog !== undefined ? { requestLog: options.requestLog } : {}),
