@@ -122,7 +122,11 @@ export interface EventFilter {
   readonly before?: number;
 }
 
-/** Up to `limit` events matching `filter`, by id in `order`. */
+/**
+ * Up to `limit` events matching `filter` (all without one), by id in `order`. Where the
+ * per-resource index is filled apart from the writes, a read by resource goes through it (see
+ * event-resource-index.ts).
+ */
 export async function listEvents(
   ex: Executor,
   caps: StoreCapabilities,
