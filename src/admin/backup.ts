@@ -322,7 +322,7 @@ export async function importDatabase(
             .join('; ')}`,
         );
       }
-      await afterRestore(tx, store.caps, tables);
+      await afterRestore(tx, store.caps, header.schema);
     },
     { once: true },
   );

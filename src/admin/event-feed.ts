@@ -2,6 +2,7 @@ import type { ChangeEvent } from '../core/change-event.js';
 import type { Store } from '../store/database.js';
 import { type EventFilter, lastEventId, listEvents } from '../store/events-store.js';
 import { compileMatch, type EventMatch, matchKey } from './event-match.js';
+import { heldBackDelay } from './events.js';
 
 /** How many events one read of the log takes. */
 const PAGE = 500;
@@ -11,6 +12,16 @@ const PAGE = 500;
  * hold the log's growth in memory.
  */
 const MAX_HELD = 2 * PAGE;
+/**
+ * The share of the event loop the fan-out may take: after a fan-out that took `t` ms, the next
+ * read waits `t × (1 − share) / share` ms, so that writes to many subscribers cannot crowd out
+ * the requests this node serves. With one subscriber a fan-out takes some microseconds and the
+ * wait is under a millisecond; with 1,000 each receiving every event (about 12 µs a socket
+ * write) it is about 0.4 s, and each wait gathers the events of that time into one chunk.
+ */
+const FAN_OUT_SHARE = 0.03;
+/** The longest wait between two reads, whatever the fan-out cost. */
+const MAX_PAUSE_MS = 1_000;
 
 /** How an event is put on the wire: made once per event, whatever the number of subscribers. */
 export type Encode = (event: ChangeEvent) => string;
@@ -58,10 +69,11 @@ const chunkOf = (frames: readonly Frame[]): Buffer =>
 /**
  * One follower of the change log per node, fanning each new event out to every subscriber.
  * It reads the log itself (from the store, whatever node wrote it) whenever the store says it
- * may have grown, from the last id it has seen: ids grow in commit order (migration 0009), so
- * reading `id > last` misses nothing and repeats nothing. A subscriber that resumes from an
- * older id first reads what it missed from the log, holding live events back meanwhile, then
- * joins the live feed; its cursor keeps any event from being sent twice.
+ * may have grown, from the last id it has seen: a read in id order takes only events that are
+ * final (ids in commit order, or below the horizon: migration 0013), so reading `id > last`
+ * misses nothing and repeats nothing. A subscriber that resumes from an older id first reads
+ * what it missed from the log, holding live events back meanwhile, then joins the live feed; its
+ * cursor keeps any event from being sent twice.
  *
  * One read per wake-up serves every subscriber, and its cost grows with the number of distinct
  * filters, not of subscribers: each event is encoded once, each filter tests it once, and the
@@ -77,6 +89,12 @@ export class EventFeed {
   private unsubscribe: (() => void) | undefined;
   private reading = false;
   private again = false;
+  /** No read before this moment (`performance.now()`), to keep the fan-out to its share. */
+  private restUntil = 0;
+  private resting: NodeJS.Timeout | undefined;
+  /** Reads in a row that found events held back, and the timer of the next. */
+  private heldReads = 0;
+  private heldTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: Store,
@@ -135,7 +153,7 @@ export class EventFeed {
   private async catchUp(sub: Subscriber): Promise<void> {
     const subscribed = () => sub.group.subscribers.has(sub);
     for (;;) {
-      const page = await listEvents(
+      const { events: page } = await listEvents(
         this.store.db,
         this.store.caps,
         { ...sub.group.filter, after: sub.cursor },
@@ -171,7 +189,7 @@ export class EventFeed {
       // Listen first: a commit between reading the head and listening still wakes the feed.
       this.unsubscribe = this.store.onEventsAppended(() => this.wake());
       try {
-        const head = await lastEventId(this.store.db);
+        const head = await lastEventId(this.store.db, this.store.caps);
         this.last = Math.max(head, this.last ?? 0);
         return this.last;
       } finally {
@@ -182,6 +200,11 @@ export class EventFeed {
   }
 
   private stop(): void {
+    clearTimeout(this.resting);
+    this.resting = undefined;
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    this.heldReads = 0;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.last = undefined;
@@ -193,32 +216,81 @@ export class EventFeed {
       this.again = true;
       return;
     }
-    this.reading = true;
-    void this.read().finally(() => {
-      this.reading = false;
-      if (this.again) {
-        this.again = false;
+    if (this.resting) return;
+    const rest = this.restUntil - performance.now();
+    if (rest >= 1) {
+      this.resting = setTimeout(() => {
+        this.resting = undefined;
         this.wake();
-      }
-    });
+      }, rest);
+      this.resting.unref();
+      return;
+    }
+    this.reading = true;
+    void this.read()
+      .then((heldBack) => this.readAgainIfHeld(heldBack))
+      .finally(() => {
+        this.reading = false;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
   }
 
-  private async read(): Promise<void> {
-    for (;;) {
-      const from = this.last;
-      if (from === undefined) return;
-      let page: ChangeEvent[];
-      try {
-        page = await listEvents(this.store.db, this.store.caps, { after: from }, 'asc', PAGE);
-      } catch {
-        // The store is away: the next wake-up (its return wakes the feed) reads from `from`.
-        return;
-      }
-      const last = page.at(-1);
-      if (last) this.last = Number(last.id);
-      this.fanOut(page);
-      if (page.length < PAGE) return;
+  /**
+   * Events held back at the horizon send no notification of their own when the transaction
+   * holding them ends (it may append nothing), so the feed reads again after a short wait.
+   */
+  private readAgainIfHeld(heldBack: boolean): void {
+    if (!heldBack) {
+      this.heldReads = 0;
+      return;
     }
+    if (this.heldTimer !== undefined) return;
+    this.heldTimer = setTimeout(
+      () => {
+        this.heldTimer = undefined;
+        this.wake();
+      },
+      heldBackDelay(this.heldReads++),
+    );
+    this.heldTimer.unref();
+  }
+
+  /**
+   * Reads the next page of the log after the last id read and fans it out (a full page asks for
+   * another read, after the fan-out's rest); whether events were held back at its horizon.
+   */
+  private async read(): Promise<boolean> {
+    const from = this.last;
+    if (from === undefined) return false;
+    let page: ChangeEvent[];
+    let heldThrough: number;
+    try {
+      ({ events: page, heldThrough } = await listEvents(
+        this.store.db,
+        this.store.caps,
+        { after: from },
+        'asc',
+        PAGE,
+      ));
+    } catch {
+      // The store is away: the next wake-up (its return wakes the feed) reads from `from`.
+      return false;
+    }
+    const last = page.at(-1);
+    if (last) this.last = Number(last.id);
+    const started = performance.now();
+    this.fanOut(page);
+    const took = performance.now() - started;
+    this.restUntil =
+      performance.now() + Math.min(MAX_PAUSE_MS, (took * (1 - FAN_OUT_SHARE)) / FAN_OUT_SHARE);
+    if (page.length === PAGE) {
+      this.again = true;
+      return false;
+    }
+    return heldThrough > 0;
   }
 
   /** Sends one read's events: to each subscriber, those its filter passes, in one chunk. */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../core/app-error.js';
 import { type ChangeEvent, compareCodePoints } from '../core/change-event.js';
 import type { Tag } from '../core/tag.js';
@@ -22,7 +23,9 @@ export interface EventPage {
 
 /**
  * One page of the change log: the events matching `filter`, by id in `order`. A page that may
- * have more after it names its last id as the marker of the next.
+ * have more after it names its last id as the marker of the next. An ascending page ends at the
+ * log's horizon (see `listEvents`): an event committed with a smaller id than one already read
+ * cannot be passed over by the next page, or by a read `since` the last id later.
  */
 export async function readEvents(
   store: Store,
@@ -30,13 +33,41 @@ export async function readEvents(
   order: 'asc' | 'desc',
   limit: number,
 ): Promise<EventPage> {
-  const rows = await listEvents(store.db, store.caps, filter, order, limit + 1);
+  let read = await listEvents(store.db, store.caps, filter, order, limit + 1);
+  // The events held back by the first read had committed before it: wait for them to become
+  // final, so that an acknowledged write's event is in the next ascending read (read your
+  // writes). Later commits may be held back meanwhile; they are not waited for.
+  const committed = read.heldThrough;
+  const deadline = Date.now() + HELD_BACK_WAIT_MS;
+  for (let n = 0; read.heldThrough > 0 && (read.horizon ?? 0) <= committed; n++) {
+    if (Date.now() >= deadline) break;
+    await sleep(heldBackDelay(n));
+    read = await listEvents(store.db, store.caps, filter, order, limit + 1);
+  }
+  const rows = read.events;
   const events = rows.slice(0, limit);
   return {
     events,
     nextMarker: rows.length > limit ? (events.at(-1)?.id ?? null) : null,
   };
 }
+
+/**
+ * How long to wait before reading the log again while events are held back at its horizon (a
+ * transaction older than theirs still runs; see listEvents): 2, 4, 8, then every 10 ms, so that
+ * they are read within milliseconds of its end; every 100 ms once that has lasted half a second.
+ */
+export function heldBackDelay(reads: number): number {
+  return reads < 50 ? Math.min(10, 2 ** (reads + 1)) : 100;
+}
+
+/**
+ * How long an ascending read waits at most for events committed before it to become final. A
+ * write transaction lasts milliseconds; one that runs longer (a large seed, or a transaction of
+ * any database on the same PostgreSQL server left open after writing) delays the answer by this
+ * much, and the answer then ends before the events it still holds back.
+ */
+const HELD_BACK_WAIT_MS = 1_000;
 
 /** A moment of the log: an event id, or a time (RFC 3339 UTC with milliseconds). */
 export type Moment = { readonly id: number } | { readonly time: string };

@@ -275,7 +275,6 @@ async function applyResources(
       changes,
     });
   }
-  // Last in the transaction: on PostgreSQL the log's id lock is then held for the commit only.
   await appendEvents(tx, events);
   return placed.map((p) => p.id);
 }

@@ -13,9 +13,8 @@ import { deleteTags, putTags, upsertTagsQuery } from './tags-store.js';
  * event to the change log, in the caller's write transaction; no event when there is none.
  *
  * Where each statement is a round trip (PostgreSQL), the tag write and the event insert are one
- * statement (a data-modifying CTE): the log adds no round trip, and the log's id lock (migration
- * 0009), taken by the event insert, is held from that statement to the commit only. Call it as
- * the last statement of the transaction.
+ * statement (a data-modifying CTE): the log adds no round trip. (The event's id takes no lock:
+ * see migration 0013.)
  */
 export async function writeChange(
   ex: Executor,

@@ -161,30 +161,41 @@ export async function insertRows(
   await sql`insert into ${sql.table(table)} (${refs(cols)}) values ${sql.join(values)}`.execute(ex);
 }
 
+/** The migration from which SQLite's log has its per-resource index beside it. */
+const EVENT_RESOURCE_INDEX_SINCE = '0014-event-resource-index';
+
+/** The migration from which PostgreSQL's event ids start at a base (0009 had a sequence). */
+const EVENT_ID_BASE_SINCE = '0013-transaction-event-ids';
+
 /**
- * After a restore: the next registration gets a larger `rid` than any inserted explicitly, the
- * change log's per-resource index holds the restored events (where it is kept apart from the
- * log, and the export's schema has it; before, the migration that adds it starts it empty), and
- * the planner has statistics of the rows restored.
+ * After a restore into a database at migration `schema`: the next registration gets a larger
+ * `rid` than any inserted explicitly, the next event a larger id, the change log's per-resource
+ * index holds the restored events (where it is kept apart from the log, and the schema has it;
+ * before, the migration that adds it starts it empty), and the planner has statistics of the
+ * rows restored.
  */
 export async function afterRestore(
   ex: Executor,
   caps: StoreCapabilities,
-  tables: readonly DumpTable[],
+  schema: string,
 ): Promise<void> {
   if (caps.ridSequence) {
     await sql`select setval(pg_get_serial_sequence('resources', 'rid'),
       coalesce((select max(rid) from resources), 0) + 1, false)`.execute(ex);
-    if (tables.includes('events')) {
-      // Event ids go on after the restored log's (the log's own sequence, migration 0009).
+  }
+  if (caps.eventHorizon && tablesAt(schema).includes('events')) {
+    // The restored ids were made on another server, whose transaction ids say nothing of this
+    // one's: the base moves past them (migration 0013). Before 0013, the log's own sequence
+    // (0009) is moved, and 0013 starts its base past the ids present when it runs.
+    if (schema >= EVENT_ID_BASE_SINCE) {
+      await sql`select tagplane_event_rebase()`.execute(ex);
+    } else {
       await sql`select setval('events_id_seq',
         coalesce((select max(id) from events), 0) + 1, false)`.execute(ex);
     }
   }
-  if (caps.deferredEventIndex && tables.includes('events')) {
-    const { rows } = await sql<{ n: number }>`select count(*) as n from sqlite_master
-      where type = 'table' and name = 'event_resource_index'`.execute(ex);
-    if (Number(rows[0]?.n ?? 0) > 0) await rebuildEventIndex(ex);
+  if (caps.deferredEventIndex && schema >= EVENT_RESOURCE_INDEX_SINCE) {
+    await rebuildEventIndex(ex);
   }
   // The restored rows are not to be queried with the statistics of empty tables.
   await gatherStatistics(ex, caps);

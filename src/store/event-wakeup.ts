@@ -3,7 +3,10 @@ import pg from 'pg';
 import type { Executor } from './executor.js';
 import { pgTypes } from './postgres-pool.js';
 
-/** Notified by the change log's trigger at each commit that appends events (migration 0009). */
+/**
+ * Notified after each commit that appends events: by the process that made it, outside its
+ * transaction (before migration 0013, by a trigger in it).
+ */
 export const EVENTS_CHANNEL = 'tagplane_events';
 
 const appended = new WeakSet<object>();
@@ -38,8 +41,12 @@ export abstract class EventWakeup {
   afterCommit(conn: Executor): boolean {
     if (!appended.delete(conn)) return false;
     this.wake();
+    this.tellOthers();
     return true;
   }
+
+  /** Tells other processes that this one's commit appended events (where they need telling). */
+  protected tellOthers(): void {}
 
   protected wake(): void {
     for (const listener of this.listeners) listener();
@@ -90,18 +97,79 @@ export class SqliteEventWakeup extends EventWakeup {
 }
 
 /**
+ * How often a PostgreSQL follower reads the log with no notification: a process that stopped
+ * between its commit and its notification never sent it.
+ */
+const POSTGRES_POLL_MS = 1_000;
+
+/**
  * PostgreSQL: one connection listens on `tagplane_events` while someone follows the log,
  * reconnecting when it drops; each (re)connection wakes the followers, who then read whatever
- * they missed.
+ * they missed, as they also do every second.
+ *
+ * A commit that appended events is told to every node by one `NOTIFY` from this process, on a
+ * connection of its own, after the commit. Not from inside the writing transaction: PostgreSQL
+ * queues notifications in commit order under one lock, taken before the commit and held until it
+ * is durable, so every transaction that notified would wait for the previous one's commit and
+ * its flush to disk. One notification is on its way at a time; the commits made meanwhile are
+ * told by the next, sent when it returns.
  */
 export class PostgresEventWakeup extends EventWakeup {
   private client: pg.Client | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private notifier: pg.Client | undefined;
+  private notifying = false;
+  private notifyAgain = false;
 
   constructor(private readonly url: string) {
     super();
   }
 
+  protected override tellOthers(): void {
+    if (this.closed) return;
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    void this.notify().finally(() => {
+      this.notifying = false;
+      if (this.notifyAgain) {
+        this.notifyAgain = false;
+        this.tellOthers();
+      }
+    });
+  }
+
+  private async notify(): Promise<void> {
+    try {
+      if (!this.notifier) {
+        const client = new pg.Client({ connectionString: this.url, types: pgTypes });
+        client.on('error', () => {
+          if (this.notifier === client) this.notifier = undefined;
+          client.end().catch(() => {});
+        });
+        await client.connect();
+        if (this.closed) {
+          await client.end();
+          return;
+        }
+        this.notifier = client;
+      }
+      await this.notifier.query(`notify ${EVENTS_CHANNEL}`);
+    } catch {
+      // The other nodes read the log on their next poll; the next commit connects again.
+      const client = this.notifier;
+      this.notifier = undefined;
+      client?.end().catch(() => {});
+    }
+  }
+
   protected start(): void {
+    if (this.poll === undefined && !this.closed) {
+      this.poll = setInterval(() => this.wake(), POSTGRES_POLL_MS);
+      this.poll.unref();
+    }
     if (this.client || this.closed) return;
     const client = new pg.Client({ connectionString: this.url, types: pgTypes });
     this.client = client;
@@ -128,8 +196,17 @@ export class PostgresEventWakeup extends EventWakeup {
   }
 
   protected stop(): void {
+    clearInterval(this.poll);
+    this.poll = undefined;
     const client = this.client;
     this.client = undefined;
     client?.end().catch(() => {});
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    const notifier = this.notifier;
+    this.notifier = undefined;
+    await notifier?.end().catch(() => {});
   }
 }

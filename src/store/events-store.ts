@@ -48,9 +48,8 @@ function changesJson(changes: readonly TagChange[]): string {
 }
 
 /**
- * Appends events to the log. Call it as the last statement of the write transaction: on
- * PostgreSQL it holds the log's id lock until the commit (see migration 0009). The domain is the
- * project's, looked up by the same statement.
+ * Appends events to the log, in the caller's write transaction. The domain is the project's,
+ * looked up by the same statement.
  */
 export async function appendEvents(ex: Executor, events: readonly NewChangeEvent[]): Promise<void> {
   if (events.length === 0) return;
@@ -103,8 +102,18 @@ async function insertEvents(ex: Executor, rows: readonly NewEventRow[]): Promise
     await insertEvent(ex, rows[0]!);
     return;
   }
-  await ex.insertInto('events').values(rows.map(eventValues)).execute();
+  // In statements of at most EVENTS_PER_INSERT rows: a statement's parameters are limited
+  // (65,535 on PostgreSQL), and a seed may change many thousands of resources.
+  for (let i = 0; i < rows.length; i += EVENTS_PER_INSERT) {
+    await ex
+      .insertInto('events')
+      .values(rows.slice(i, i + EVENTS_PER_INSERT).map(eventValues))
+      .execute();
+  }
 }
+
+/** Rows of one multi-row event insert: 14 parameters each, far below every store's limit. */
+const EVENTS_PER_INSERT = 1_000;
 
 /** Which events a read selects; every field narrows it. Ids are exclusive bounds. */
 export interface EventFilter {
@@ -122,10 +131,32 @@ export interface EventFilter {
   readonly before?: number;
 }
 
+/** Events read from the log. */
+export interface EventRead {
+  readonly events: ChangeEvent[];
+  /**
+   * Where an ascending read stopped (see `StoreCapabilities.eventHorizon`): every event below it
+   * is final. Undefined where there is none, or when the read found nothing.
+   */
+  readonly horizon?: number;
+  /**
+   * The largest id of the events the read selected but held back at the horizon (committed, but
+   * a transaction with a smaller id was still running); 0 when it held back none. They follow
+   * the last event read: a read after the older transactions have ended takes them.
+   */
+  readonly heldThrough: number;
+}
+
+/** Every event with an id below this is final; none that commits later is (migration 0013). */
+const HORIZON = sql<number>`(select tagplane_event_horizon())`;
+
 /**
- * Up to `limit` events matching `filter` (all without one), by id in `order`. Where the
- * per-resource index is filled apart from the writes, a read by resource goes through it (see
- * event-resource-index.ts).
+ * Up to `limit` events matching `filter` (all without one), by id in `order`. An ascending read,
+ * which a reader tailing the log goes on from, takes only events that are final (see
+ * `EventRead`). A descending read takes the newest committed, final or not: it goes on below its
+ * last id, where an event that commits later can appear only while its transaction runs, and a
+ * walk of the log that began before it did need not include it. Where the per-resource index is
+ * filled apart from the writes, a read by resource goes through it (see event-resource-index.ts).
  */
 export async function listEvents(
   ex: Executor,
@@ -133,12 +164,21 @@ export async function listEvents(
   filter: EventFilter,
   order: 'asc' | 'desc',
   limit: number | undefined,
-): Promise<ChangeEvent[]> {
+): Promise<EventRead> {
   if (caps.deferredEventIndex && filter.resourceId !== undefined) {
-    return readByResource(ex, filter.resourceId, filter, order, limit, (part, left) => {
-      const { from, orderBy } = eventsOfPart(ex, part);
-      return selectEvents(from, caps, filter, order, left, orderBy);
-    });
+    // A store without a horizon (SQLite): every committed event is final.
+    const events = await readByResource(
+      ex,
+      filter.resourceId,
+      filter,
+      order,
+      limit,
+      async (part, left) => {
+        const { from, orderBy } = eventsOfPart(ex, part);
+        return (await selectEvents(from, caps, filter, order, left, orderBy)).events;
+      },
+    );
+    return { events, heldThrough: 0 };
   }
   return selectEvents(ex.selectFrom('events'), caps, filter, order, limit, 'events.id');
 }
@@ -150,7 +190,7 @@ async function selectEvents(
   order: 'asc' | 'desc',
   limit: number | undefined,
   orderBy: string,
-): Promise<ChangeEvent[]> {
+): Promise<EventRead> {
   let q = from.selectAll('events');
   if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
   if (filter.resourceType !== undefined) q = q.where('resource_type', '=', filter.resourceType);
@@ -167,16 +207,30 @@ async function selectEvents(
     q = q.where(sql<number>`${sql.raw(caps.substringFunction)}(changes, ${needle})`, '>', 0);
   }
   q = q.orderBy(sql.ref(orderBy), order);
-  const rows = await (limit === undefined ? q : q.limit(limit)).execute();
-  return rows.map(toChangeEvent);
+  if (limit !== undefined) q = q.limit(limit);
+  if (order === 'asc' && caps.eventHorizon) {
+    // The horizon of the statement's own snapshot, so that what it takes is exactly what is final.
+    const rows = await q.select(HORIZON.as('horizon')).execute();
+    const horizon = rows[0] === undefined ? undefined : Number(rows[0].horizon);
+    const final = rows.filter((r) => Number(r.id) < (horizon ?? 0));
+    return {
+      events: final.map(toChangeEvent),
+      ...(horizon !== undefined ? { horizon } : {}),
+      heldThrough: final.length < rows.length ? Number(rows.at(-1)?.id) : 0,
+    };
+  }
+  const rows = await q.execute();
+  return { events: rows.map(toChangeEvent), heldThrough: 0 };
 }
 
-/** The id of the newest event, 0 when the log is empty. */
-export async function lastEventId(ex: Executor): Promise<number> {
-  const row = await ex
-    .selectFrom('events')
-    .select((eb) => eb.fn.max('id').as('id'))
-    .executeTakeFirst();
+/**
+ * The id of the newest event that a reader tailing the log goes on from (below the horizon
+ * where there is one), 0 when there is none.
+ */
+export async function lastEventId(ex: Executor, caps: StoreCapabilities): Promise<number> {
+  let q = ex.selectFrom('events').select((eb) => eb.fn.max('id').as('id'));
+  if (caps.eventHorizon) q = q.where('id', '<', HORIZON);
+  const row = await q.executeTakeFirst();
   return Number(row?.id ?? 0);
 }
 
@@ -191,7 +245,7 @@ export async function resourceEventsAfter(
 ): Promise<ChangeEvent[]> {
   if (caps.deferredEventIndex) {
     const filter = { projectId, resourceType: type, resourceId, after };
-    return listEvents(ex, caps, filter, 'asc', undefined);
+    return (await listEvents(ex, caps, filter, 'asc', undefined)).events;
   }
   const rows = await ex
     .selectFrom('events')
@@ -225,7 +279,7 @@ export async function resourceEventAt(
       ...(at.atId !== undefined ? { before: at.atId + 1 } : {}),
       ...(at.atTime !== undefined ? { to: at.atTime } : {}),
     };
-    const [last] = await listEvents(ex, caps, filter, 'desc', 1);
+    const [last] = (await listEvents(ex, caps, filter, 'desc', 1)).events;
     return last ? Number(last.id) : 0;
   }
   let q = ex

@@ -87,7 +87,10 @@ export interface AccessKeyFailuresTable {
 
 /** The change log (migration 0009): one row per changed resource. */
 export interface EventsTable {
-  /** Assigned by the store in commit order (see migration 0009). */
+  /**
+   * Assigned by the store: in commit order on SQLite (migration 0009); on PostgreSQL in the order
+   * of the writing transactions' ids, read up to a horizon (migration 0013).
+   */
   id: Generated<number | string>;
   time: string;
   domain_id: string;

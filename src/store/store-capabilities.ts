@@ -80,6 +80,14 @@ export interface StoreCapabilities {
    */
   readonly statementRoundTrips: boolean;
   /**
+   * Event ids grow with the writing transaction's id, not with its commit (PostgreSQL, migration
+   * 0013): a transaction with a smaller id may still commit. A read of the log in ascending id
+   * order takes only the events below the horizon (`tagplane_event_horizon()`, in the same
+   * statement), all of them final, and holds back the ones above it. SQLite has one writer at a
+   * time: ids are handed out in commit order.
+   */
+  readonly eventHorizon: boolean;
+  /**
    * The change log's per-resource index is filled in the background, in batches, rather than by
    * each write (SQLite: an index insert at a random place cost each group commit one more page per
    * write; see migration 0014 and event-resource-index.ts). Reads by resource take the index up
@@ -103,6 +111,7 @@ const SQLITE: StoreCapabilities = Object.freeze({
   orderedAntiJoins: true,
   plansFromStatistics: false,
   statementRoundTrips: false,
+  eventHorizon: false,
   deferredEventIndex: true,
 });
 
@@ -121,6 +130,7 @@ const POSTGRES: StoreCapabilities = Object.freeze({
   orderedAntiJoins: false,
   plansFromStatistics: true,
   statementRoundTrips: true,
+  eventHorizon: true,
   deferredEventIndex: false,
 });
 

@@ -34,17 +34,22 @@ export interface Trace {
 }
 
 /**
- * A trace id in the form CTS gives them (a UUID), carrying the event id in its last group, so
- * that `next` (the last trace id of a page) says where the next page starts.
+ * A trace id in the form CTS gives them (a UUID), carrying the event id in its last group (and,
+ * from 2^48 on, the rest in its first), so that `next` (the last trace id of a page) says where
+ * the next page starts.
  */
 export function traceId(eventId: number): string {
-  return `00000000-0000-4000-8000-${eventId.toString(16).padStart(12, '0')}`;
+  const high = Math.floor(eventId / 2 ** 48);
+  const low = eventId - high * 2 ** 48;
+  return `${high.toString(16).padStart(8, '0')}-0000-4000-8000-${low.toString(16).padStart(12, '0')}`;
 }
 
 /** The event id a trace id carries, or undefined for one this API did not hand out. */
 export function eventIdOfTrace(id: string): number | undefined {
-  const m = /^00000000-0000-4000-8000-([0-9a-f]{12})$/.exec(id);
-  return m ? Number.parseInt(m[1]!, 16) : undefined;
+  const m = /^([0-9a-f]{8})-0000-4000-8000-([0-9a-f]{12})$/.exec(id);
+  if (!m) return undefined;
+  const eventId = Number.parseInt(m[1]!, 16) * 2 ** 48 + Number.parseInt(m[2]!, 16);
+  return Number.isSafeInteger(eventId) ? eventId : undefined;
 }
 
 function toTrace(e: TraceEvent): Trace {

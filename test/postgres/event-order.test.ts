@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportDatabase, importDatabase } from '../../src/admin/backup.js';
+import { parseDatabaseUrl, Store } from '../../src/store/database.js';
+import { EventStreamClient } from '../support/event-stream.js';
+import { ADMIN_TOKEN, createHarness, type Harness, json, type Tenant } from '../support/harness.js';
+import { createPostgresDatabase } from '../support/test-store.js';
+
+/**
+ * PostgreSQL event ids follow the writing transaction's id, not its commit (migration 0013): a
+ * transaction with a smaller id can commit after one with a larger. A reader tailing the log by
+ * id must still never skip the event of the one that commits later, nor see a rolled-back one;
+ * and ids must go on above those a restore or the sequence of migration 0009 left.
+ */
+
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+interface Event {
+  readonly id: string;
+  readonly resource_id: string;
+  readonly request_id: string;
+  readonly changes: { key: string; old: string | null; new: string | null }[];
+}
+
+let h: Harness;
+let t: Tenant;
+let base: string;
+
+beforeAll(async () => {
+  h = await createHarness({ eventKeepAliveMs: 50 });
+  base = await h.app.listen({ port: 0, host: '127.0.0.1' });
+  t = await h.tenant();
+});
+afterAll(() => h?.close());
+
+/** Sets `key=value` on a BMS server through `node`; resolves with the request id once acked. */
+async function write(node: Harness, id: string, key: string, value: string): Promise<string> {
+  const requestId = randomUUID();
+  const res = await node.inject({
+    method: 'POST',
+    url: `/v1/${t.projectId}/baremetalservers/${id}/tags/action`,
+    headers: {
+      'x-auth-token': t.root.token,
+      'content-type': 'application/json',
+      'x-request-id': requestId,
+    },
+    payload: JSON.stringify({ action: 'create', tags: [{ key, value }] }),
+  });
+  expect(res.statusCode, res.body).toBe(204);
+  return requestId;
+}
+
+async function events(node: Harness, query: string): Promise<Event[]> {
+  const res = await node.inject({
+    method: 'GET',
+    url: `/admin/v1/events?${query}`,
+    headers: admin,
+  });
+  expect(res.statusCode, res.body).toBe(200);
+  return (json(res) as { events: Event[] }).events;
+}
+
+/** The id of the project's newest event, as a reader that starts now would tail from. */
+async function newest(): Promise<string> {
+  const [last] = await events(h, `project_id=${t.projectId}&order=desc&limit=1`);
+  return last?.id ?? '0';
+}
+
+/**
+ * A transaction of its own on the database (another writer of the log), which appends one event
+ * of `resourceId` when told; it takes its transaction id at once.
+ */
+async function otherWriter(resourceId: string) {
+  const client = new pg.Client({ connectionString: h.databaseUrl });
+  await client.connect();
+  await client.query('begin');
+  await client.query('select pg_current_xact_id()');
+  const requestId = randomUUID();
+  let open = true;
+  return {
+    requestId,
+    append: () =>
+      client.query(
+        `insert into events (time, domain_id, project_id, resource_type, resource_id, service,
+           operation, principal_type, source_ip, request_id, changes)
+         values ($1, $2, $3, 'bms_server', $4, 'admin', 'test', 'admin', '127.0.0.1', $5,
+           '[{"key":"other","old":null,"new":"1"}]')`,
+        [new Date().toISOString(), t.domainId, t.projectId, resourceId, requestId],
+      ),
+    /** Commits or rolls back, and disconnects; once only. */
+    async end(how: 'commit' | 'rollback') {
+      if (!open) return;
+      open = false;
+      try {
+        await client.query(how);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+describe('a transaction that began earlier commits later', () => {
+  it('its event is neither skipped by a reader tailing by id nor sent after a larger id', async () => {
+    const older = await t.resource('bms_server');
+    const newer = await t.resource('bms_server');
+    const since = await newest();
+    const s = await EventStreamClient.open(
+      base,
+      `/admin/v1/events/stream?project_id=${t.projectId}`,
+      admin,
+    );
+    const other = await otherWriter(older);
+    let first: string;
+    try {
+      await other.append();
+      // Committed, with a larger transaction id than the other writer's, which is still open.
+      first = await write(h, newer, 'env', 'one');
+      // Newest first, the committed event is there at once.
+      expect((await events(h, `project_id=${t.projectId}&order=desc&limit=1`))[0]?.request_id).toBe(
+        first,
+      );
+      // A reader tailing by id does not take it yet: it would then go on past the other's id.
+      expect(await events(h, `project_id=${t.projectId}&since=${since}`)).toEqual([]);
+      await other.end('commit');
+    } finally {
+      await other.end('rollback');
+    }
+    const third = await write(h, newer, 'env', 'two');
+    const received = await s.events(3);
+    s.close();
+    expect(received.map((m) => m.data.request_id)).toEqual([other.requestId, first, third]);
+    const ids = received.map((m) => BigInt(m.id));
+    expect(ids[0]! < ids[1]! && ids[1]! < ids[2]!).toBe(true);
+    // A reader resuming from where it was gets the same, in the same order.
+    const tail = await events(h, `project_id=${t.projectId}&since=${since}`);
+    expect(tail.map((e) => e.request_id)).toEqual([other.requestId, first, third]);
+  });
+
+  it('an event rolled back is never read, and holds nothing back once rolled back', async () => {
+    const id = await t.resource('bms_server');
+    const since = await newest();
+    const s = await EventStreamClient.open(
+      base,
+      `/admin/v1/events/stream?project_id=${t.projectId}`,
+      admin,
+    );
+    const other = await otherWriter(id);
+    let first: string;
+    try {
+      await other.append();
+      first = await write(h, await t.resource('bms_server'), 'env', 'one');
+      await other.end('rollback');
+    } finally {
+      await other.end('rollback');
+    }
+    const second = await write(h, id, 'env', 'two');
+    const received = await s.events(2);
+    s.close();
+    expect(received.map((m) => m.data.request_id)).toEqual([first, second]);
+    const tail = await events(h, `project_id=${t.projectId}&since=${since}`);
+    expect(tail.map((e) => e.request_id)).toEqual([first, second]);
+  });
+
+  it('an event whose writer stopped before notifying the other nodes still reaches the feed', async () => {
+    const id = await t.resource('bms_server');
+    const s = await EventStreamClient.open(
+      base,
+      `/admin/v1/events/stream?project_id=${t.projectId}`,
+      admin,
+    );
+    // Committed by a connection that sends no notification, as a process killed between its
+    // commit and its notification would leave it.
+    const other = await otherWriter(id);
+    await other.append();
+    await other.end('commit');
+    const [m] = await s.events(1);
+    s.close();
+    expect(m?.data.request_id).toBe(other.requestId);
+  });
+
+  it('an event that would sort before a later-committed event of its resource is refused as a serialization failure (the write is retried)', async () => {
+    const id = await t.resource('bms_server');
+    const other = await otherWriter(id);
+    try {
+      // The later transaction changes the resource and commits first.
+      await write(h, id, 'env', 'one');
+      await expect(other.append()).rejects.toMatchObject({ code: '40001' });
+    } finally {
+      await other.end('rollback');
+    }
+    // The resource's history is the one change.
+    const history = await events(h, `resource_id=${id}`);
+    expect(history.map((e) => e.changes)).toEqual([[{ key: 'env', old: null, new: 'one' }]]);
+  });
+});
+
+/** An export of `node`'s database, as lines. */
+async function exportLines(node: Harness): Promise<string[]> {
+  const lines: string[] = [];
+  await exportDatabase(node.store, async (text) => {
+    lines.push(...text.split('\n').filter((l) => l !== ''));
+  });
+  return lines;
+}
+
+async function* toLines(lines: readonly string[]): AsyncIterable<string> {
+  for (const l of lines) yield l;
+}
+
+/** Far above what a test server's transaction ids give, and still an integer clients read exactly. */
+const FAR = 2 ** 52;
+
+describe('ids go on above those already present', () => {
+  it.each([
+    ['the current schema', undefined],
+    ['a schema before 0013 (ids from the sequence)', '0012-project-names'],
+  ])('after an import of an export made at %s', async (_, schema) => {
+    const id = await t.resource('bms_server', [{ key: 'env', value: 'zero' }]);
+    await write(h, id, 'env', 'one');
+    const lines = await exportLines(h);
+    const header = JSON.parse(lines[0]!) as { schema: string };
+    if (schema !== undefined) header.schema = schema;
+    // The events as another server made them: ids far above this one's.
+    const moved = [
+      JSON.stringify(header),
+      ...lines.slice(1).map((l) => {
+        const entry = JSON.parse(l) as { table: string; row: { id: number } };
+        if (entry.table === 'events') entry.row.id += FAR;
+        return JSON.stringify(entry);
+      }),
+    ];
+    const database = await createPostgresDatabase();
+    try {
+      const store = Store.open(parseDatabaseUrl(database.url), { poolSize: 2 });
+      try {
+        await importDatabase(store, toLines(moved));
+      } finally {
+        await store.close();
+      }
+      const restored = await createHarness({ databaseUrl: database.url, keys: h.keys });
+      try {
+        const before = await events(restored, `resource_id=${id}`);
+        expect(before.map((e) => e.changes.map((c) => c.new))).toEqual([['zero'], ['one']]);
+        const requestId = await write(restored, id, 'env', 'two');
+        const after = await events(restored, `resource_id=${id}`);
+        expect(after.map((e) => e.request_id).at(-1)).toBe(requestId);
+        const last = Number(after.at(-1)!.id);
+        expect(last).toBeGreaterThan(Number(before.at(-1)!.id));
+        expect(Number.isSafeInteger(last)).toBe(true);
+        // The resource's traces, newest first, a page at a time: a marker carries ids that long.
+        const seen: string[] = [];
+        let next = '';
+        for (;;) {
+          const res = await restored.inject({
+            method: 'GET',
+            url: `/v3/${t.projectId}/traces?trace_type=system&resource_id=${id}&limit=1&next=${next}`,
+            headers: { 'x-auth-token': t.root.token },
+          });
+          expect(res.statusCode, res.body).toBe(200);
+          const page = json(res) as {
+            traces: { request_id: string }[];
+            meta_data: { marker: string | null };
+          };
+          seen.push(...page.traces.map((tr) => tr.request_id));
+          if (page.meta_data.marker === null) break;
+          next = page.meta_data.marker;
+        }
+        expect(seen).toEqual(after.map((e) => e.request_id).reverse());
+      } finally {
+        await restored.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('after migrating a database whose ids came from the sequence of migration 0009', async () => {
+    const database = await createPostgresDatabase();
+    try {
+      const store = Store.open(parseDatabaseUrl(database.url), { poolSize: 2 });
+      try {
+        await store.migrate('0012-project-names');
+        // A sequence that has gone far, and two events drawn from it.
+        await sql`select setval('events_id_seq', ${FAR})`.execute(store.db);
+        for (const n of [1, 2]) {
+          await sql`insert into events (time, domain_id, project_id, resource_type, resource_id,
+              service, operation, principal_type, source_ip, request_id, changes)
+            values (${new Date().toISOString()}, 'd', 'p', 'bms_server', 'r', 'admin', 'test',
+              'admin', '127.0.0.1', ${`old-${n}`}, '[]')`.execute(store.db);
+        }
+        await store.migrate();
+      } finally {
+        await store.close();
+      }
+      const node = await createHarness({ databaseUrl: database.url });
+      try {
+        const tenant = await node.tenant();
+        await tenant.resource('bms_server', [{ key: 'env', value: 'new' }]);
+        const all = await events(node, 'order=asc');
+        expect(all.map((e) => e.request_id).slice(0, 2)).toEqual(['old-1', 'old-2']);
+        expect(all.map((e) => Number(e.id)).slice(0, 2)).toEqual([FAR + 1, FAR + 2]);
+        expect(all).toHaveLength(3);
+        expect(Number(all[2]!.id)).toBeGreaterThan(FAR + 2);
+      } finally {
+        await node.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
