@@ -308,6 +308,9 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   const retention = startEventRetention(deps.store, options.eventRetentionDays ?? 0, (err) =>
     app.log.error({ err }, 'pruning the change log failed'),
   );
+  const eventIndexing = deps.store.indexEventsInBackground((err) =>
+    app.log.error({ err }, 'indexing the change log failed'),
+  );
   const requestLog = new RequestLog(options.requestLog ?? DEFAULT_REQUEST_LOG);
   installRequestLog(app, requestLog, now);
   const faults = new FaultInjector(deps.store, now);
@@ -315,6 +318,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   installFaults(app, faults, faultTargets);
   app.addHook('onClose', async () => {
     retention.stop();
+    await eventIndexing.stop();
     identities.close();
     keyLockout.close();
     faults.close();

@@ -25,7 +25,7 @@ export async function pruneEventLog(
   let removed = 0;
   for (;;) {
     const batch = await store.transaction(async (tx) => {
-      const pruned = await pruneEvents(tx, cutoff, BATCH);
+      const pruned = await pruneEvents(tx, store.caps, cutoff, BATCH);
       if (!pruned) return 0;
       // Several nodes may prune at once: the mark only moves forward.
       const before = await getSetting(tx, PRUNED_THROUGH_SETTING);

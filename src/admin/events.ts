@@ -99,6 +99,7 @@ export async function tagsAsOf(
     }
     const lastId = await resourceEventAt(
       tx,
+      store.caps,
       projectId,
       type,
       resourceId,
@@ -106,7 +107,7 @@ export async function tagsAsOf(
     );
     const found = await findResourceWithTags(tx, projectId, type, resourceId);
     const tags = new Map((found?.tags ?? []).map((t) => [t.key, t.value]));
-    const later = await resourceEventsAfter(tx, projectId, type, resourceId, lastId);
+    const later = await resourceEventsAfter(tx, store.caps, projectId, type, resourceId, lastId);
     if (!found && lastId === 0 && later.length === 0) {
       throw new AppError(
         'resource_not_found',

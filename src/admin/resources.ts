@@ -2,7 +2,7 @@ import { AppError } from '../core/app-error.js';
 import type { ChangeOrigin } from '../core/change-event.js';
 import type { ResourceType } from '../services/registry.js';
 import type { Store } from '../store/database.js';
-import { appendEvents } from '../store/events-store.js';
+import { appendEvents, forgetEventIndex } from '../store/events-store.js';
 import { resetAll } from '../store/identity-store.js';
 import {
   deregisterResource as deleteResource,
@@ -99,5 +99,8 @@ export async function listResources(
 
 /** Empties every table of tenant data; the server's settings (admin token, keys) stay. */
 export async function resetTenantData(store: Store): Promise<void> {
-  await store.transaction((tx) => resetAll(tx));
+  await store.transaction(async (tx) => {
+    await forgetEventIndex(tx, store.caps);
+    await resetAll(tx);
+  });
 }

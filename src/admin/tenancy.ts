@@ -138,6 +138,6 @@ export async function resetProject(store: Store, id: string): Promise<void> {
   await store.transaction(async (tx) => {
     await requireProject(tx, id);
     await deleteProjectResources(tx, id);
-    await deleteProjectEvents(tx, id);
+    await deleteProjectEvents(tx, store.caps, id);
   });
 }

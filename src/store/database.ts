@@ -1,5 +1,7 @@
 import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DatabaseLocation } from './database-url.js';
+import { EventIndexer } from './event-indexer.js';
+import { indexEventBatch } from './event-resource-index.js';
 import { type EventWakeup, PostgresEventWakeup, SqliteEventWakeup } from './event-wakeup.js';
 import type { Executor } from './executor.js';
 import {
@@ -50,6 +52,12 @@ export interface StoreOptions {
    * time limit.)
    */
   readonly readThreads?: number;
+  /**
+   * Where the change log's per-resource index is filled in the background (SQLite), whether
+   * `indexEventsInBackground` does so (default true). Off, only `indexEvents` fills it: tests use
+   * that to hold events in the unindexed tail.
+   */
+  readonly backgroundEventIndex?: boolean;
 }
 
 /** The longest `ping` waits for the database (a readiness probe answers within it). */
@@ -64,6 +72,7 @@ export class Store {
   private readonly transactions: Transactions;
   private readonly migrator: SchemaMigrator;
   private readonly readPool: ReadPool | undefined;
+  private readonly eventIndexer: EventIndexer | undefined;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -73,9 +82,12 @@ export class Store {
     private readonly options: StoreOptions,
     private readonly eventWakeup: EventWakeup,
   ) {
+    this.eventIndexer = caps.deferredEventIndex
+      ? new EventIndexer((limit) => this.transaction((tx) => indexEventBatch(tx, limit)))
+      : undefined;
     this.transactions = new Transactions(db, caps, (conn) => {
       changes.afterCommit(conn);
-      eventWakeup.afterCommit(conn);
+      if (eventWakeup.afterCommit(conn)) this.eventIndexer?.appended();
     });
     this.migrator = new SchemaMigrator(db, location.kind);
     this.readPool =
@@ -141,6 +153,27 @@ export class Store {
    */
   onEventsAppended(listener: () => void): () => void {
     return this.eventWakeup.on(listener);
+  }
+
+  /**
+   * Adds every event not yet in the change log's per-resource index to it, where that index is
+   * filled apart from the writes (`caps.deferredEventIndex`); answers how many. Reads are right
+   * without it: this only shortens the part of the log they scan.
+   */
+  indexEvents(): Promise<number> {
+    return this.eventIndexer?.catchUp() ?? Promise.resolve(0);
+  }
+
+  /**
+   * Keeps that index caught up in the background from now on (a serving process): at once, and
+   * a moment after each commit that appends events (see event-indexer.ts). Errors go to
+   * `onError`. Nothing where the index is kept by the writes, or `backgroundEventIndex` is off.
+   */
+  indexEventsInBackground(onError: (err: unknown) => void): { stop(): Promise<void> } {
+    const indexer = this.eventIndexer;
+    if (!indexer || this.options.backgroundEventIndex === false) return { stop: async () => {} };
+    indexer.start(onError);
+    return { stop: () => indexer.stop() };
   }
 
   /**
@@ -260,6 +293,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.eventIndexer?.stop();
     await this.readPool?.close();
     await this.eventWakeup.close();
     await this.changes.close();

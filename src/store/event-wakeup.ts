@@ -37,10 +37,12 @@ export abstract class EventWakeup {
     };
   }
 
-  afterCommit(conn: Executor): void {
-    if (!appended.delete(conn)) return;
+  /** Wakes the followers if the transaction just committed on `conn` appended events; says so. */
+  afterCommit(conn: Executor): boolean {
+    if (!appended.delete(conn)) return false;
     this.wake();
     this.tellOthers();
+    return true;
   }
 
   /** Tells other processes that this one's commit appended events (where they need telling). */

@@ -1,14 +1,21 @@
-import { type Selectable, sql } from 'kysely';
+import { type Selectable, type SelectQueryBuilder, sql } from 'kysely';
 import type {
   ChangeEvent,
   EventPrincipal,
   NewChangeEvent,
   TagChange,
 } from '../core/change-event.js';
+import {
+  eventsOfPart,
+  forgetAllIndexedEvents,
+  forgetIndexedEvents,
+  readByResource,
+  traceEventsOfPart,
+} from './event-resource-index.js';
 import { markEventsAppended } from './event-wakeup.js';
 import type { Executor } from './executor.js';
 import { prepared } from './prepared.js';
-import type { EventsTable } from './schema.js';
+import type { Database, EventsTable } from './schema.js';
 import type { StoreCapabilities } from './store-capabilities.js';
 
 /** A row of the change log as read back (the table's own type, so the two cannot drift). */
@@ -144,35 +151,63 @@ export interface EventRead {
 const HORIZON = sql<number>`(select tagplane_event_horizon())`;
 
 /**
- * Up to `limit` events matching `filter`, by id in `order`. An ascending read, which a reader
- * tailing the log goes on from, takes only events that are final (see `EventRead`).
- * A descending read takes the newest committed, final or not: it goes on below its last id,
- * where an event that commits later can appear only while its transaction runs, and a walk of
- * the log that began before it did need not include it.
+ * Up to `limit` events matching `filter` (all without one), by id in `order`. An ascending read,
+ * which a reader tailing the log goes on from, takes only events that are final (see
+ * `EventRead`). A descending read takes the newest committed, final or not: it goes on below its
+ * last id, where an event that commits later can appear only while its transaction runs, and a
+ * walk of the log that began before it did need not include it. Where the per-resource index is
+ * filled apart from the writes, a read by resource goes through it (see event-resource-index.ts).
  */
 export async function listEvents(
   ex: Executor,
   caps: StoreCapabilities,
   filter: EventFilter,
   order: 'asc' | 'desc',
-  limit: number,
+  limit: number | undefined,
 ): Promise<EventRead> {
-  let q = ex.selectFrom('events').selectAll();
+  if (caps.deferredEventIndex && filter.resourceId !== undefined) {
+    // A store without a horizon (SQLite): every committed event is final.
+    const events = await readByResource(
+      ex,
+      filter.resourceId,
+      filter,
+      order,
+      limit,
+      async (part, left) => {
+        const { from, orderBy } = eventsOfPart(ex, part);
+        return (await selectEvents(from, caps, filter, order, left, orderBy)).events;
+      },
+    );
+    return { events, heldThrough: 0 };
+  }
+  return selectEvents(ex.selectFrom('events'), caps, filter, order, limit, 'events.id');
+}
+
+async function selectEvents(
+  from: SelectQueryBuilder<Database, 'events', object>,
+  caps: StoreCapabilities,
+  filter: EventFilter,
+  order: 'asc' | 'desc',
+  limit: number | undefined,
+  orderBy: string,
+): Promise<EventRead> {
+  let q = from.selectAll('events');
   if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
   if (filter.resourceType !== undefined) q = q.where('resource_type', '=', filter.resourceType);
   if (filter.resourceId !== undefined) q = q.where('resource_id', '=', filter.resourceId);
   if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
   if (filter.from !== undefined) q = q.where('time', '>=', filter.from);
   if (filter.to !== undefined) q = q.where('time', '<=', filter.to);
-  if (filter.after !== undefined) q = q.where('id', '>', filter.after);
-  if (filter.before !== undefined) q = q.where('id', '<', filter.before);
+  if (filter.after !== undefined) q = q.where('events.id', '>', filter.after);
+  if (filter.before !== undefined) q = q.where('events.id', '<', filter.before);
   if (filter.key !== undefined) {
     // Inside a JSON string a quote is always escaped, so `{"key":` starts a change object and
     // the key's JSON string after it is the whole key: an exact, case-sensitive match.
     const needle = `{"key":${JSON.stringify(filter.key)},"old":`;
     q = q.where(sql<number>`${sql.raw(caps.substringFunction)}(changes, ${needle})`, '>', 0);
   }
-  q = q.orderBy('id', order).limit(limit);
+  q = q.orderBy(sql.ref(orderBy), order);
+  if (limit !== undefined) q = q.limit(limit);
   if (order === 'asc' && caps.eventHorizon) {
     // The horizon of the statement's own snapshot, so that what it takes is exactly what is final.
     const rows = await q.select(HORIZON.as('horizon')).execute();
@@ -202,11 +237,16 @@ export async function lastEventId(ex: Executor, caps: StoreCapabilities): Promis
 /** The events of one resource after event `after`, oldest first. */
 export async function resourceEventsAfter(
   ex: Executor,
+  caps: StoreCapabilities,
   projectId: string,
   type: string,
   resourceId: string,
   after: number,
 ): Promise<ChangeEvent[]> {
+  if (caps.deferredEventIndex) {
+    const filter = { projectId, resourceType: type, resourceId, after };
+    return (await listEvents(ex, caps, filter, 'asc', undefined)).events;
+  }
   const rows = await ex
     .selectFrom('events')
     .selectAll()
@@ -225,11 +265,23 @@ export async function resourceEventsAfter(
  */
 export async function resourceEventAt(
   ex: Executor,
+  caps: StoreCapabilities,
   projectId: string,
   type: string,
   resourceId: string,
   at: { atId?: number; atTime?: string },
 ): Promise<number> {
+  if (caps.deferredEventIndex) {
+    const filter: EventFilter = {
+      projectId,
+      resourceType: type,
+      resourceId,
+      ...(at.atId !== undefined ? { before: at.atId + 1 } : {}),
+      ...(at.atTime !== undefined ? { to: at.atTime } : {}),
+    };
+    const [last] = (await listEvents(ex, caps, filter, 'desc', 1)).events;
+    return last ? Number(last.id) : 0;
+  }
   let q = ex
     .selectFrom('events')
     .select((eb) => eb.fn.max('id').as('id'))
@@ -248,6 +300,7 @@ export async function resourceEventAt(
  */
 export async function pruneEvents(
   ex: Executor,
+  caps: StoreCapabilities,
   before: string,
   batch: number,
 ): Promise<{ id: number; time: string; count: number } | undefined> {
@@ -260,6 +313,9 @@ export async function pruneEvents(
     .execute();
   const newest = oldest.at(-1);
   if (!newest) return undefined;
+  if (caps.deferredEventIndex) {
+    await forgetIndexedEvents(ex, sql`id <= ${Number(newest.id)} and time < ${before}`);
+  }
   await ex
     .deleteFrom('events')
     .where('id', '<=', Number(newest.id))
@@ -298,11 +354,27 @@ export interface TraceEvent extends ChangeEvent {
 /** Up to `limit` events of a project matching `filter`, newest first. */
 export async function listTraceEvents(
   ex: Executor,
+  caps: StoreCapabilities,
   f: TraceFilter,
   limit: number,
 ): Promise<TraceEvent[]> {
-  let q = ex
-    .selectFrom('events as e')
+  if (caps.deferredEventIndex && f.resourceId !== undefined) {
+    const bounds = f.before !== undefined ? { before: f.before } : {};
+    return readByResource(ex, f.resourceId, bounds, 'desc', limit, (part, left) => {
+      const { from, orderBy } = traceEventsOfPart(ex, part);
+      return selectTraceEvents(from, f, left ?? limit, orderBy);
+    });
+  }
+  return selectTraceEvents(ex.selectFrom('events as e'), f, limit, 'e.id');
+}
+
+async function selectTraceEvents(
+  from: SelectQueryBuilder<Database & { e: EventsTable }, 'e', object>,
+  f: TraceFilter,
+  limit: number,
+  orderBy: string,
+): Promise<TraceEvent[]> {
+  let q = from
     .leftJoin('resources as r', (j) =>
       j
         .onRef('r.project_id', '=', 'e.project_id')
@@ -332,7 +404,7 @@ export async function listTraceEvents(
   if (f.before !== undefined) q = q.where('e.id', '<', f.before);
   if (f.from !== undefined) q = q.where('e.time', '>=', f.from);
   if (f.to !== undefined) q = q.where('e.time', '<=', f.to);
-  const rows = await q.orderBy('e.id', 'desc').limit(limit).execute();
+  const rows = await q.orderBy(sql.ref(orderBy), 'desc').limit(limit).execute();
   return rows.map((row) => ({
     ...toChangeEvent(row),
     ...(row.resource_name !== null ? { resourceName: row.resource_name } : {}),
@@ -344,6 +416,16 @@ export async function listTraceEvents(
 }
 
 /** Removes every event of one project (a project reset). */
-export async function deleteProjectEvents(ex: Executor, projectId: string): Promise<void> {
+export async function deleteProjectEvents(
+  ex: Executor,
+  caps: StoreCapabilities,
+  projectId: string,
+): Promise<void> {
+  if (caps.deferredEventIndex) await forgetIndexedEvents(ex, sql`project_id = ${projectId}`);
   await ex.deleteFrom('events').where('project_id', '=', projectId).execute();
+}
+
+/** Removes what indexes the log beside it; call it before every event is deleted (a reset). */
+export async function forgetEventIndex(ex: Executor, caps: StoreCapabilities): Promise<void> {
+  if (caps.deferredEventIndex) await forgetAllIndexedEvents(ex);
 }

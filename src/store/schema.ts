@@ -109,6 +109,22 @@ export interface EventsTable {
   changes: string;
 }
 
+/**
+ * SQLite only (migration 0014): which events each resource has, filled in the background by the
+ * indexer up to `event_index_mark.indexed_through` (see event-resource-index.ts).
+ */
+export interface EventResourceIndexTable {
+  /** `resourceKey(resource_id)`: a hash, so rows found must be checked against the event. */
+  resource_key: number;
+  event_id: number;
+}
+
+/** SQLite only (migration 0014): one row, the id up to which every event is indexed. */
+export interface EventIndexMarkTable {
+  one: number;
+  indexed_through: number;
+}
+
 /** Tokens revoked one by one, until they would have expired (migration 0008). */
 export interface RevokedTokensTable {
   /** Hex SHA-256 of the token. */
@@ -150,6 +166,8 @@ export interface Database {
   login_failures: LoginFailuresTable;
   access_key_failures: AccessKeyFailuresTable;
   events: EventsTable;
+  event_resource_index: EventResourceIndexTable;
+  event_index_mark: EventIndexMarkTable;
   revoked_tokens: RevokedTokensTable;
   faults: FaultsTable;
 }

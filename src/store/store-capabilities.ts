@@ -87,6 +87,13 @@ export interface StoreCapabilities {
    * time: ids are handed out in commit order.
    */
   readonly eventHorizon: boolean;
+  /**
+   * The change log's per-resource index is filled in the background, in batches, rather than by
+   * each write (SQLite: an index insert at a random place cost each group commit one more page per
+   * write; see migration 0014 and event-resource-index.ts). Reads by resource take the index up
+   * to its mark and scan the log after it. PostgreSQL indexes each event as it is appended.
+   */
+  readonly deferredEventIndex: boolean;
 }
 
 const SQLITE: StoreCapabilities = Object.freeze({
@@ -105,6 +112,7 @@ const SQLITE: StoreCapabilities = Object.freeze({
   plansFromStatistics: false,
   statementRoundTrips: false,
   eventHorizon: false,
+  deferredEventIndex: true,
 });
 
 const POSTGRES: StoreCapabilities = Object.freeze({
@@ -123,6 +131,7 @@ const POSTGRES: StoreCapabilities = Object.freeze({
   plansFromStatistics: true,
   statementRoundTrips: true,
   eventHorizon: true,
+  deferredEventIndex: false,
 });
 
 /** The capabilities of the database at `location`, known before (or without) opening it. */

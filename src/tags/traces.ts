@@ -98,7 +98,7 @@ export async function listTraces(
   limit: number,
 ): Promise<{ traces: Trace[]; marker: string | null }> {
   authorizer.authorize({ principal, profile: cts, permission: cts.permission });
-  const rows = await listTraceEvents(store.db, filter, limit + 1);
+  const rows = await listTraceEvents(store.db, store.caps, filter, limit + 1);
   const page = rows.slice(0, limit).map(toTrace);
   return { traces: page, marker: rows.length > limit ? (page.at(-1)?.trace_id ?? null) : null };
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { readEvents, tagsAsOf } from '../../src/admin/events.js';
 import { parseDatabaseUrl, Store } from '../../src/store/database.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import { newMasterKey, startNode } from '../support/nodes.js';
@@ -103,6 +104,93 @@ describe('tagplane migrate', () => {
       await store.migrate();
       await expect(project('p-3', 'eu-nl')).rejects.toThrow();
       await project('p-3', 'eu-fr');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('0014 keeps the history of a database that holds events: reads by resource answer before and after the index catches up', async () => {
+    const db = await newDb();
+    const store = Store.open(parseDatabaseUrl(db.url), { backgroundEventIndex: false });
+    try {
+      await store.migrate('0012-project-names');
+      const now = new Date().toISOString();
+      await store.db
+        .insertInto('domains')
+        .values({ id: 'd-1', name: 'one', created_at: now })
+        .execute();
+      await store.db
+        .insertInto('projects')
+        .values({ id: 'p-1', name: 'eu-de', domain_id: 'd-1', created_at: now })
+        .execute();
+      const event = (resourceId: string, key: string, old: string | null, value: string | null) =>
+        store.db
+          .insertInto('events')
+          .values({
+            time: now,
+            domain_id: 'd-1',
+            project_id: 'p-1',
+            resource_type: 'bms_server',
+            resource_id: resourceId,
+            service: 'admin',
+            operation: 'op',
+            principal_type: 'admin',
+            user_id: null,
+            user_name: null,
+            access_key: null,
+            source_ip: '127.0.0.1',
+            request_id: 'r',
+            changes: JSON.stringify([{ key, old, new: value }]),
+          })
+          .execute();
+      await event('s-1', 'a', null, '1');
+      await event('s-2', 'a', null, 'x');
+      await event('s-1', 'a', '1', '2');
+      await event('s-1', 'b', null, '3');
+      // Its tags today, as those events left them.
+      await store.db
+        .insertInto('resources')
+        .values({
+          project_id: 'p-1',
+          resource_type: 'bms_server',
+          resource_id: 's-1',
+          name: '',
+          enterprise_project_id: '0',
+          created_at: now,
+        })
+        .execute();
+      const { rid } = await store.db
+        .selectFrom('resources')
+        .select('rid')
+        .where('resource_id', '=', 's-1')
+        .executeTakeFirstOrThrow();
+      for (const [key, value] of [
+        ['a', '2'],
+        ['b', '3'],
+      ] as const) {
+        await store.db
+          .insertInto('tags')
+          .values({ project_id: 'p-1', rid: Number(rid), resource_type: 'bms_server', key, value })
+          .execute();
+      }
+      await store.migrate();
+
+      const filter = { projectId: 'p-1', resourceType: 'bms_server', resourceId: 's-1' };
+      const read = async () => ({
+        events: (await readEvents(store, filter, 'desc', 100)).events.map((e) => e.changes),
+        asOf: await tagsAsOf(store, 'p-1', 'bms_server', 's-1', { id: 3 }),
+      });
+      const expected = {
+        events: [
+          [{ key: 'b', old: null, new: '3' }],
+          [{ key: 'a', old: '1', new: '2' }],
+          [{ key: 'a', old: null, new: '1' }],
+        ],
+        asOf: { tags: [{ key: 'a', value: '2' }], asOfEvent: '3' },
+      };
+      expect(await read()).toEqual(expected);
+      expect(await store.indexEvents()).toBe(store.caps.deferredEventIndex ? 4 : 0);
+      expect(await read()).toEqual(expected);
     } finally {
       await store.close();
     }

@@ -11,6 +11,7 @@ import { changeLog } from './0009-change-log.js';
 import { faults } from './0010-faults.js';
 import { projectNames } from './0012-project-names.js';
 import { transactionEventIds } from './0013-transaction-event-ids.js';
+import { eventResourceIndex } from './0014-event-resource-index.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
@@ -29,5 +30,6 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0010-faults': faults(dialect),
     '0012-project-names': projectNames(dialect),
     '0013-transaction-event-ids': transactionEventIds(dialect),
+    '0014-event-resource-index': eventResourceIndex(dialect),
   };
 }

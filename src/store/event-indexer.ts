@@ -1,0 +1,81 @@
+/** Events added to the index per transaction. */
+const BATCH = 5_000;
+/**
+ * How long after a commit that appended events the indexer runs: the longer, the more events a
+ * batch takes and the fewer times each index page is written per event; the shorter, the shorter
+ * the tail that reads by resource scan.
+ */
+const DELAY_MS = 1_000;
+
+/**
+ * Keeps the change log's per-resource index (event-resource-index.ts) caught up in the
+ * background where it is not kept by each write: `DELAY_MS` after a commit that appended events,
+ * it indexes every event not yet indexed, `BATCH` events per write transaction (each one of the
+ * store's group commits, so writers wait for one batch at most). `batch(limit)` runs one such
+ * transaction and answers how many events it indexed.
+ */
+export class EventIndexer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  /** Events were appended while a run was under way: run again after it. */
+  private again = false;
+  private background: ((err: unknown) => void) | undefined;
+
+  constructor(private readonly batch: (limit: number) => Promise<number>) {}
+
+  /**
+   * Indexes every event not yet indexed, after a run under way has ended; answers how many it
+   * indexed.
+   */
+  catchUp(): Promise<number> {
+    const previous = this.running?.catch(() => 0) ?? Promise.resolve(0);
+    const run = previous.then(async () => {
+      let total = 0;
+      for (;;) {
+        const n = await this.batch(BATCH);
+        total += n;
+        if (n < BATCH) return total;
+      }
+    });
+    this.running = run;
+    const done = () => {
+      if (this.running === run) this.running = undefined;
+    };
+    run.then(done, done);
+    return run;
+  }
+
+  /** Catches up now, then after commits that append events; errors go to `onError`. */
+  start(onError: (err: unknown) => void): void {
+    if (this.background) return;
+    this.background = onError;
+    this.run();
+  }
+
+  /** Told after each commit of this process that appended events. */
+  appended(): void {
+    if (!this.background) return;
+    if (this.running) this.again = true;
+    else this.timer ??= setTimeout(() => this.run(), DELAY_MS).unref();
+  }
+
+  private run(): void {
+    this.timer = undefined;
+    const onError = this.background;
+    if (!onError) return;
+    this.again = false;
+    this.catchUp()
+      .catch(onError)
+      .finally(() => {
+        if (this.again) this.appended();
+      });
+  }
+
+  /** Stops running in the background; resolves once a run under way has ended. */
+  async stop(): Promise<void> {
+    this.background = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => {});
+  }
+}

@@ -1,0 +1,178 @@
+import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
+import type { Executor } from './executor.js';
+import type { Database, EventsTable } from './schema.js';
+
+/*
+ * The change log's per-resource index where it is filled in the background (SQLite, migration
+ * 0014): `event_resource_index (resource_key, event_id)`, complete up to the mark
+ * `event_index_mark.indexed_through`. A write appends its event at the end of the log only; the
+ * indexer later adds a batch of events to the index in one statement, in key order, so that each
+ * index page a batch touches is written once for all the batch's events on it, not once per write.
+ * A read of one resource's events takes the index up to the mark and scans the log after it (by
+ * id, on the primary key: the short tail the indexer has not reached yet).
+ */
+
+/** The name under which the SQLite writer connection knows `resourceKey` (sqlite-connection.ts). */
+export const RESOURCE_KEY_FUNCTION = 'tagplane_resource_key';
+
+/**
+ * The index key of a resource id: 32-bit FNV-1a over its UTF-16 code units, signed (SQLite stores
+ * it in 4 bytes). Stored in the index, so it must never change. Ids of other resources may share
+ * a key (the same id in another project or type, or a collision): every read checks the event's
+ * own columns.
+ */
+export function resourceKey(resourceId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < resourceId.length; i++) {
+    h ^= resourceId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
+
+/** The id up to which every event is in the index. */
+export async function indexedThrough(ex: Executor): Promise<number> {
+  const row = await ex.selectFrom('event_index_mark').select('indexed_through').executeTakeFirst();
+  return Number(row?.indexed_through ?? 0);
+}
+
+/**
+ * Adds up to `limit` events after the mark to the index and moves the mark past them; returns how
+ * many. Call it in a write transaction on the writer connection (which knows the key function):
+ * reading the mark there keeps two processes from indexing the same events.
+ */
+export async function indexEventBatch(ex: Executor, limit: number): Promise<number> {
+  const mark = await indexedThrough(ex);
+  const { rows } = await sql<{ through: number | null; n: number }>`
+    select max(id) as through, count(*) as n
+    from (select id from events where id > ${mark} order by id limit ${limit})`.execute(ex);
+  const through = Number(rows[0]?.through ?? 0);
+  const n = Number(rows[0]?.n ?? 0);
+  if (n === 0) return 0;
+  await sql`insert or ignore into event_resource_index (resource_key, event_id)
+    select ${sql.raw(RESOURCE_KEY_FUNCTION)}(resource_id), id from events
+    where id > ${mark} and id <= ${through}
+    order by 1, 2`.execute(ex);
+  await ex.updateTable('event_index_mark').set({ indexed_through: through }).execute();
+  return n;
+}
+
+/**
+ * Empties the index and indexes the whole log again (after an import, whose events come with
+ * ids of their own). Call it in a write transaction on the writer connection.
+ */
+export async function rebuildEventIndex(ex: Executor): Promise<void> {
+  await ex.deleteFrom('event_resource_index').execute();
+  await ex.updateTable('event_index_mark').set({ indexed_through: 0 }).execute();
+  while ((await indexEventBatch(ex, 100_000)) > 0) {}
+}
+
+/** Removes the index rows of the events `where` selects, before those events are deleted. */
+export async function forgetIndexedEvents(ex: Executor, where: RawBuilder<unknown>): Promise<void> {
+  await sql`delete from event_resource_index where (resource_key, event_id) in (
+    select ${sql.raw(RESOURCE_KEY_FUNCTION)}(resource_id), id from events where ${where})`.execute(
+    ex,
+  );
+}
+
+/** Removes every index row (every event is about to be deleted). */
+export async function forgetAllIndexedEvents(ex: Executor): Promise<void> {
+  await ex.deleteFrom('event_resource_index').execute();
+}
+
+/**
+ * One part of a read of a resource's events: those the index holds (after `after`, up to
+ * `through`), or the log after the mark (`after`). Both end before `before` when it is given.
+ */
+export type ResourcePart =
+  | {
+      readonly indexed: true;
+      readonly key: number;
+      readonly after: number;
+      readonly through: number;
+      readonly before?: number;
+    }
+  | { readonly indexed: false; readonly after: number; readonly before?: number };
+
+/**
+ * Reads a resource's events, by id in `order`, up to `limit` (none: all): `read` reads one part
+ * in that order, and the parts are taken one after the other (every indexed id is below every id
+ * after the mark), until the limit is reached. The mark is read once: the index holds every event
+ * up to it for as long as those events are kept, whatever the indexer does meanwhile.
+ */
+export async function readByResource<T>(
+  ex: Executor,
+  resourceId: string,
+  bounds: { readonly after?: number; readonly before?: number },
+  order: 'asc' | 'desc',
+  limit: number | undefined,
+  read: (part: ResourcePart, limit: number | undefined) => Promise<T[]>,
+): Promise<T[]> {
+  const mark = await indexedThrough(ex);
+  const after = bounds.after ?? 0;
+  const before = bounds.before !== undefined ? { before: bounds.before } : {};
+  const parts: ResourcePart[] = [];
+  if (after < mark && (bounds.before === undefined || bounds.before > after + 1)) {
+    parts.push({ indexed: true, key: resourceKey(resourceId), after, through: mark, ...before });
+  }
+  if (bounds.before === undefined || bounds.before > mark + 1) {
+    parts.push({ indexed: false, after: Math.max(after, mark), ...before });
+  }
+  if (order === 'desc') parts.reverse();
+  const found: T[] = [];
+  for (const part of parts) {
+    const left = limit === undefined ? undefined : limit - found.length;
+    if (left !== undefined && left <= 0) break;
+    found.push(...(await read(part, left)));
+  }
+  return found;
+}
+
+/** The log's rows of one part (`events`, to be filtered further), and the column to order by. */
+export function eventsOfPart(
+  ex: Executor,
+  part: ResourcePart,
+): { from: SelectQueryBuilder<Database, 'events', object>; orderBy: string } {
+  if (!part.indexed) {
+    let q = ex.selectFrom('events').where('events.id', '>', part.after);
+    if (part.before !== undefined) q = q.where('events.id', '<', part.before);
+    return { from: q, orderBy: 'events.id' };
+  }
+  // CROSS JOIN keeps the index as the outer loop: SQLite walks the resource's key in id order
+  // and reads each event by its id, and the ORDER BY on the index's id needs no sort.
+  let q = ex
+    .selectFrom('event_resource_index as x')
+    .crossJoin('events')
+    .whereRef('events.id', '=', 'x.event_id')
+    .where('x.resource_key', '=', part.key)
+    .where('x.event_id', '>', part.after)
+    .where('x.event_id', '<=', part.through);
+  if (part.before !== undefined) q = q.where('x.event_id', '<', part.before);
+  return {
+    from: q as unknown as SelectQueryBuilder<Database, 'events', object>,
+    orderBy: 'x.event_id',
+  };
+}
+
+type TraceSource = SelectQueryBuilder<Database & { e: EventsTable }, 'e', object>;
+
+/** As `eventsOfPart`, with the log named `e` (the trace listing's joins). */
+export function traceEventsOfPart(
+  ex: Executor,
+  part: ResourcePart,
+): { from: TraceSource; orderBy: string } {
+  if (!part.indexed) {
+    let q = ex.selectFrom('events as e').where('e.id', '>', part.after);
+    if (part.before !== undefined) q = q.where('e.id', '<', part.before);
+    return { from: q, orderBy: 'e.id' };
+  }
+  let q = ex
+    .selectFrom('event_resource_index as x')
+    .crossJoin('events as e')
+    .whereRef('e.id', '=', 'x.event_id')
+    .where('x.resource_key', '=', part.key)
+    .where('x.event_id', '>', part.after)
+    .where('x.event_id', '<=', part.through);
+  if (part.before !== undefined) q = q.where('x.event_id', '<', part.before);
+  return { from: q as unknown as TraceSource, orderBy: 'x.event_id' };
+}
