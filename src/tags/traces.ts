@@ -2,7 +2,7 @@ import type { Authorizer } from '../auth/authorizer.js';
 import type { Principal } from '../core/principal.js';
 import { cts } from '../services/cts.js';
 import type { Store } from '../store/database.js';
-import { listTraceEvents, type TraceEvent, type TraceFilter } from '../store/events-store.js';
+import { listTraceEvents, type TraceEvent, type TraceFilter } from '../store/trace-events-store.js';
 
 export type { TraceFilter };
 
