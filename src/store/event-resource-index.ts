@@ -1,6 +1,6 @@
 import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { Executor } from './executor.js';
-import type { Database, EventsTable } from './schema.js';
+import type { Database } from './schema.js';
 
 /*
  * The change log's per-resource index where it is filled in the background (SQLite, migration
@@ -152,27 +152,4 @@ export function eventsOfPart(
     from: q as unknown as SelectQueryBuilder<Database, 'events', object>,
     orderBy: 'x.event_id',
   };
-}
-
-type TraceSource = SelectQueryBuilder<Database & { e: EventsTable }, 'e', object>;
-
-/** As `eventsOfPart`, with the log named `e` (the trace listing's joins). */
-export function traceEventsOfPart(
-  ex: Executor,
-  part: ResourcePart,
-): { from: TraceSource; orderBy: string } {
-  if (!part.indexed) {
-    let q = ex.selectFrom('events as e').where('e.id', '>', part.after);
-    if (part.before !== undefined) q = q.where('e.id', '<', part.before);
-    return { from: q, orderBy: 'e.id' };
-  }
-  let q = ex
-    .selectFrom('event_resource_index as x')
-    .crossJoin('events as e')
-    .whereRef('e.id', '=', 'x.event_id')
-    .where('x.resource_key', '=', part.key)
-    .where('x.event_id', '>', part.after)
-    .where('x.event_id', '<=', part.through);
-  if (part.before !== undefined) q = q.where('x.event_id', '<', part.before);
-  return { from: q as unknown as TraceSource, orderBy: 'x.event_id' };
 }

@@ -1,9 +1,9 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type { ChangeEvent } from '../core/change-event.js';
-import { readByResource, traceEventsOfPart } from './event-resource-index.js';
+import { eventsOfPart, readByResource } from './event-resource-index.js';
 import { toChangeEvent } from './events-store.js';
 import type { Executor } from './executor.js';
-import type { Database, EventsTable } from './schema.js';
+import type { Database } from './schema.js';
 import type { StoreCapabilities } from './store-capabilities.js';
 
 /*
@@ -49,15 +49,15 @@ export async function listTraceEvents(
   if (caps.deferredEventIndex && f.resourceId !== undefined) {
     const bounds = f.before !== undefined ? { before: f.before } : {};
     return readByResource(ex, f.resourceId, bounds, 'desc', limit, (part, left) => {
-      const { from, orderBy } = traceEventsOfPart(ex, part);
+      const { from, orderBy } = eventsOfPart(ex, part);
       return selectTraceEvents(from, f, left ?? limit, orderBy);
     });
   }
-  return selectTraceEvents(ex.selectFrom('events as e'), f, limit, 'e.id');
+  return selectTraceEvents(ex.selectFrom('events'), f, limit, 'events.id');
 }
 
 async function selectTraceEvents(
-  from: SelectQueryBuilder<Database & { e: EventsTable }, 'e', object>,
+  from: SelectQueryBuilder<Database, 'events', object>,
   f: TraceFilter,
   limit: number,
   orderBy: string,
@@ -65,33 +65,33 @@ async function selectTraceEvents(
   let q = from
     .leftJoin('resources as r', (j) =>
       j
-        .onRef('r.project_id', '=', 'e.project_id')
-        .onRef('r.resource_type', '=', 'e.resource_type')
-        .onRef('r.resource_id', '=', 'e.resource_id'),
+        .onRef('r.project_id', '=', 'events.project_id')
+        .onRef('r.resource_type', '=', 'events.resource_type')
+        .onRef('r.resource_id', '=', 'events.resource_id'),
     )
-    .leftJoin('domains as d', 'd.id', 'e.domain_id')
-    .selectAll('e')
+    .leftJoin('domains as d', 'd.id', 'events.domain_id')
+    .selectAll('events')
     .select([
       'r.name as resource_name',
       'r.enterprise_project_id as resource_enterprise_project_id',
       'd.name as domain_name',
     ])
-    .where('e.project_id', '=', f.projectId);
-  if (f.service !== undefined) q = q.where('e.service', '=', f.service);
-  if (f.userName !== undefined) q = q.where('e.user_name', '=', f.userName);
-  if (f.resourceId !== undefined) q = q.where('e.resource_id', '=', f.resourceId);
-  if (f.resourceType !== undefined) q = q.where('e.resource_type', '=', f.resourceType);
+    .where('events.project_id', '=', f.projectId);
+  if (f.service !== undefined) q = q.where('events.service', '=', f.service);
+  if (f.userName !== undefined) q = q.where('events.user_name', '=', f.userName);
+  if (f.resourceId !== undefined) q = q.where('events.resource_id', '=', f.resourceId);
+  if (f.resourceType !== undefined) q = q.where('events.resource_type', '=', f.resourceType);
   if (f.resourceName !== undefined) q = q.where('r.name', '=', f.resourceName);
-  if (f.operation !== undefined) q = q.where('e.operation', '=', f.operation);
-  if (f.requestId !== undefined) q = q.where('e.request_id', '=', f.requestId);
-  if (f.accessKey !== undefined) q = q.where('e.access_key', '=', f.accessKey);
+  if (f.operation !== undefined) q = q.where('events.operation', '=', f.operation);
+  if (f.requestId !== undefined) q = q.where('events.request_id', '=', f.requestId);
+  if (f.accessKey !== undefined) q = q.where('events.access_key', '=', f.accessKey);
   if (f.enterpriseProjectId !== undefined) {
     q = q.where('r.enterprise_project_id', '=', f.enterpriseProjectId);
   }
-  if (f.eventId !== undefined) q = q.where('e.id', '=', f.eventId);
-  if (f.before !== undefined) q = q.where('e.id', '<', f.before);
-  if (f.from !== undefined) q = q.where('e.time', '>=', f.from);
-  if (f.to !== undefined) q = q.where('e.time', '<=', f.to);
+  if (f.eventId !== undefined) q = q.where('events.id', '=', f.eventId);
+  if (f.before !== undefined) q = q.where('events.id', '<', f.before);
+  if (f.from !== undefined) q = q.where('events.time', '>=', f.from);
+  if (f.to !== undefined) q = q.where('events.time', '<=', f.to);
   const rows = await q.orderBy(sql.ref(orderBy), 'desc').limit(limit).execute();
   return rows.map((row) => ({
     ...toChangeEvent(row),
