@@ -7,7 +7,8 @@ import { heldBackDelay } from './events.js';
 /** How many events one read of the log takes. */
 const PAGE = 500;
 /**
- * How many live events a subscriber still catching up holds back at most; beyond, it forgets
+ * How many live events (of those its filter passes) a subscriber still catching up holds back
+ * at most; beyond, it forgets
  * them and reads them from the log instead, so a catch-up that waits on a slow client does not
  * hold the log's growth in memory.
  */
@@ -55,9 +56,16 @@ interface Group {
 interface Subscriber {
   readonly group: Group;
   readonly sink: FeedSink;
-  /** Every event at or below this id has been sent or passed over: nothing there is sent again. */
+  /**
+   * No event its filter passes at or below this id is sent (again): every such event has been
+   * sent. Only a read the subscriber's group is visited in moves it; a read its group is not
+   * visited in holds nothing its filter passes, and every later read is above it.
+   */
   cursor: number;
-  /** While catching up from the log: the live events of that time, sent once it has ended. */
+  /**
+   * While catching up from the log: the live events of that time its filter passes, sent once
+   * it has ended.
+   */
   held: Frame[] | undefined;
   /** More live events came while catching up than are held: read them from the log instead. */
   overflowed: boolean;
@@ -75,13 +83,20 @@ const chunkOf = (frames: readonly Frame[]): Buffer =>
  * what it missed from the log, holding live events back meanwhile, then joins the live feed; its
  * cursor keeps any event from being sent twice.
  *
- * One read per wake-up serves every subscriber, and its cost grows with the number of distinct
- * filters, not of subscribers: each event is encoded once, each filter tests it once, and the
- * events of one read that a filter passes become one chunk, written to each of its subscribers
- * in one write.
+ * One read per wake-up serves every subscriber, and its cost grows with the events and the
+ * filters that can pass them, not with the number of filters or subscribers: the filters that
+ * name a project are indexed by it, so an event is tested only by those of its own project and
+ * by those that name none; each event anyone may want is encoded once; and the events of one
+ * read that a filter passes become one chunk, written to each of its subscribers in one write.
+ * A thousand subscribers each following a project of its own cost an event one filter's test,
+ * not a thousand.
  */
 export class EventFeed {
   private readonly groups = new Map<string, Group>();
+  /** The groups whose filter names a project, by that project. */
+  private readonly byProject = new Map<string, Set<Group>>();
+  /** The groups whose filter names no project: every event is theirs to test. */
+  private readonly anyProject = new Set<Group>();
   private count = 0;
   /** The last id read from the log; undefined until the feed has started. */
   private last: number | undefined;
@@ -111,7 +126,7 @@ export class EventFeed {
     let group = this.groups.get(key);
     if (!group) {
       group = { key, filter, match: compileMatch(filter), subscribers: new Set() };
-      this.groups.set(key, group);
+      this.addGroup(group);
     }
     const sub: Subscriber = {
       group,
@@ -126,7 +141,7 @@ export class EventFeed {
       if (!sub.group.subscribers.delete(sub)) return;
       this.count--;
       if (sub.group.subscribers.size === 0 && this.groups.get(key) === sub.group) {
-        this.groups.delete(key);
+        this.removeGroup(sub.group);
       }
       if (this.count === 0) this.stop();
     };
@@ -143,6 +158,33 @@ export class EventFeed {
 
   get size(): number {
     return this.count;
+  }
+
+  private addGroup(group: Group): void {
+    this.groups.set(group.key, group);
+    const { projectId } = group.filter;
+    if (projectId === undefined) {
+      this.anyProject.add(group);
+      return;
+    }
+    let groups = this.byProject.get(projectId);
+    if (!groups) {
+      groups = new Set();
+      this.byProject.set(projectId, groups);
+    }
+    groups.add(group);
+  }
+
+  private removeGroup(group: Group): void {
+    this.groups.delete(group.key);
+    const { projectId } = group.filter;
+    if (projectId === undefined) {
+      this.anyProject.delete(group);
+      return;
+    }
+    const groups = this.byProject.get(projectId);
+    groups?.delete(group);
+    if (groups?.size === 0) this.byProject.delete(projectId);
   }
 
   private frame(e: ChangeEvent): Frame {
@@ -177,7 +219,8 @@ export class EventFeed {
     const held = sub.held ?? [];
     sub.held = undefined;
     const cursor = sub.cursor;
-    const mine = held.filter((f) => f.id > cursor && sub.group.match(f.event));
+    // Held are only events its filter passes: those the log has not already sent are the rest.
+    const mine = held.filter((f) => f.id > cursor);
     sub.cursor = Math.max(cursor, held.at(-1)?.id ?? 0);
     // Live from here on: the next chunk comes from the feed, which waits for nobody.
     if (mine.length > 0) sub.sink.send(chunkOf(mine));
@@ -293,38 +336,74 @@ export class EventFeed {
     return heldThrough > 0;
   }
 
-  /** Sends one read's events: to each subscriber, those its filter passes, in one chunk. */
+  /**
+   * Sends one read's events: to each subscriber, those its filter passes, in one chunk. The page
+   * is split by project once; a project's events go only to the groups of that project, and the
+   * whole page to the groups that name none. A group whose project had no event in this read is
+   * not visited at all: nothing of the read is its, and its subscribers' cursors need not move
+   * (every later read is above this one).
+   */
   private fanOut(page: readonly ChangeEvent[]): void {
     if (page.length === 0 || this.count === 0) return;
-    const frames = page.map((e) => this.frame(e));
+    const last = Number(page.at(-1)!.id);
+    const everyProject = this.anyProject.size > 0;
+    const all: Frame[] = [];
+    const byProject = new Map<string, Frame[]>();
+    for (const e of page) {
+      const followed = this.byProject.has(e.project_id);
+      // An event no filter can pass is not even encoded.
+      if (!followed && !everyProject) continue;
+      const frame = this.frame(e);
+      if (everyProject) all.push(frame);
+      if (!followed) continue;
+      const frames = byProject.get(e.project_id);
+      if (frames) frames.push(frame);
+      else byProject.set(e.project_id, [frame]);
+    }
+    for (const [projectId, frames] of byProject) {
+      // Looked up again: a send may close a stream and with it the project's last group.
+      for (const group of this.byProject.get(projectId) ?? []) this.deliver(group, frames, last);
+    }
+    for (const group of this.anyProject) this.deliver(group, all, last);
+  }
+
+  /**
+   * Sends a group's subscribers what its filter passes of `frames` (in id order, of a read that
+   * ends at `last`): one chunk shared by all, unless one has already had some of it from the log.
+   */
+  private deliver(group: Group, frames: readonly Frame[], last: number): void {
+    if (frames.length === 0) return;
     const first = frames[0]!.id;
-    const last = frames.at(-1)!.id;
-    for (const group of this.groups.values()) {
-      let passed: Frame[] | undefined;
-      let chunk: Buffer | undefined;
-      for (const sub of group.subscribers) {
-        if (sub.held) {
-          this.hold(sub, frames);
-          continue;
-        }
-        passed ??= frames.filter((f) => group.match(f.event));
-        if (sub.cursor < first) {
-          // The usual case: nothing of this read sent yet, so the group's chunk is this one's.
-          if (passed.length > 0) {
-            chunk ??= chunkOf(passed);
-            sub.sink.send(chunk);
-          }
-        } else {
-          // Just caught up from the log, which was ahead of this read: the rest only.
-          const cursor = sub.cursor;
-          const rest = passed.filter((f) => f.id > cursor);
-          if (rest.length > 0) sub.sink.send(chunkOf(rest));
-        }
-        sub.cursor = Math.max(sub.cursor, last);
+    let passed: Frame[] | undefined;
+    let chunk: Buffer | undefined;
+    for (const sub of group.subscribers) {
+      passed ??= frames.filter((f) => group.match(f.event));
+      if (sub.held) {
+        this.hold(sub, passed);
+        continue;
       }
+      if (sub.cursor < first) {
+        // The usual case: nothing of this read sent yet, so the group's chunk is this one's.
+        if (passed.length > 0) {
+          chunk ??= chunkOf(passed);
+          sub.sink.send(chunk);
+        }
+      } else {
+        // Just caught up from the log, which was ahead of this read: the rest only.
+        const cursor = sub.cursor;
+        const rest = passed.filter((f) => f.id > cursor);
+        if (rest.length > 0) sub.sink.send(chunkOf(rest));
+      }
+      sub.cursor = Math.max(sub.cursor, last);
     }
   }
 
+  /**
+   * Holds back what a read brings a subscriber still catching up. Only what its filter passes:
+   * the catch-up sends nothing else, the group tests each event once for all its subscribers
+   * rather than each catch-up again at its end, and a busy log elsewhere neither fills its
+   * memory nor makes it overflow into reading the log again.
+   */
   private hold(sub: Subscriber, frames: readonly Frame[]): void {
     if (sub.overflowed || !sub.held) return;
     if (sub.held.length + frames.length > MAX_HELD) {
