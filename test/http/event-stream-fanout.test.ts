@@ -124,6 +124,97 @@ describe('live feed fan-out', () => {
     }
   });
 
+  it('streams on many projects, on none and on a project and a key each receive exactly their events, in id order, none twice, one of them resuming while writes go on', async () => {
+    const tenants = await Promise.all(Array.from({ length: 8 }, () => h.tenant()));
+    const tag = ++n;
+    const projects = tenants.map((x) => x.projectId);
+    const [newest] = await logged('order=desc&limit=1');
+    const head = newest?.id ?? '0';
+    // Per project: two streams alike, one on its owner tags; then a project nothing is written
+    // to, the whole log, and owner tags in any project.
+    const queries = [
+      ...projects.flatMap((p) => [
+        `project_id=${p}`,
+        `project_id=${p}`,
+        `project_id=${p}&key=owner`,
+      ]),
+      `project_id=p-unwritten-${tag}`,
+      '',
+      'key=owner',
+    ];
+    const streams = await Promise.all(queries.map((q) => stream(q)));
+    const resumed = `project_id=${projects[1]}`;
+    const before = await stream(resumed);
+    let after: Awaited<ReturnType<typeof stream>> | undefined;
+    try {
+      const rounds = 24;
+      let done = 0;
+      const writes = (async () => {
+        for (let round = 0; round < rounds; round++) {
+          // One transaction over every project: its events come in one read of the log.
+          await h.seed({
+            resources: projects.map((p, i) => ({
+              project_id: p,
+              type: 'modelarts_hyperinstance',
+              id: `many-${round}-${i}-${tag}`,
+              tags: [
+                { key: 'env', value: `e${round}` },
+                ...(i % 2 === 1 && round % 2 === 0 ? [{ key: 'owner', value: `o${round}` }] : []),
+              ],
+            })),
+          });
+          // And a change of one project alone, through its own API.
+          const x = tenants[round % tenants.length]!;
+          const res = await h.inject({
+            method: 'POST',
+            url: `/v1/${x.projectId}/dev-servers/hyperinstance/many-${round}-${round % tenants.length}-${tag}/tags/create`,
+            headers: { 'x-auth-token': x.root.token, 'content-type': 'application/json' },
+            payload: JSON.stringify({ tags: [{ key: 'owner', value: `late-${round}` }] }),
+          });
+          expect(res.statusCode, res.body).toBe(200);
+          done++;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      // Awaited below; a failed write fails the test there, not as an unhandled rejection.
+      writes.catch(() => {});
+      // Away after a few events, back with Last-Event-ID a few rounds later, writes going on.
+      const first = await before.events(5);
+      before.close();
+      const gone = done;
+      while (done < Math.min(rounds - 4, gone + 4)) await new Promise((r) => setTimeout(r, 5));
+      const seen = [...before.messages];
+      after = await stream(resumed, { 'last-event-id': seen.at(-1)!.id! });
+      expect(first.length).toBeGreaterThanOrEqual(5);
+      await writes;
+
+      const expected = async (query: string) => {
+        const events = await logged(`${query}&since=${head}&limit=1000`);
+        expect(events.length).toBeLessThan(1000);
+        return events;
+      };
+      for (const [i, query] of queries.entries()) {
+        const want = await expected(query);
+        const got = await streams[i]!.events(want.length);
+        expect(
+          got.map((e) => e.data),
+          query,
+        ).toEqual(want);
+        expect(got.map((e) => e.id)).toEqual(want.map((e) => e.id));
+      }
+      // Every other stream has had the last event: the unwritten project's has had none.
+      expect(queries[projects.length * 3]).toMatch(/unwritten/);
+      expect(streams[projects.length * 3]!.messages).toEqual([]);
+
+      const want = await expected(resumed);
+      const rest = await after.events(want.length - seen.length);
+      expect([...seen.map((m) => m.id), ...rest.map((e) => e.id)]).toEqual(want.map((e) => e.id));
+      expect(rest.map((e) => e.data)).toEqual(want.slice(seen.length));
+    } finally {
+      for (const s of [...streams, before, after]) s?.close();
+    }
+  });
+
   it('a client that stops reading is closed; resuming with Last-Event-ID it gets every event it missed, none twice', async () => {
     const filter = `project_id=${t.projectId}&key=big-00`;
     const fast = await stream(filter);
