@@ -19,10 +19,15 @@
  *   subscribers still compete with it for the cores). Reports writes/s, server CPU per request,
  *   server memory idle and at peak, and whether every subscriber received every event written
  *   meanwhile. `--feed-base DIR`: the same runs against another build (e.g. before a change to
- *   the feed), after this one's.
+ *   the feed), after this one's. `--subscriber-filter`: `all` (the default), every subscriber
+ *   follows the project written to and receives every event; `project`, each follows a project
+ *   of its own, as test runs each following theirs would: 10 of them the project written to,
+ *   the others one each that nothing is written to (the stream takes any project id), so that
+ *   the server's cost shows for many filters of which few pass an event.
  *
  * Options: --stores sqlite,postgres (write), --duration S (10), --warmup S (3), --connections N (32), --writes N (stream: 500),
- * --subscribers N (1000), --subscriber-processes N (4), --rounds N (2), --feed-base DIR, --pg-url URL (postgres://postgres@127.0.0.1:5432/postgres).
+ * --subscribers N (1000), --subscriber-processes N (4), --subscriber-filter all|project (all), --rounds N (2), --feed-base DIR,
+ * --pg-url URL (postgres://postgres@127.0.0.1:5432/postgres).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -53,12 +58,17 @@ const { values: args } = parseArgs({
     writes: { type: 'string', default: '500' },
     subscribers: { type: 'string', default: '1000' },
     'subscriber-processes': { type: 'string', default: '4' },
+    'subscriber-filter': { type: 'string', default: 'all' },
     rounds: { type: 'string', default: '2' },
     'feed-base': { type: 'string' },
     'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
 });
 const parts = new Set(args.parts.split(','));
+const subscriberFilter = args['subscriber-filter'];
+if (subscriberFilter !== 'all' && subscriberFilter !== 'project') {
+  throw new Error(`--subscriber-filter: all or project, not '${subscriberFilter}'`);
+}
 const load = {
   connections: Number(args.connections),
   durationS: Number(args.duration),
@@ -357,19 +367,43 @@ interface FleetReport {
   readonly events: number;
   readonly bytes: number;
   readonly reconnects: number;
+  /** Events received by each subscriber, in the order of the projects they follow. */
+  readonly each: number[];
+}
+
+/** How many of the subscribers follow the project written to, with `--subscriber-filter project`. */
+const ON_WRITTEN = 10;
+
+/**
+ * The project each subscriber follows: all the project written to, or (`project`) each one of
+ * its own, `ON_WRITTEN` of them spread among the others (and so among the processes) on the
+ * project written to.
+ */
+function followedProjects(count: number): string[] {
+  if (subscriberFilter === 'all') return Array.from({ length: count }, () => T.project);
+  const stride = Math.max(1, Math.floor(count / ON_WRITTEN));
+  return Array.from({ length: count }, (_, i) =>
+    i % stride === 0 && i / stride < ON_WRITTEN ? T.project : `${T.project}-other-${i}`,
+  );
 }
 
 /**
- * Feed subscribers in processes of their own (bench/feed-subscribers.mjs), `perProcess` streams
- * each: they only count what they receive, and reconnect with Last-Event-ID when cut off.
+ * Feed subscribers in processes of their own (bench/feed-subscribers.mjs), one stream per
+ * project given, split evenly among `processes`: they only count what they receive, and
+ * reconnect with Last-Event-ID when cut off.
  */
-async function subscriberFleet(base: string, processes: number, perProcess: number) {
-  const url = `${base}/admin/v1/events/stream?project_id=${T.project}`;
-  const children = Array.from({ length: processes }, () =>
-    fork(join(ROOT, 'bench', 'feed-subscribers.mjs'), [url, String(perProcess)], {
-      env: { ...process.env, FEED_ADMIN_TOKEN: ADMIN },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
+async function subscriberFleet(base: string, processes: number, projects: readonly string[]) {
+  const urls = projects.map((p) => `${base}/admin/v1/events/stream?project_id=${p}`);
+  const perProcess = Math.ceil(urls.length / processes);
+  const children = Array.from({ length: Math.ceil(urls.length / perProcess) }, (_, k) =>
+    fork(
+      join(ROOT, 'bench', 'feed-subscribers.mjs'),
+      urls.slice(k * perProcess, (k + 1) * perProcess),
+      {
+        env: { ...process.env, FEED_ADMIN_TOKEN: ADMIN },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    ),
   );
   const ask = (child: ChildProcess, type: string, send?: string) =>
     new Promise<unknown>((resolve, reject) => {
@@ -398,6 +432,7 @@ async function subscriberFleet(base: string, processes: number, perProcess: numb
         events: all.reduce((a, r) => a + r.events, 0),
         bytes: all.reduce((a, r) => a + r.bytes, 0),
         reconnects: all.reduce((a, r) => a + r.reconnects, 0),
+        each: all.flatMap((r) => r.each),
       };
     },
     async stop(): Promise<void> {
@@ -424,26 +459,43 @@ async function headId(base: string): Promise<number> {
   return Number(e?.id ?? 0);
 }
 
-/** How many events the log holds after `since` (walked page by page, as a client would). */
-async function eventsAfter(base: string, since: number): Promise<number> {
-  let n = 0;
+/**
+ * How many events the log holds after `since`, by project (walked page by page, as a client
+ * would).
+ */
+async function eventsAfter(base: string, since: number): Promise<Map<string, number>> {
+  const byProject = new Map<string, number>();
   let marker: string | null = String(since);
   while (marker !== null) {
     const res = await call(base, 'GET', `/admin/v1/events?since=${marker}&limit=1000`, undefined, {
       authorization: `Bearer ${ADMIN}`,
     });
-    const page = JSON.parse(res.text) as { events: unknown[]; next_marker: string | null };
-    n += page.events.length;
+    const page = JSON.parse(res.text) as {
+      events: { project_id: string }[];
+      next_marker: string | null;
+    };
+    for (const e of page.events)
+      byProject.set(e.project_id, (byProject.get(e.project_id) ?? 0) + 1);
     marker = page.next_marker;
   }
-  return n;
+  return byProject;
+}
+
+/** Subscribers of one kind (on the project written to, or on another): what each expected and received. */
+interface FleetKind {
+  readonly label: string;
+  readonly streams: number;
+  readonly expected: readonly [number, number];
+  readonly received: readonly [number, number];
 }
 
 interface SubscriberRun {
   readonly load: LoadResult;
   readonly idleRssMb: number;
-  readonly fleet?: FleetReport & { expected: number; cpu: number };
+  readonly fleet?: FleetReport & { kinds: FleetKind[]; cpu: number };
 }
+
+const range = (xs: readonly number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
 
 /** One write run against `s`, with `count` subscribers (0: none) in their own processes. */
 async function subscriberRun(s: Child, pool: RequestSpec[], count: number): Promise<SubscriberRun> {
@@ -452,7 +504,8 @@ async function subscriberRun(s: Child, pool: RequestSpec[], count: number): Prom
     return { idleRssMb: rssMb(s.pid), load: await drive(s.url, pool, 204, s.pid, load) };
   }
   const processes = Number(args['subscriber-processes']);
-  const fleet = await subscriberFleet(s.url, processes, Math.ceil(count / processes));
+  const projects = followedProjects(count);
+  const fleet = await subscriberFleet(s.url, processes, projects);
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const idleRssMb = rssMb(s.pid);
@@ -460,18 +513,34 @@ async function subscriberRun(s: Child, pool: RequestSpec[], count: number): Prom
     const cpuBefore = fleet.pids.map(cpuMs);
     const wallBefore = performance.now();
     const result = await drive(s.url, pool, 204, s.pid, load);
-    const expected = await eventsAfter(s.url, head);
+    const logged = await eventsAfter(s.url, head);
+    const expected = projects.map((p) => logged.get(p) ?? 0);
     // The subscribers may still be reading what was sent during the run.
     const deadline = Date.now() + 60_000;
+    const short = (r: FleetReport) => expected.some((n, i) => (r.each[i] ?? 0) < n);
     let report = await fleet.report();
-    while (report.minEvents < expected && Date.now() < deadline) {
+    while (short(report) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
       report = await fleet.report();
     }
     const cpu =
       fleet.pids.reduce((a, pid, i) => a + cpuMs(pid) - cpuBefore[i]!, 0) /
       (performance.now() - wallBefore);
-    return { load: result, idleRssMb, fleet: { ...report, expected, cpu } };
+    const kinds: FleetKind[] = [];
+    for (const [label, written] of [
+      ['on the written project', true],
+      ['on other projects', false],
+    ] as const) {
+      const mine = projects.flatMap((p, i) => ((p === T.project) === written ? [i] : []));
+      if (mine.length === 0) continue;
+      kinds.push({
+        label,
+        streams: mine.length,
+        expected: range(mine.map((i) => expected[i]!)),
+        received: range(mine.map((i) => report.each[i] ?? 0)),
+      });
+    }
+    return { load: result, idleRssMb, fleet: { ...report, kinds, cpu } };
   } finally {
     await fleet.stop();
   }
@@ -483,10 +552,15 @@ async function subscriberRows(): Promise<void> {
   const builds: [string, string][] = [['this build', ROOT]];
   if (args['feed-base']) builds.push(['feed-base build', args['feed-base']]);
   const f = (x: number, d = 0) => x.toFixed(d);
+  const onWritten = followedProjects(count).filter((p) => p === T.project).length;
+  const filters =
+    subscriberFilter === 'all'
+      ? 'subscriber filter `all`: every subscriber follows the project written to and receives every event'
+      : `subscriber filter \`project\`: each subscriber follows a project of its own, ${onWritten} the project written to (each receives every event), ${count - onWritten} each a project nothing is written to (each receives none)`;
   out.push(
-    `### ${count} live feed subscribers (SQLite, one node)`,
+    `### ${count} live feed subscribers (SQLite, one node, filter: ${subscriberFilter})`,
     '',
-    `Subscribers in ${args['subscriber-processes']} processes of their own, the server alone in its process, writes from autocannon (${load.connections} connections, ${load.durationS} s after ${load.warmupS} s warm-up), runs alternating.`,
+    `Subscribers in ${args['subscriber-processes']} processes of their own, the server alone in its process, writes from autocannon (${load.connections} connections, ${load.durationS} s after ${load.warmupS} s warm-up), runs alternating; ${filters}.`,
     '',
     '| Build, run | subscribers | writes req/s | p99 ms | server CPU ms/request | server CPU (cores) | subscribers CPU (cores) | other work (cores) | server RSS MB idle / peak | events each (expected) | min / max received | reconnects |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -502,8 +576,19 @@ async function subscriberRows(): Promise<void> {
         for (const n of [0, count]) {
           const r = await subscriberRun(s, pool, n);
           const fl = r.fleet;
+          // Per kind of subscriber, when there are two: `10 on the written project: 5000`.
+          const perKind = (cell: (k: FleetKind) => string) =>
+            fl
+              ? fl.kinds.length === 1
+                ? cell(fl.kinds[0]!)
+                : fl.kinds.map((k) => `${k.streams} ${k.label}: ${cell(k)}`).join('; ')
+              : '–';
+          const expected = perKind(({ expected: [lo, hi] }) =>
+            lo === hi ? `${lo}` : `${lo}–${hi}`,
+          );
+          const received = perKind(({ received: [lo, hi] }) => `${lo} / ${hi}`);
           out.push(
-            `| ${label}, ${round} | ${n} | ${f(r.load.rps)} | ${f(r.load.p99)} | ${f(r.load.serverCpuPerRequestMs, 3)} | ${f(r.load.serverCpu, 2)} | ${fl ? f(fl.cpu, 2) : '–'} | ${f(Math.max(0, r.load.otherCpu - (fl?.cpu ?? 0)), 2)} | ${f(r.idleRssMb)} / ${f(r.load.peakRssMb)} | ${fl ? fl.expected : '–'} | ${fl ? `${fl.minEvents} / ${fl.maxEvents}` : '–'} | ${fl ? fl.reconnects : '–'} |`,
+            `| ${label}, ${round} | ${n} | ${f(r.load.rps)} | ${f(r.load.p99)} | ${f(r.load.serverCpuPerRequestMs, 3)} | ${f(r.load.serverCpu, 2)} | ${fl ? f(fl.cpu, 2) : '–'} | ${f(Math.max(0, r.load.otherCpu - (fl?.cpu ?? 0)), 2)} | ${f(r.idleRssMb)} / ${f(r.load.peakRssMb)} | ${expected} | ${received} | ${fl ? fl.reconnects : '–'} |`,
           );
           console.error(out.at(-1));
         }

@@ -1,24 +1,27 @@
 /**
  * Live feed subscribers for bench/events.ts, in a process of their own so that the server is
- * measured apart from its clients: opens COUNT streams of URL and only counts, for each, the
- * bytes and the whole `tag-change` messages received and the last id. A stream the server
- * closes (a client too slow for it) reconnects with Last-Event-ID, as a browser's EventSource
- * does, so that its count stays exact. Plain JavaScript, run by `node` itself.
+ * measured apart from its clients: opens one stream per URL given (each with its own filters,
+ * the same URL any number of times) and only counts, for each, the bytes and the whole
+ * `tag-change` messages received and the last id. A stream the server closes (a client too
+ * slow for it) reconnects with Last-Event-ID, as a browser's EventSource does, so that its count
+ * stays exact. Plain JavaScript, run by `node` itself.
  *
- *   forked: node bench/feed-subscribers.mjs URL COUNT   (FEED_ADMIN_TOKEN in the environment)
+ *   forked: node bench/feed-subscribers.mjs URL [URL...]   (FEED_ADMIN_TOKEN in the environment)
  *
- * Messages from the parent: "report" (answered with the counts), "stop".
+ * Messages from the parent: "report" (answered with the counts, `each` in the order of the
+ * URLs), "stop".
  */
 import http from 'node:http';
 
-const [url, countArg] = process.argv.slice(2);
-const count = Number(countArg);
+const urls = process.argv.slice(2);
+const count = urls.length;
 const token = process.env.FEED_ADMIN_TOKEN ?? '';
 const MESSAGE = '\nevent: tag-change\n';
 let stopping = false;
 
-/** @type {{ events: number, bytes: number, lastId: string, rest: string, reconnects: number, open: boolean, req?: http.ClientRequest }[]} */
-const subs = Array.from({ length: count }, () => ({
+/** @type {{ url: string, events: number, bytes: number, lastId: string, rest: string, reconnects: number, open: boolean, req?: http.ClientRequest }[]} */
+const subs = urls.map((url) => ({
+  url,
   events: 0,
   bytes: 0,
   lastId: '',
@@ -50,7 +53,7 @@ function open(sub, ready) {
   const headers = { authorization: `Bearer ${token}` };
   if (sub.lastId) headers['last-event-id'] = sub.lastId;
   sub.rest = '';
-  const req = http.get(url, { headers, agent: false }, (res) => {
+  const req = http.get(sub.url, { headers, agent: false }, (res) => {
     if (res.statusCode !== 200) {
       process.send?.({ type: 'error', message: `stream answered ${res.statusCode}` });
       res.resume();
@@ -91,6 +94,7 @@ process.on('message', (m) => {
       minEvents: Math.min(...events),
       maxEvents: Math.max(...events),
       events: events.reduce((a, b) => a + b, 0),
+      each: events,
       bytes: subs.reduce((a, s) => a + s.bytes, 0),
       reconnects: subs.reduce((a, s) => a + s.reconnects, 0),
     });
