@@ -8,9 +8,8 @@ import { heldBackDelay } from './events.js';
 const PAGE = 500;
 /**
  * How many live events (of those its filter passes) a subscriber still catching up holds back
- * at most; beyond, it forgets
- * them and reads them from the log instead, so a catch-up that waits on a slow client does not
- * hold the log's growth in memory.
+ * at most; beyond, it forgets them and reads them from the log instead, so a catch-up that
+ * waits on a slow client does not hold the log's growth in memory.
  */
 const MAX_HELD = 2 * PAGE;
 /**
@@ -57,9 +56,9 @@ interface Subscriber {
   readonly group: Group;
   readonly sink: FeedSink;
   /**
-   * No event its filter passes at or below this id is sent (again): every such event has been
-   * sent. Only a read the subscriber's group is visited in moves it; a read its group is not
-   * visited in holds nothing its filter passes, and every later read is above it.
+   * No event at or below this id is sent (again): those its filter passes have been sent, or
+   * came before what it asked for. Only the reads that visit its group move it: a read that does
+   * not holds nothing its filter passes, and every later read is above it anyway.
    */
   cursor: number;
   /**
