@@ -20,6 +20,15 @@ const MAX_HELD = 2 * PAGE;
  * write) it is about 0.4 s, and each wait gathers the events of that time into one chunk.
  */
 const FAN_OUT_SHARE = 0.03;
+/**
+ * The shortest wait after a fan-out that sent anything. Writing a chunk to a socket costs a
+ * system call (over loopback, the receiving side's work too) that runs after the fan-out has
+ * returned, so its measured time leaves it out; and that cost is per chunk, not per byte. Under a
+ * steady stream of writes this gathers each subscriber's events into a chunk every
+ * `MIN_GAP_MS` (at most 50 writes a second to each socket) rather than one per commit, for at
+ * most that much delay; the first event after a quiet spell goes out at once.
+ */
+const MIN_GAP_MS = 20;
 /** The longest wait between two reads, whatever the fan-out cost. */
 const MAX_PAUSE_MS = 1_000;
 
@@ -324,10 +333,11 @@ export class EventFeed {
     const last = page.at(-1);
     if (last) this.last = Number(last.id);
     const started = performance.now();
-    this.fanOut(page);
+    const sent = this.fanOut(page);
     const took = performance.now() - started;
+    const rest = (took * (1 - FAN_OUT_SHARE)) / FAN_OUT_SHARE;
     this.restUntil =
-      performance.now() + Math.min(MAX_PAUSE_MS, (took * (1 - FAN_OUT_SHARE)) / FAN_OUT_SHARE);
+      performance.now() + Math.min(MAX_PAUSE_MS, sent ? Math.max(MIN_GAP_MS, rest) : rest);
     if (page.length === PAGE) {
       this.again = true;
       return false;
@@ -340,10 +350,10 @@ export class EventFeed {
    * is split by project once; a project's events go only to the groups of that project, and the
    * whole page to the groups that name none. A group whose project had no event in this read is
    * not visited at all: nothing of the read is its, and its subscribers' cursors need not move
-   * (every later read is above this one).
+   * (every later read is above this one). Answers whether it sent anything.
    */
-  private fanOut(page: readonly ChangeEvent[]): void {
-    if (page.length === 0 || this.count === 0) return;
+  private fanOut(page: readonly ChangeEvent[]): boolean {
+    if (page.length === 0 || this.count === 0) return false;
     const last = Number(page.at(-1)!.id);
     const everyProject = this.anyProject.size > 0;
     const all: Frame[] = [];
@@ -359,19 +369,25 @@ export class EventFeed {
       if (frames) frames.push(frame);
       else byProject.set(e.project_id, [frame]);
     }
+    let sent = false;
     for (const [projectId, frames] of byProject) {
       // Looked up again: a send may close a stream and with it the project's last group.
-      for (const group of this.byProject.get(projectId) ?? []) this.deliver(group, frames, last);
+      for (const group of this.byProject.get(projectId) ?? []) {
+        sent = this.deliver(group, frames, last) || sent;
+      }
     }
-    for (const group of this.anyProject) this.deliver(group, all, last);
+    for (const group of this.anyProject) sent = this.deliver(group, all, last) || sent;
+    return sent;
   }
 
   /**
    * Sends a group's subscribers what its filter passes of `frames` (in id order, of a read that
    * ends at `last`): one chunk shared by all, unless one has already had some of it from the log.
+   * Answers whether it sent anything.
    */
-  private deliver(group: Group, frames: readonly Frame[], last: number): void {
-    if (frames.length === 0) return;
+  private deliver(group: Group, frames: readonly Frame[], last: number): boolean {
+    if (frames.length === 0) return false;
+    let sent = false;
     const first = frames[0]!.id;
     let passed: Frame[] | undefined;
     let chunk: Buffer | undefined;
@@ -386,15 +402,20 @@ export class EventFeed {
         if (passed.length > 0) {
           chunk ??= chunkOf(passed);
           sub.sink.send(chunk);
+          sent = true;
         }
       } else {
         // Just caught up from the log, which was ahead of this read: the rest only.
         const cursor = sub.cursor;
         const rest = passed.filter((f) => f.id > cursor);
-        if (rest.length > 0) sub.sink.send(chunkOf(rest));
+        if (rest.length > 0) {
+          sub.sink.send(chunkOf(rest));
+          sent = true;
+        }
       }
       sub.cursor = Math.max(sub.cursor, last);
     }
+    return sent;
   }
 
   /**

@@ -65,6 +65,50 @@ it('events committed while the feed rests after a costly fan-out arrive together
   }
 });
 
+it('under a steady stream of writes, a subscriber gets its events in chunks at least 20 ms apart, the first at once, all and in order', async () => {
+  const feed = new EventFeed(h.store, (e: ChangeEvent) => `${e.id}\n`);
+  const sends: { at: number; ids: string[] }[] = [];
+  const unsubscribe = await feed.subscribe({ projectId: t.projectId }, undefined, {
+    send(chunk) {
+      sends.push({ at: performance.now(), ids: chunk.toString().split('\n').filter(Boolean) });
+    },
+    taken: () => Promise.resolve(),
+  });
+  try {
+    const id = await t.resource('bms_server');
+    const write = async (value: string) => {
+      const res = await h.inject({
+        method: 'POST',
+        url: `/v1/${t.projectId}/baremetalservers/${id}/tags/action`,
+        headers: { 'x-auth-token': t.root.token, 'content-type': 'application/json' },
+        payload: JSON.stringify({ action: 'create', tags: [{ key: 'steady', value }] }),
+      });
+      expect(res.statusCode, res.body).toBe(204);
+    };
+    const first = performance.now();
+    await write('w0');
+    // The first event after a quiet spell is not held back for the gap.
+    await expect.poll(() => sends.length, { timeout: 5_000 }).toBe(1);
+    expect(sends[0]!.at - first).toBeLessThan(1_000);
+    for (let i = 1; i < 40; i++) await write(`w${i}`);
+    const res = await h.inject({
+      method: 'GET',
+      url: `/admin/v1/events?project_id=${t.projectId}&resource_id=${id}&order=asc`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const logged = (JSON.parse(res.body) as { events: { id: string }[] }).events.map((e) => e.id);
+    expect(logged).toHaveLength(40);
+    await expect.poll(() => sends.flatMap((s) => s.ids), { timeout: 10_000 }).toEqual(logged);
+    for (let i = 1; i < sends.length; i++) {
+      // Timers may fire up to a millisecond early by this clock.
+      expect(sends[i]!.at - sends[i - 1]!.at).toBeGreaterThanOrEqual(19);
+    }
+    expect(sends.length).toBeLessThan(logged.length);
+  } finally {
+    unsubscribe();
+  }
+});
+
 it('a thousand subscribers, most on a project of their own, each receive exactly the events their filter passes, once and in id order', async () => {
   const feed = new EventFeed(h.store, (e: ChangeEvent) => `${e.id}\n`);
   const u = Math.random().toString(36).slice(2, 8);
