@@ -86,12 +86,14 @@ export function storeFault(err: unknown): StoreFault | undefined {
       return 'timeout';
     if (
       (NETWORK_CODES.has(code) && RAISED_BY_STORE.has(err as object)) ||
-      // PostgreSQL: connection exceptions (08…); shutdown, crash recovery, a dropped database
+      // PostgreSQL: connection exceptions (08…) but a protocol violation (08P01), which is the
+      // statement's fault: one with more parameters than a bind message carries (65,535) gets
+      // it, on a connection that still works; shutdown, crash recovery, a dropped database
       // (57P01–57P04); insufficient resources: a full disk, no memory, too many connections
       // (53…); an I/O error (58030); a server that takes no writes, as a standby (25006); a
       // database that refuses connections (55000, "object not in prerequisite state", as
       // `datallowconn = false` gives it) or does not exist (3D000).
-      /^08/.test(code) ||
+      (/^08/.test(code) && code !== '08P01') ||
       /^57P0[1-4]$/.test(code) ||
       /^53/.test(code) ||
       code === '58030' ||

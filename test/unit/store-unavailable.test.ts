@@ -66,7 +66,15 @@ describe('storeFault', () => {
   });
 
   it('a bad statement or a broken constraint is not a store fault: it answers 500', () => {
-    for (const code of ['SQLITE_ERROR', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CORRUPT', '42601']) {
+    // 08P01: what PostgreSQL answers a statement with more than 65,535 parameters ("bind message
+    // has 4464 parameter formats but 0 parameters"), on a connection that goes on working.
+    for (const code of [
+      'SQLITE_ERROR',
+      'SQLITE_CONSTRAINT_UNIQUE',
+      'SQLITE_CORRUPT',
+      '42601',
+      '08P01',
+    ]) {
       const err = code.startsWith('SQLITE_') ? sqliteError(code) : pgError(code);
       expect(storeFault(err), code).toBeUndefined();
     }
