@@ -103,6 +103,13 @@ export class SqliteEventWakeup extends EventWakeup {
 const POSTGRES_POLL_MS = 1_000;
 
 /**
+ * The shortest time between two notifications from this process: under a steady stream of
+ * commits, about 50 a second in all, each telling the other nodes of every commit before it;
+ * after a quiet spell the first commit is told at once.
+ */
+const NOTIFY_GAP_MS = 20;
+
+/**
  * PostgreSQL: one connection listens on `tagplane_events` while someone follows the log,
  * reconnecting when it drops; each (re)connection wakes the followers, who then read whatever
  * they missed, as they also do every second.
@@ -111,15 +118,23 @@ const POSTGRES_POLL_MS = 1_000;
  * connection of its own, after the commit. Not from inside the writing transaction: PostgreSQL
  * queues notifications in commit order under one lock, taken before the commit and held until it
  * is durable, so every transaction that notified would wait for the previous one's commit and
- * its flush to disk. One notification is on its way at a time; the commits made meanwhile are
- * told by the next, sent when it returns.
+ * its flush to disk. One notification is on its way at a time, and the next leaves at least
+ * `NOTIFY_GAP_MS` after it: the commits made meanwhile are told by that next one. A notification
+ * is a round trip and a transaction of its own on the server; sent after every commit it costs a
+ * busy node about as much as the write itself, and a follower needs only one to read everything
+ * committed before it.
  */
 export class PostgresEventWakeup extends EventWakeup {
   private client: pg.Client | undefined;
   private poll: NodeJS.Timeout | undefined;
   private notifier: pg.Client | undefined;
   private notifying = false;
+  /** A commit was made after the last notification left: another is due. */
   private notifyAgain = false;
+  /** When (`performance.now()`) the last notification left. */
+  private notifiedAt = Number.NEGATIVE_INFINITY;
+  /** The wait for the end of `NOTIFY_GAP_MS` before the next notification. */
+  private gap: NodeJS.Timeout | undefined;
 
   constructor(private readonly url: string) {
     super();
@@ -127,17 +142,26 @@ export class PostgresEventWakeup extends EventWakeup {
 
   protected override tellOthers(): void {
     if (this.closed) return;
-    if (this.notifying) {
+    if (this.notifying || this.gap) {
       this.notifyAgain = true;
       return;
     }
+    const wait = this.notifiedAt + NOTIFY_GAP_MS - performance.now();
+    if (wait > 0) {
+      this.notifyAgain = true;
+      this.gap = setTimeout(() => {
+        this.gap = undefined;
+        this.tellOthers();
+      }, wait);
+      return;
+    }
+    // This notification tells of every commit made before it leaves.
+    this.notifyAgain = false;
     this.notifying = true;
+    this.notifiedAt = performance.now();
     void this.notify().finally(() => {
       this.notifying = false;
-      if (this.notifyAgain) {
-        this.notifyAgain = false;
-        this.tellOthers();
-      }
+      if (this.notifyAgain) this.tellOthers();
     });
   }
 
@@ -205,6 +229,8 @@ export class PostgresEventWakeup extends EventWakeup {
 
   override async close(): Promise<void> {
     await super.close();
+    clearTimeout(this.gap);
+    this.gap = undefined;
     const notifier = this.notifier;
     this.notifier = undefined;
     await notifier?.end().catch(() => {});

@@ -213,6 +213,45 @@ async function* toLines(lines: readonly string[]): AsyncIterable<string> {
 /** Far above what a test server's transaction ids give, and still an integer clients read exactly. */
 const FAR = 2 ** 52;
 
+describe('the other nodes are told of commits', () => {
+  it('a steady stream of commits is told in notifications at least 20 ms apart, the first at once, and every event reaches another node', async () => {
+    const id = await t.resource('bms_server');
+    const listener = new pg.Client({ connectionString: h.databaseUrl });
+    await listener.connect();
+    const told: number[] = [];
+    listener.on('notification', () => told.push(performance.now()));
+    await listener.query('listen tagplane_events');
+    // Another node: its own store and app on the same database, following the log.
+    const other = await createHarness({ databaseUrl: h.databaseUrl, eventKeepAliveMs: 50 });
+    try {
+      const otherBase = await other.app.listen({ port: 0, host: '127.0.0.1' });
+      const since = await newest();
+      const s = await EventStreamClient.open(
+        otherBase,
+        `/admin/v1/events/stream?project_id=${t.projectId}&since=${since}`,
+        admin,
+      );
+      const started = performance.now();
+      await write(h, id, 'told', 'v0');
+      await expect.poll(() => told.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
+      // The first commit after a quiet spell is told at once, not at the end of a gap.
+      expect(told[0]! - started).toBeLessThan(1_000);
+      const requests = [];
+      for (let i = 1; i < 40; i++) requests.push(await write(h, id, 'told', `v${i}`));
+      const received = await s.events(40);
+      s.close();
+      expect(received.slice(1).map((m) => m.data.request_id)).toEqual(requests);
+      for (let i = 1; i < told.length; i++) {
+        // Timers may fire up to a millisecond early by this clock.
+        expect(told[i]! - told[i - 1]!).toBeGreaterThanOrEqual(19);
+      }
+    } finally {
+      await listener.end();
+      await other.close();
+    }
+  });
+});
+
 describe('ids go on above those already present', () => {
   it.each([
     ['the current schema', undefined],
