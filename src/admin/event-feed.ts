@@ -115,7 +115,7 @@ export class EventFeed {
   /** No read before this moment (`performance.now()`), to keep the fan-out to its share. */
   private restUntil = 0;
   private resting: NodeJS.Timeout | undefined;
-  /** Reads in a row that found events held back, and the timer of the next. */
+  /** Reads in a row that found events held back and nothing new, and the timer of the next. */
   private heldReads = 0;
   private heldTimer: NodeJS.Timeout | undefined;
 
@@ -331,7 +331,13 @@ export class EventFeed {
       return false;
     }
     const last = page.at(-1);
-    if (last) this.last = Number(last.id);
+    if (last) {
+      this.last = Number(last.id);
+      // The horizon moved: what is held back now is held by a newer transaction, so the wait
+      // for it starts short again (under a steady stream of writes from several nodes, some
+      // event is nearly always held back, each for a few milliseconds only).
+      this.heldReads = 0;
+    }
     const started = performance.now();
     const sent = this.fanOut(page);
     const took = performance.now() - started;
