@@ -21,14 +21,16 @@ const MAX_HELD = 2 * PAGE;
  */
 const FAN_OUT_SHARE = 0.03;
 /**
- * The shortest wait after a fan-out that sent anything. Writing a chunk to a socket costs a
- * system call (over loopback, the receiving side's work too) that runs after the fan-out has
- * returned, so its measured time leaves it out; and that cost is per chunk, not per byte. Under a
- * steady stream of writes this gathers each subscriber's events into a chunk every
- * `MIN_GAP_MS` (at most 50 writes a second to each socket) rather than one per commit, for at
- * most that much delay; the first event after a quiet spell goes out at once.
+ * The shortest wait after a fan-out that wrote to sockets: `SOCKET_WRITE_MS` for each chunk it
+ * wrote, and `MIN_GAP_MS` at least. Each write to a socket is a system call whatever its size
+ * (over loopback it does the receiving side's work too), made after the fan-out has returned, so
+ * the fan-out's measured time leaves it out. Under a steady stream of writes this keeps the feed
+ * to about 200 socket writes a second in all, each subscriber getting its events in a chunk
+ * every 20 ms with up to four subscribers receiving, every 50 ms with ten, rather than one per
+ * commit. The first event after a quiet spell goes out at once.
  */
 const MIN_GAP_MS = 20;
+const SOCKET_WRITE_MS = 5;
 /** The longest wait between two reads, whatever the fan-out cost. */
 const MAX_PAUSE_MS = 1_000;
 
@@ -339,11 +341,15 @@ export class EventFeed {
       this.heldReads = 0;
     }
     const started = performance.now();
-    const sent = this.fanOut(page);
+    const chunks = this.fanOut(page);
     const took = performance.now() - started;
     const rest = (took * (1 - FAN_OUT_SHARE)) / FAN_OUT_SHARE;
     this.restUntil =
-      performance.now() + Math.min(MAX_PAUSE_MS, sent ? Math.max(MIN_GAP_MS, rest) : rest);
+      performance.now() +
+      Math.min(
+        MAX_PAUSE_MS,
+        chunks > 0 ? Math.max(MIN_GAP_MS, chunks * SOCKET_WRITE_MS, rest) : rest,
+      );
     if (page.length === PAGE) {
       this.again = true;
       return false;
@@ -356,10 +362,10 @@ export class EventFeed {
    * is split by project once; a project's events go only to the groups of that project, and the
    * whole page to the groups that name none. A group whose project had no event in this read is
    * not visited at all: nothing of the read is its, and its subscribers' cursors need not move
-   * (every later read is above this one). Answers whether it sent anything.
+   * (every later read is above this one). Answers how many chunks it wrote.
    */
-  private fanOut(page: readonly ChangeEvent[]): boolean {
-    if (page.length === 0 || this.count === 0) return false;
+  private fanOut(page: readonly ChangeEvent[]): number {
+    if (page.length === 0 || this.count === 0) return 0;
     const last = Number(page.at(-1)!.id);
     const everyProject = this.anyProject.size > 0;
     const all: Frame[] = [];
@@ -375,25 +381,25 @@ export class EventFeed {
       if (frames) frames.push(frame);
       else byProject.set(e.project_id, [frame]);
     }
-    let sent = false;
+    let chunks = 0;
     for (const [projectId, frames] of byProject) {
       // Looked up again: a send may close a stream and with it the project's last group.
       for (const group of this.byProject.get(projectId) ?? []) {
-        sent = this.deliver(group, frames, last) || sent;
+        chunks += this.deliver(group, frames, last);
       }
     }
-    for (const group of this.anyProject) sent = this.deliver(group, all, last) || sent;
-    return sent;
+    for (const group of this.anyProject) chunks += this.deliver(group, all, last);
+    return chunks;
   }
 
   /**
    * Sends a group's subscribers what its filter passes of `frames` (in id order, of a read that
    * ends at `last`): one chunk shared by all, unless one has already had some of it from the log.
-   * Answers whether it sent anything.
+   * Answers how many chunks it wrote.
    */
-  private deliver(group: Group, frames: readonly Frame[], last: number): boolean {
-    if (frames.length === 0) return false;
-    let sent = false;
+  private deliver(group: Group, frames: readonly Frame[], last: number): number {
+    if (frames.length === 0) return 0;
+    let chunks = 0;
     const first = frames[0]!.id;
     let passed: Frame[] | undefined;
     let chunk: Buffer | undefined;
@@ -408,7 +414,7 @@ export class EventFeed {
         if (passed.length > 0) {
           chunk ??= chunkOf(passed);
           sub.sink.send(chunk);
-          sent = true;
+          chunks++;
         }
       } else {
         // Just caught up from the log, which was ahead of this read: the rest only.
@@ -416,12 +422,12 @@ export class EventFeed {
         const rest = passed.filter((f) => f.id > cursor);
         if (rest.length > 0) {
           sub.sink.send(chunkOf(rest));
-          sent = true;
+          chunks++;
         }
       }
       sub.cursor = Math.max(sub.cursor, last);
     }
-    return sent;
+    return chunks;
   }
 
   /**

@@ -109,6 +109,49 @@ it('under a steady stream of writes, a subscriber gets its events in chunks at l
   }
 });
 
+it('with ten subscribers receiving, each gets its chunks at least 50 ms apart (5 ms a socket write), all and in order', async () => {
+  const feed = new EventFeed(h.store, (e: ChangeEvent) => `${e.id}\n`);
+  const sends: { at: number; ids: string[] }[][] = Array.from({ length: 10 }, () => []);
+  const unsubscribes = await Promise.all(
+    sends.map((mine) =>
+      feed.subscribe({ projectId: t.projectId }, undefined, {
+        send(chunk) {
+          mine.push({ at: performance.now(), ids: chunk.toString().split('\n').filter(Boolean) });
+        },
+        taken: () => Promise.resolve(),
+      }),
+    ),
+  );
+  try {
+    const id = await t.resource('bms_server');
+    for (let i = 0; i < 30; i++) {
+      const res = await h.inject({
+        method: 'POST',
+        url: `/v1/${t.projectId}/baremetalservers/${id}/tags/action`,
+        headers: { 'x-auth-token': t.root.token, 'content-type': 'application/json' },
+        payload: JSON.stringify({ action: 'create', tags: [{ key: 'ten', value: `t${i}` }] }),
+      });
+      expect(res.statusCode, res.body).toBe(204);
+    }
+    const res = await h.inject({
+      method: 'GET',
+      url: `/admin/v1/events?project_id=${t.projectId}&resource_id=${id}&order=asc`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const logged = (JSON.parse(res.body) as { events: { id: string }[] }).events.map((e) => e.id);
+    expect(logged).toHaveLength(30);
+    for (const mine of sends) {
+      await expect.poll(() => mine.flatMap((s) => s.ids), { timeout: 10_000 }).toEqual(logged);
+      for (let i = 1; i < mine.length; i++) {
+        // Timers may fire up to a millisecond early by this clock.
+        expect(mine[i]!.at - mine[i - 1]!.at).toBeGreaterThanOrEqual(49);
+      }
+    }
+  } finally {
+    for (const unsubscribe of unsubscribes) unsubscribe();
+  }
+});
+
 it('a thousand subscribers, most on a project of their own, each receive exactly the events their filter passes, once and in id order', async () => {
   const feed = new EventFeed(h.store, (e: ChangeEvent) => `${e.id}\n`);
   const u = Math.random().toString(36).slice(2, 8);
