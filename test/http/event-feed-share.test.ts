@@ -21,6 +21,37 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
+/** Sets `key=value` on the tenant's BMS server `id` with its token; expects it done. */
+async function writeTag(id: string, key: string, value: string): Promise<void> {
+  const res = await h.inject({
+    method: 'POST',
+    url: `/v1/${t.projectId}/baremetalservers/${id}/tags/action`,
+    headers: { 'x-auth-token': t.root.token, 'content-type': 'application/json' },
+    payload: JSON.stringify({ action: 'create', tags: [{ key, value }] }),
+  });
+  expect(res.statusCode, res.body).toBe(204);
+}
+
+/** The ids of the log's events that `query` selects, in id order. */
+async function loggedIds(query: string): Promise<string[]> {
+  const res = await h.inject({
+    method: 'GET',
+    url: `/admin/v1/events?${query}&order=asc`,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  return (JSON.parse(res.body) as { events: { id: string }[] }).events.map((e) => e.id);
+}
+
+/** A sink that records when each chunk came and the ids in it. */
+function timedSink(into: { at: number; ids: string[] }[]) {
+  return {
+    send(chunk: Buffer) {
+      into.push({ at: performance.now(), ids: chunk.toString().split('\n').filter(Boolean) });
+    },
+    taken: () => Promise.resolve(),
+  };
+}
+
 it('events committed while the feed rests after a costly fan-out arrive together, all and in order', async () => {
   const feed = new EventFeed(h.store, (e: ChangeEvent) => `${e.id}\n`);
   const chunks: string[] = [];
@@ -34,25 +65,8 @@ it('events committed while the feed rests after a costly fan-out arrive together
   });
   try {
     const id = await t.resource('bms_server');
-    const write = async (value: string) => {
-      const res = await h.inject({
-        method: 'POST',
-        url: `/v1/${t.projectId}/baremetalservers/${id}/tags/action`,
-        headers: { 'x-auth-token': t.root.token, 'content-type': 'application/json' },
-        payload: JSON.stringify({ action: 'create', tags: [{ key: 'k', value }] }),
-      });
-      expect(res.statusCode, res.body).toBe(204);
-    };
-    for (let i = 0; i < 5; i++) await write(`v${i}`);
-    const ids = async () => {
-      const res = await h.inject({
-        method: 'GET',
-        url: `/admin/v1/events?project_id=${t.projectId}&order=asc`,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      });
-      return (JSON.parse(res.body) as { events: { id: string }[] }).events.map((e) => e.id);
-    };
-    const logged = await ids();
+    for (let i = 0; i < 5; i++) await writeTag(id, 'k', `v${i}`);
+    const logged = await loggedIds(`project_id=${t.projectId}`);
     expect(logged.length).toBeGreaterThanOrEqual(5);
     await expect
       .poll(() => chunks.join('').split('\n').filter(Boolean), { timeout: 10_000 })
@@ -68,35 +82,16 @@ it('events committed while the feed rests after a costly fan-out arrive together
 it('under a steady stream of writes, a subscriber gets its events in chunks at least 20 ms apart, the first at once, all and in order', async () => {
   const feed = new EventFeed(h.store, (e: ChangeEvent) => `${e.id}\n`);
   const sends: { at: number; ids: string[] }[] = [];
-  const unsubscribe = await feed.subscribe({ projectId: t.projectId }, undefined, {
-    send(chunk) {
-      sends.push({ at: performance.now(), ids: chunk.toString().split('\n').filter(Boolean) });
-    },
-    taken: () => Promise.resolve(),
-  });
+  const unsubscribe = await feed.subscribe({ projectId: t.projectId }, undefined, timedSink(sends));
   try {
     const id = await t.resource('bms_server');
-    const write = async (value: string) => {
-      const res = await h.inject({
-        method: 'POST',
-        url: `/v1/${t.projectId}/baremetalservers/${id}/tags/action`,
-        headers: { 'x-auth-token': t.root.token, 'content-type': 'application/json' },
-        payload: JSON.stringify({ action: 'create', tags: [{ key: 'steady', value }] }),
-      });
-      expect(res.statusCode, res.body).toBe(204);
-    };
     const first = performance.now();
-    await write('w0');
+    await writeTag(id, 'steady', 'w0');
     // The first event after a quiet spell is not held back for the gap.
     await expect.poll(() => sends.length, { timeout: 5_000 }).toBe(1);
     expect(sends[0]!.at - first).toBeLessThan(1_000);
-    for (let i = 1; i < 40; i++) await write(`w${i}`);
-    const res = await h.inject({
-      method: 'GET',
-      url: `/admin/v1/events?project_id=${t.projectId}&resource_id=${id}&order=asc`,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-    });
-    const logged = (JSON.parse(res.body) as { events: { id: string }[] }).events.map((e) => e.id);
+    for (let i = 1; i < 40; i++) await writeTag(id, 'steady', `w${i}`);
+    const logged = await loggedIds(`project_id=${t.projectId}&resource_id=${id}`);
     expect(logged).toHaveLength(40);
     await expect.poll(() => sends.flatMap((s) => s.ids), { timeout: 10_000 }).toEqual(logged);
     for (let i = 1; i < sends.length; i++) {
@@ -113,32 +108,12 @@ it('with ten subscribers receiving, each gets its chunks at least 50 ms apart (5
   const feed = new EventFeed(h.store, (e: ChangeEvent) => `${e.id}\n`);
   const sends: { at: number; ids: string[] }[][] = Array.from({ length: 10 }, () => []);
   const unsubscribes = await Promise.all(
-    sends.map((mine) =>
-      feed.subscribe({ projectId: t.projectId }, undefined, {
-        send(chunk) {
-          mine.push({ at: performance.now(), ids: chunk.toString().split('\n').filter(Boolean) });
-        },
-        taken: () => Promise.resolve(),
-      }),
-    ),
+    sends.map((mine) => feed.subscribe({ projectId: t.projectId }, undefined, timedSink(mine))),
   );
   try {
     const id = await t.resource('bms_server');
-    for (let i = 0; i < 30; i++) {
-      const res = await h.inject({
-        method: 'POST',
-        url: `/v1/${t.projectId}/baremetalservers/${id}/tags/action`,
-        headers: { 'x-auth-token': t.root.token, 'content-type': 'application/json' },
-        payload: JSON.stringify({ action: 'create', tags: [{ key: 'ten', value: `t${i}` }] }),
-      });
-      expect(res.statusCode, res.body).toBe(204);
-    }
-    const res = await h.inject({
-      method: 'GET',
-      url: `/admin/v1/events?project_id=${t.projectId}&resource_id=${id}&order=asc`,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-    });
-    const logged = (JSON.parse(res.body) as { events: { id: string }[] }).events.map((e) => e.id);
+    for (let i = 0; i < 30; i++) await writeTag(id, 'ten', `t${i}`);
+    const logged = await loggedIds(`project_id=${t.projectId}&resource_id=${id}`);
     expect(logged).toHaveLength(30);
     for (const mine of sends) {
       await expect.poll(() => mine.flatMap((s) => s.ids), { timeout: 10_000 }).toEqual(logged);
