@@ -15,9 +15,9 @@ const MAX_HELD = 2 * PAGE;
 /**
  * The share of the event loop the fan-out may take: after a fan-out that took `t` ms, the next
  * read waits `t × (1 − share) / share` ms, so that writes to many subscribers cannot crowd out
- * the requests this node serves. With one subscriber a fan-out takes some microseconds and the
- * wait is under a millisecond; with 1,000 each receiving every event (about 12 µs a socket
- * write) it is about 0.4 s, and each wait gathers the events of that time into one chunk.
+ * the requests this node serves: this counts the encoding and the matching, which grow with the
+ * events of a read; the sockets' writes are counted apart (below). Each wait gathers the events
+ * of that time into one chunk per subscriber.
  */
 const FAN_OUT_SHARE = 0.03;
 /**
@@ -26,8 +26,9 @@ const FAN_OUT_SHARE = 0.03;
  * (over loopback it does the receiving side's work too), made after the fan-out has returned, so
  * the fan-out's measured time leaves it out. Under a steady stream of writes this keeps the feed
  * to about 200 socket writes a second in all, each subscriber getting its events in a chunk
- * every 20 ms with up to four subscribers receiving, every 50 ms with ten, rather than one per
- * commit. The first event after a quiet spell goes out at once.
+ * every 20 ms with up to four subscribers receiving, every 50 ms with ten, every `MAX_PAUSE_MS`
+ * with 200 or more, rather than one per commit. The first event after a quiet spell goes out at
+ * once.
  */
 const MIN_GAP_MS = 20;
 const SOCKET_WRITE_MS = 5;
