@@ -67,7 +67,7 @@ export function registerAdminEventRoutes(fastify: FastifyInstance, deps: AdminEv
       operationId: 'AdminStreamEvents',
       summary: 'Follow the change log live (Server-Sent Events)',
       description:
-        'text/event-stream: each new event matching the filters as `id: <id>`, `event: tag-change`, `data: <event JSON>`, whatever node made the change. With `since` or a `Last-Event-ID` header (which wins), the events after that id come first, so a client that reconnects misses none and receives none twice. A comment line keeps an idle connection open at least every 15 s.',
+        'text/event-stream: each new event matching the filters as `id: <id>`, `event: tag-change`, `data: <event JSON>`, whatever node made the change. With `since` or a `Last-Event-ID` header (which wins), the events after that id come first, so a client that reconnects misses none and receives none twice. A comment line keeps an idle connection open at least every 15 s. Under a steady stream of changes the events come in batches, at least 20 ms apart (longer with many subscribers receiving, up to 1 s); the first change after a quiet spell comes at once.',
       tags,
       security,
       querystring: EventStreamQuerySchema,
