@@ -2,6 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EventFeed } from '../../src/admin/event-feed.js';
 import type { ChangeEvent } from '../../src/core/change-event.js';
 import { ADMIN_TOKEN, createHarness, type Harness, type Tenant } from '../support/harness.js';
+import { BMS } from '../support/service-spec.js';
+import { TagApi } from '../support/tag-api.js';
 
 /**
  * The feed keeps its fan-out to a small share of the event loop: after a fan-out that took long
@@ -23,12 +25,7 @@ afterAll(() => h?.close());
 
 /** Sets `key=value` on the tenant's BMS server `id` with its token; expects it done. */
 async function writeTag(id: string, key: string, value: string): Promise<void> {
-  const res = await h.inject({
-    method: 'POST',
-    url: `/v1/${t.projectId}/baremetalservers/${id}/tags/action`,
-    headers: { 'x-auth-token': t.root.token, 'content-type': 'application/json' },
-    payload: JSON.stringify({ action: 'create', tags: [{ key, value }] }),
-  });
+  const res = await new TagApi(h, t, BMS).create(id, [{ key, value }]);
   expect(res.statusCode, res.body).toBe(204);
 }
 

@@ -6,6 +6,8 @@ import { pruneEventLog } from '../../src/admin/event-retention.js';
 import type { Store } from '../../src/store/database.js';
 import { EventStreamClient } from '../support/event-stream.js';
 import { ADMIN_TOKEN, createHarness, type Harness, json, type Tenant } from '../support/harness.js';
+import { BMS } from '../support/service-spec.js';
+import { TagApi } from '../support/tag-api.js';
 import { openTestStore } from '../support/test-store.js';
 
 /**
@@ -288,12 +290,7 @@ describe('background indexing', () => {
     try {
       const id = await t.resource('bms_server');
       const write = async (value: string) => {
-        const res = await node.inject({
-          method: 'POST',
-          url: `/v1/${t.projectId}/baremetalservers/${id}/tags/action`,
-          headers: { 'x-auth-token': t.root.token, 'content-type': 'application/json' },
-          payload: JSON.stringify({ action: 'create', tags: [{ key: 'env', value }] }),
-        });
+        const res = await new TagApi(node, t, BMS).create(id, [{ key: 'env', value }]);
         expect(res.statusCode, res.body).toBe(204);
       };
       await write('1');

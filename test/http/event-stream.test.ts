@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStreamClient } from '../support/event-stream.js';
 import { ADMIN_TOKEN, createHarness, type Harness, json, type Tenant } from '../support/harness.js';
+import { BMS } from '../support/service-spec.js';
+import { TagApi } from '../support/tag-api.js';
 
 /**
  * SPEC §8 live feed: GET /admin/v1/events/stream on a listening server, fed by whichever node
@@ -32,15 +34,8 @@ afterAll(async () => {
 /** Sets `env=<value>` on a BMS server through node `h`; resolves with the request id once acked. */
 async function write(h: Harness, id: string, value: string): Promise<string> {
   const requestId = randomUUID();
-  const res = await h.inject({
-    method: 'POST',
-    url: `/v1/${t.projectId}/baremetalservers/${id}/tags/action`,
-    headers: {
-      'x-auth-token': t.root.token,
-      'content-type': 'application/json',
-      'x-request-id': requestId,
-    },
-    payload: JSON.stringify({ action: 'create', tags: [{ key: 'env', value }] }),
+  const res = await new TagApi(h, t, BMS).create(id, [{ key: 'env', value }], {
+    'x-request-id': requestId,
   });
   expect(res.statusCode, res.body).toBe(204);
   return requestId;

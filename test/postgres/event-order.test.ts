@@ -6,6 +6,8 @@ import { exportDatabase, importDatabase } from '../../src/admin/backup.js';
 import { parseDatabaseUrl, Store } from '../../src/store/database.js';
 import { EventStreamClient } from '../support/event-stream.js';
 import { ADMIN_TOKEN, createHarness, type Harness, json, type Tenant } from '../support/harness.js';
+import { BMS } from '../support/service-spec.js';
+import { TagApi } from '../support/tag-api.js';
 import { createPostgresDatabase } from '../support/test-store.js';
 
 /**
@@ -38,15 +40,8 @@ afterAll(() => h?.close());
 /** Sets `key=value` on a BMS server through `node`; resolves with the request id once acked. */
 async function write(node: Harness, id: string, key: string, value: string): Promise<string> {
   const requestId = randomUUID();
-  const res = await node.inject({
-    method: 'POST',
-    url: `/v1/${t.projectId}/baremetalservers/${id}/tags/action`,
-    headers: {
-      'x-auth-token': t.root.token,
-      'content-type': 'application/json',
-      'x-request-id': requestId,
-    },
-    payload: JSON.stringify({ action: 'create', tags: [{ key, value }] }),
+  const res = await new TagApi(node, t, BMS).create(id, [{ key, value }], {
+    'x-request-id': requestId,
   });
   expect(res.statusCode, res.body).toBe(204);
   return requestId;
