@@ -1,7 +1,7 @@
 import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DatabaseLocation } from './database-url.js';
+import { indexEventBatch } from './deferred-event-index.js';
 import { EventIndexer } from './event-indexer.js';
-import { indexEventBatch } from './event-resource-index.js';
 import { type EventWakeup, PostgresEventWakeup, SqliteEventWakeup } from './event-wakeup.js';
 import type { Executor } from './executor.js';
 import {

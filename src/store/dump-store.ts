@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor, StoreCapabilities } from './database.js';
-import { rebuildEventIndex } from './event-resource-index.js';
+import { rebuildEventIndex } from './deferred-event-index.js';
 import { gatherStatistics } from './resources-store.js';
 
 /**
@@ -161,17 +161,20 @@ export async function insertRows(
   await sql`insert into ${sql.table(table)} (${refs(cols)}) values ${sql.join(values)}`.execute(ex);
 }
 
-/** The migration from which SQLite's log has its per-resource index beside it. */
-const EVENT_RESOURCE_INDEX_SINCE = '0014-event-resource-index';
+/**
+ * The migration from which SQLite's log has all its indexes beside it (0014 added the one by
+ * resource; 0015, by project and by time, starts them all over from the mark at 0).
+ */
+const EVENT_INDEX_SINCE = '0015-event-project-time-index';
 
 /** The migration from which PostgreSQL's event ids start at a base (0009 had a sequence). */
 const EVENT_ID_BASE_SINCE = '0013-transaction-event-ids';
 
 /**
  * After a restore into a database at migration `schema`: the next registration gets a larger
- * `rid` than any inserted explicitly, the next event a larger id, the change log's per-resource
- * index holds the restored events (where it is kept apart from the log, and the schema has it;
- * before, the migration that adds it starts it empty), and the planner has statistics of the
+ * `rid` than any inserted explicitly, the next event a larger id, the change log's indexes
+ * hold the restored events (where they are kept apart from the log, and the schema has them all;
+ * before, the migration that adds them starts them from the mark at 0), and the planner has statistics of the
  * rows restored.
  */
 export async function afterRestore(
@@ -194,7 +197,7 @@ export async function afterRestore(
         coalesce((select max(id) from events), 0) + 1, false)`.execute(ex);
     }
   }
-  if (caps.deferredEventIndex && schema >= EVENT_RESOURCE_INDEX_SINCE) {
+  if (caps.deferredEventIndex && schema >= EVENT_INDEX_SINCE) {
     await rebuildEventIndex(ex);
   }
   // The restored rows are not to be queried with the statistics of empty tables.

@@ -8,7 +8,7 @@ const BATCH = 5_000;
 const DELAY_MS = 1_000;
 
 /**
- * Keeps the change log's per-resource index (event-resource-index.ts) caught up in the
+ * Keeps the change log's per-resource index (deferred-event-index.ts) caught up in the
  * background where it is not kept by each write: `DELAY_MS` after a commit that appended events,
  * it indexes every event not yet indexed, `BATCH` events per write transaction (each one of the
  * store's group commits, so writers wait for one batch at most). `batch(limit)` runs one such

@@ -9,8 +9,11 @@ import {
   eventsOfPart,
   forgetAllIndexedEvents,
   forgetIndexedEvents,
-  readByResource,
-} from './event-resource-index.js';
+  indexedThrough,
+  indexFor,
+  indexKey,
+  readIndexed,
+} from './deferred-event-index.js';
 import { markEventsAppended } from './event-wakeup.js';
 import type { Executor } from './executor.js';
 import { prepared } from './prepared.js';
@@ -154,8 +157,9 @@ const HORIZON = sql<number>`(select tagplane_event_horizon())`;
  * which a reader tailing the log goes on from, takes only events that are final (see
  * `EventRead`). A descending read takes the newest committed, final or not: it goes on below its
  * last id, where an event that commits later can appear only while its transaction runs, and a
- * walk of the log that began before it did need not include it. Where the per-resource index is
- * filled apart from the writes, a read by resource goes through it (see event-resource-index.ts).
+ * walk of the log that began before it did need not include it. Where the log's indexes are
+ * filled apart from the writes, a read by resource, project or time goes through the one that
+ * narrows it best (see deferred-event-index.ts).
  */
 export async function listEvents(
   ex: Executor,
@@ -164,19 +168,13 @@ export async function listEvents(
   order: 'asc' | 'desc',
   limit: number | undefined,
 ): Promise<EventRead> {
-  if (caps.deferredEventIndex && filter.resourceId !== undefined) {
+  const by = caps.deferredEventIndex ? indexFor(filter) : undefined;
+  if (by !== undefined) {
     // A store without a horizon (SQLite): every committed event is final.
-    const events = await readByResource(
-      ex,
-      filter.resourceId,
-      filter,
-      order,
-      limit,
-      async (part, left) => {
-        const { from, orderBy } = eventsOfPart(ex, part);
-        return (await selectEvents(from, caps, filter, order, left, orderBy)).events;
-      },
-    );
+    const events = await readIndexed(ex, by, filter, order, limit, async (part, left) => {
+      const { from, orderBy } = eventsOfPart(ex, part);
+      return (await selectEvents(from, caps, filter, order, left, orderBy)).events;
+    });
     return { events, heldThrough: 0 };
   }
   return selectEvents(ex.selectFrom('events'), caps, filter, order, limit, 'events.id');
@@ -195,8 +193,8 @@ async function selectEvents(
   if (filter.resourceType !== undefined) q = q.where('resource_type', '=', filter.resourceType);
   if (filter.resourceId !== undefined) q = q.where('resource_id', '=', filter.resourceId);
   if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
-  if (filter.from !== undefined) q = q.where('time', '>=', filter.from);
-  if (filter.to !== undefined) q = q.where('time', '<=', filter.to);
+  if (filter.from !== undefined) q = q.where('events.time', '>=', filter.from);
+  if (filter.to !== undefined) q = q.where('events.time', '<=', filter.to);
   if (filter.after !== undefined) q = q.where('events.id', '>', filter.after);
   if (filter.before !== undefined) q = q.where('events.id', '<', filter.before);
   if (filter.key !== undefined) {
@@ -303,6 +301,7 @@ export async function pruneEvents(
   before: string,
   batch: number,
 ): Promise<{ id: number; time: string; count: number } | undefined> {
+  if (caps.deferredEventIndex) return pruneOldestRun(ex, before, batch);
   const oldest = await ex
     .selectFrom('events')
     .select(['id', 'time'])
@@ -312,9 +311,6 @@ export async function pruneEvents(
     .execute();
   const newest = oldest.at(-1);
   if (!newest) return undefined;
-  if (caps.deferredEventIndex) {
-    await forgetIndexedEvents(ex, sql`id <= ${Number(newest.id)} and time < ${before}`);
-  }
   await ex
     .deleteFrom('events')
     .where('id', '<=', Number(newest.id))
@@ -323,13 +319,51 @@ export async function pruneEvents(
   return { id: Number(newest.id), time: newest.time, count: oldest.length };
 }
 
+/**
+ * `pruneEvents` where the log has no index of its own by time (SQLite): removes the oldest events
+ * by id, up to `batch`, as far as they are older than `before`. An event older than that but
+ * after a newer one (a write that took its time, then waited behind another process's commit)
+ * stays until the newer one is pruned too: what is removed is always a run from the start of the
+ * log, found there without a scan of what is kept.
+ */
+async function pruneOldestRun(
+  ex: Executor,
+  before: string,
+  batch: number,
+): Promise<{ id: number; time: string; count: number } | undefined> {
+  const oldest = await ex
+    .selectFrom('events')
+    .select(['id', 'time'])
+    .orderBy('id')
+    .limit(batch)
+    .execute();
+  const run = oldest.findIndex((e) => e.time >= before);
+  const count = run === -1 ? oldest.length : run;
+  const newest = oldest[count - 1];
+  if (!newest) return undefined;
+  await forgetIndexedEvents(ex, sql`id <= ${Number(newest.id)}`);
+  await ex.deleteFrom('events').where('id', '<=', Number(newest.id)).execute();
+  return { id: Number(newest.id), time: newest.time, count };
+}
+
 /** Removes every event of one project (a project reset). */
 export async function deleteProjectEvents(
   ex: Executor,
   caps: StoreCapabilities,
   projectId: string,
 ): Promise<void> {
-  if (caps.deferredEventIndex) await forgetIndexedEvents(ex, sql`project_id = ${projectId}`);
+  if (caps.deferredEventIndex) {
+    // The project's events: those its index holds, and the log's tail after the mark.
+    const mark = await indexedThrough(ex);
+    const where = sql<boolean>`project_id = ${projectId} and id in (
+      select event_id from event_project_index
+        where project_key = ${indexKey(projectId)} and event_id <= ${mark}
+      union all
+      select id from events where id > ${mark})`;
+    await forgetIndexedEvents(ex, where);
+    await ex.deleteFrom('events').where(where).execute();
+    return;
+  }
   await ex.deleteFrom('events').where('project_id', '=', projectId).execute();
 }
 

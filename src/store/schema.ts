@@ -111,11 +111,24 @@ export interface EventsTable {
 
 /**
  * SQLite only (migration 0014): which events each resource has, filled in the background by the
- * indexer up to `event_index_mark.indexed_through` (see event-resource-index.ts).
+ * indexer up to `event_index_mark.indexed_through` (see deferred-event-index.ts).
  */
 export interface EventResourceIndexTable {
-  /** `resourceKey(resource_id)`: a hash, so rows found must be checked against the event. */
+  /** `indexKey(resource_id)`: a hash, so rows found must be checked against the event. */
   resource_key: number;
+  event_id: number;
+}
+
+/** SQLite only (migration 0015): the change log by project, filled like the one by resource. */
+export interface EventProjectIndexTable {
+  /** `indexKey(project_id)`: a hash, so rows found must be checked against the event. */
+  project_key: number;
+  event_id: number;
+}
+
+/** SQLite only (migration 0015): the change log by time, filled like the one by resource. */
+export interface EventTimeIndexTable {
+  time: string;
   event_id: number;
 }
 
@@ -167,6 +180,8 @@ export interface Database {
   access_key_failures: AccessKeyFailuresTable;
   events: EventsTable;
   event_resource_index: EventResourceIndexTable;
+  event_project_index: EventProjectIndexTable;
+  event_time_index: EventTimeIndexTable;
   event_index_mark: EventIndexMarkTable;
   revoked_tokens: RevokedTokensTable;
   faults: FaultsTable;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { RESOURCE_KEY_FUNCTION, resourceKey } from './event-resource-index.js';
+import { INDEX_KEY_FUNCTION, indexKey } from './deferred-event-index.js';
 
 /**
  * Opens the SQLite database at `path` (`:memory:` for one in memory) with the settings the store
@@ -27,8 +27,8 @@ export function openSqlite(
   // probed at random (one posting list against another) far faster this way.
   if (!memory) raw.pragma('mmap_size = 1073741824');
   raw.pragma('temp_store = MEMORY');
-  // The change log's indexer (event-resource-index.ts) keys its rows in SQL with this.
-  raw.function(RESOURCE_KEY_FUNCTION, { deterministic: true }, (id) => resourceKey(String(id)));
+  // The change log's indexer (deferred-event-index.ts) keys its rows in SQL with this.
+  raw.function(INDEX_KEY_FUNCTION, { deterministic: true }, (id) => indexKey(String(id)));
   return raw;
 }
 

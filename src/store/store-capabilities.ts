@@ -90,7 +90,7 @@ export interface StoreCapabilities {
   /**
    * The change log's per-resource index is filled in the background, in batches, rather than by
    * each write (SQLite: an index insert at a random place cost each group commit one more page per
-   * write; see migration 0014 and event-resource-index.ts). Reads by resource take the index up
+   * write; see migration 0014 and deferred-event-index.ts). Reads by resource take the index up
    * to its mark and scan the log after it. PostgreSQL indexes each event as it is appended.
    */
   readonly deferredEventIndex: boolean;

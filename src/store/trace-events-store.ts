@@ -1,6 +1,6 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type { ChangeEvent } from '../core/change-event.js';
-import { eventsOfPart, readByResource } from './event-resource-index.js';
+import { eventsOfPart, indexFor, readIndexed } from './deferred-event-index.js';
 import { toChangeEvent } from './events-store.js';
 import type { Executor } from './executor.js';
 import type { Database } from './schema.js';
@@ -46,9 +46,11 @@ export async function listTraceEvents(
   f: TraceFilter,
   limit: number,
 ): Promise<TraceEvent[]> {
-  if (caps.deferredEventIndex && f.resourceId !== undefined) {
+  // One event by its id is found on the log's primary key.
+  const by = caps.deferredEventIndex && f.eventId === undefined ? indexFor(f) : undefined;
+  if (by !== undefined) {
     const bounds = f.before !== undefined ? { before: f.before } : {};
-    return readByResource(ex, f.resourceId, bounds, 'desc', limit, (part, left) => {
+    return readIndexed(ex, by, bounds, 'desc', limit, (part, left) => {
       const { from, orderBy } = eventsOfPart(ex, part);
       return selectTraceEvents(from, f, left ?? limit, orderBy);
     });

@@ -109,7 +109,7 @@ describe('tagplane migrate', () => {
     }
   });
 
-  it('0014 keeps the history of a database that holds events: reads by resource answer before and after the index catches up', async () => {
+  it('0014 and 0015 keep the history of a database that holds events: reads by resource, project and time answer before and after the indexes catch up', async () => {
     const db = await newDb();
     const store = Store.open(parseDatabaseUrl(db.url), { backgroundEventIndex: false });
     try {
@@ -176,9 +176,13 @@ describe('tagplane migrate', () => {
       await store.migrate();
 
       const filter = { projectId: 'p-1', resourceType: 'bms_server', resourceId: 's-1' };
+      const ids = async (f: Parameters<typeof readEvents>[1]) =>
+        (await readEvents(store, f, 'desc', 100)).events.map((e) => e.id);
       const read = async () => ({
         events: (await readEvents(store, filter, 'desc', 100)).events.map((e) => e.changes),
         asOf: await tagsAsOf(store, 'p-1', 'bms_server', 's-1', { id: 3 }),
+        project: await ids({ projectId: 'p-1' }),
+        time: await ids({ from: now, to: now }),
       });
       const expected = {
         events: [
@@ -187,6 +191,8 @@ describe('tagplane migrate', () => {
           [{ key: 'a', old: null, new: '1' }],
         ],
         asOf: { tags: [{ key: 'a', value: '2' }], asOfEvent: '3' },
+        project: ['4', '3', '2', '1'],
+        time: ['4', '3', '2', '1'],
       };
       expect(await read()).toEqual(expected);
       expect(await store.indexEvents()).toBe(store.caps.deferredEventIndex ? 4 : 0);

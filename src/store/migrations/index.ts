@@ -12,6 +12,7 @@ import { faults } from './0010-faults.js';
 import { projectNames } from './0012-project-names.js';
 import { transactionEventIds } from './0013-transaction-event-ids.js';
 import { eventResourceIndex } from './0014-event-resource-index.js';
+import { eventProjectTimeIndex } from './0015-event-project-time-index.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
@@ -31,5 +32,6 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0012-project-names': projectNames(dialect),
     '0013-transaction-event-ids': transactionEventIds(dialect),
     '0014-event-resource-index': eventResourceIndex(dialect),
+    '0015-event-project-time-index': eventProjectTimeIndex(dialect),
   };
 }

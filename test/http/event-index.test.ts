@@ -3,19 +3,20 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exportDatabase, importDatabase } from '../../src/admin/backup.js';
 import { pruneEventLog } from '../../src/admin/event-retention.js';
-import type { Store } from '../../src/store/database.js';
+import { parseDatabaseUrl, Store } from '../../src/store/database.js';
 import { EventStreamClient } from '../support/event-stream.js';
 import { ADMIN_TOKEN, createHarness, type Harness, json, type Tenant } from '../support/harness.js';
 import { BMS } from '../support/service-spec.js';
 import { TagApi } from '../support/tag-api.js';
-import { openTestStore } from '../support/test-store.js';
+import { createTestDatabase, openTestStore } from '../support/test-store.js';
 
 /**
  * SPEC §8 reads of one resource's history (as-of, the events list and stream filtered by
- * resource, CTS traces by resource) whether the events are in the change log's per-resource index
- * or not yet: on SQLite that index is filled apart from the writes (migration 0014), and reads
- * take it up to its mark and scan the log after it. Here background indexing is off and the
- * index is filled by hand between writes, so each read spans both parts.
+ * resource, CTS traces by resource), and of a project's or a time span's, whether the events are
+ * in the change log's indexes or not yet: on SQLite those are filled apart from the writes
+ * (migrations 0014 and 0015), and reads take them up to their mark and scan the log after it.
+ * Here background indexing is off and the indexes are filled by hand between writes, so each read
+ * spans both parts. What every read must answer is taken from the whole log, read unfiltered.
  */
 
 interface Event {
@@ -105,9 +106,14 @@ function replay(log: readonly Event[]): Map<string, { key: string; value: string
   return after;
 }
 
+/** Every event of the log, oldest first: read unfiltered, which no index serves. */
+async function wholeLog(): Promise<Event[]> {
+  return walk('', 'asc', 1000);
+}
+
 /**
- * Checks every read of one resource's history against its full log (read by project, which no
- * per-resource index serves): `log` is what the resource's events must be.
+ * Checks every read of one resource's history against its full log (from `wholeLog`): `log` is
+ * what the resource's events must be.
  */
 async function checkResourceReads(tenant: Tenant, id: string, log: readonly Event[]) {
   const query = `project_id=${tenant.projectId}&resource_type=bms_server&resource_id=${id}`;
@@ -182,8 +188,9 @@ describe('reads by resource, indexed and not yet indexed', () => {
     await other.resource('bms_server', [{ key: 'a', value: 'other' }], id);
     const noise = await t.resource('bms_server');
     const byProject = async () =>
-      (await events(`project_id=${t.projectId}&limit=1000`)).events.filter(
-        (e) => e.resource_type === 'bms_server' && e.resource_id === id,
+      (await wholeLog()).filter(
+        (e) =>
+          e.project_id === t.projectId && e.resource_type === 'bms_server' && e.resource_id === id,
       );
 
     const steps: (() => Promise<void>)[] = [
@@ -249,13 +256,119 @@ async function indexedThrough(store: Store = h.store): Promise<number | undefine
   return Number(rows[0]!.n);
 }
 
-/** Index rows of events no longer in the log (SQLite; none where the index is the log's own). */
+/** Index rows of events no longer in the log (SQLite; none where the indexes are the log's own). */
 async function orphanIndexRows(): Promise<number> {
   if (!h.store.caps.deferredEventIndex) return 0;
-  const { rows } = await sql<{ n: number }>`select count(*) as n from event_resource_index x
-    where not exists (select 1 from events e where e.id = x.event_id)`.execute(h.store.db);
-  return Number(rows[0]!.n);
+  let n = 0;
+  for (const table of ['event_resource_index', 'event_project_index', 'event_time_index']) {
+    const { rows } = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)} x
+      where not exists (select 1 from events e where e.id = x.event_id)`.execute(h.store.db);
+    n += Number(rows[0]!.n);
+  }
+  return n;
 }
+
+/**
+ * Checks the reads of one project's events, and of a time span's, against the whole log: the
+ * events list (filters combined, paged both ways), CTS traces, the live feed resumed from the
+ * start.
+ */
+async function checkProjectAndTimeReads(tenant: Tenant): Promise<void> {
+  const all = await wholeLog();
+  const log = all.filter((e) => e.project_id === tenant.projectId);
+  expect(log.length).toBeGreaterThanOrEqual(5);
+  const query = `project_id=${tenant.projectId}`;
+  expect((await events(`${query}&limit=1000`)).events).toEqual(log);
+  for (const limit of [1, 2, 5]) {
+    expect(await walk(query, 'asc', limit)).toEqual(log);
+    expect(await walk(query, 'desc', limit)).toEqual([...log].reverse());
+  }
+  const from = log[1]!.time;
+  const to = log.at(-2)!.time;
+  const span = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+  const inSpan = (e: Event) => e.time >= from && e.time <= to;
+  expect(await walk(`${query}&${span}`, 'asc', 2)).toEqual(log.filter(inSpan));
+  expect((await events(`${query}&key=b&limit=1000`)).events).toEqual(
+    log.filter((e) => e.changes.some((c) => c.key === 'b')),
+  );
+  // A time span alone, across every project; and its start or end alone.
+  expect(await walk(span, 'asc', 3)).toEqual(all.filter(inSpan));
+  expect(await walk(span, 'desc', 3)).toEqual(all.filter(inSpan).reverse());
+  expect((await events(`from=${encodeURIComponent(to)}&limit=1000`)).events).toEqual(
+    all.filter((e) => e.time >= to),
+  );
+  expect(await walk(`to=${encodeURIComponent(from)}`, 'desc', 4)).toEqual(
+    all.filter((e) => e.time <= from).reverse(),
+  );
+
+  // CTS traces of the project, newest first, page by page.
+  const traces: string[] = [];
+  let next = '';
+  for (;;) {
+    const res = await h.inject({
+      method: 'GET',
+      url: `/v3/${tenant.projectId}/traces?trace_type=system&limit=3${next}`,
+      headers: { 'x-auth-token': tenant.root.token },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = json(res) as {
+      traces: { request_id: string }[];
+      meta_data: { marker: string | null };
+    };
+    traces.push(...body.traces.map((tr) => tr.request_id));
+    if (body.meta_data.marker === null) break;
+    next = `&next=${body.meta_data.marker}`;
+  }
+  expect(traces).toEqual(log.map((e) => e.request_id).reverse());
+
+  const s = await EventStreamClient.open(base, `/admin/v1/events/stream?${query}&since=0`, admin);
+  try {
+    const got = await s.events(log.length);
+    expect(got.map((m) => m.data)).toEqual(log);
+  } finally {
+    s.close();
+  }
+}
+
+describe('reads by project and by time span, indexed and not yet indexed', () => {
+  it('see every event of the project or span in both parts, and no other', async () => {
+    const a = await h.tenant();
+    const b = await h.tenant();
+    const ids = [await a.resource('bms_server'), await a.resource('bms_server')];
+    const theirs = await b.resource('bms_server');
+    const pause = () => new Promise((r) => setTimeout(r, 3));
+    const steps: (() => Promise<void>)[] = [
+      () => setTags(a, ids[0]!, 'create', [{ key: 'a', value: '1' }]),
+      () => setTags(b, theirs, 'create', [{ key: 'b', value: 'theirs' }]),
+      () => setTags(a, ids[1]!, 'create', [{ key: 'b', value: '2' }]),
+      () => setTags(a, ids[0]!, 'create', [{ key: 'b', value: '3' }]),
+      () => setTags(b, theirs, 'delete', [{ key: 'b' }]),
+      () => setTags(a, ids[1]!, 'delete', [{ key: 'b' }]),
+      () => setTags(a, ids[0]!, 'create', [{ key: 'c', value: '4' }]),
+    ];
+    // Some of the project's events indexed, then all, each a moment apart.
+    for (const [i, step] of steps.entries()) {
+      await step();
+      await pause();
+      if (i === 3) await h.store.indexEvents();
+    }
+    await checkProjectAndTimeReads(a);
+    await h.store.indexEvents();
+    await checkProjectAndTimeReads(a);
+
+    // A reset of one project takes its events and their index rows, and leaves the other's.
+    const theirsBefore = (await wholeLog()).filter((e) => e.project_id === b.projectId);
+    const reset = await h.inject({
+      method: 'POST',
+      url: `/admin/v1/projects/${a.projectId}/reset`,
+      headers: admin,
+    });
+    expect(reset.statusCode, reset.body).toBeLessThan(300);
+    expect(await orphanIndexRows()).toBe(0);
+    expect((await events(`project_id=${a.projectId}`)).events).toEqual([]);
+    expect((await events(`project_id=${b.projectId}&limit=1000`)).events).toEqual(theirsBefore);
+  });
+});
 
 describe('the index follows what is removed from the log', () => {
   it('retention pruning and a project reset take the index rows of their events', async () => {
@@ -357,6 +470,63 @@ describe('export and import', () => {
       }
     } finally {
       await target.close();
+    }
+  });
+});
+
+describe('an export made before the indexes by project and time (schema 0014)', () => {
+  it('imports; reads by project and time answer before and after the indexer catches up', async () => {
+    const id = await t.resource('bms_server', [{ key: 'a', value: '1' }]);
+    await setTags(t, id, 'create', [{ key: 'b', value: '2' }]);
+    const lines: string[] = [];
+    await exportDatabase(h.store, async (text) => {
+      lines.push(...text.split('\n').filter((l) => l !== ''));
+    });
+    // At 0014 the export had the same tables: neither it nor 0015 adds one that is exported.
+    const header = JSON.parse(lines[0]!) as { schema: string };
+    header.schema = '0014-event-resource-index';
+    lines[0] = JSON.stringify(header);
+    const all = await wholeLog();
+    const project = all.filter((e) => e.project_id === t.projectId);
+    const span = `from=${encodeURIComponent(project[0]!.time)}`;
+    // A new database, not migrated: the import takes it to the export's schema, then on.
+    const database = await createTestDatabase();
+    const target = Store.open(parseDatabaseUrl(database.url), { backgroundEventIndex: false });
+    try {
+      await importDatabase(
+        target,
+        (async function* () {
+          yield* lines;
+        })(),
+      );
+      const restored = await createHarness({
+        databaseUrl: database.url,
+        keys: h.keys,
+        store: { backgroundEventIndex: false },
+      });
+      try {
+        const read = async (query: string) => {
+          const res = await restored.inject({
+            method: 'GET',
+            url: `/admin/v1/events?${query}&limit=1000`,
+            headers: admin,
+          });
+          expect(res.statusCode, res.body).toBe(200);
+          return (json(res) as { events: Event[] }).events;
+        };
+        const check = async () => {
+          expect(await read(`project_id=${t.projectId}`)).toEqual(project);
+          expect(await read(span)).toEqual(all.filter((e) => e.time >= project[0]!.time));
+        };
+        await check();
+        expect(await target.indexEvents()).toBe(target.caps.deferredEventIndex ? all.length : 0);
+        await check();
+      } finally {
+        await restored.close();
+      }
+    } finally {
+      await target.close();
+      await database.drop();
     }
   });
 });
