@@ -13,6 +13,7 @@ import {
   readRows,
   tablesAt,
 } from '../store/dump-store.js';
+import { insertGatheredEvents } from '../store/gathered-events.js';
 
 /*
  * A whole database as JSON lines: one header line, then one line per row, table by table in
@@ -195,6 +196,8 @@ function checkRow(table: DumpTable, row: unknown, where: string, schema: string)
 }
 
 async function requireEmpty(tx: Executor, tables: readonly DumpTable[]): Promise<void> {
+  // Events that writes before this one in the same group commit appended count too.
+  await insertGatheredEvents(tx);
   const present: string[] = [];
   for (const t of tables.filter(isTenantTable)) {
     const n = await countRows(tx, t);

@@ -1,5 +1,6 @@
 import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { Executor } from './executor.js';
+import { insertGatheredEvents } from './gathered-events.js';
 import type { Database } from './schema.js';
 
 /*
@@ -46,6 +47,7 @@ const KEY = sql.raw(INDEX_KEY_FUNCTION);
  * function): reading the mark there keeps two processes from indexing the same events.
  */
 export async function indexEventBatch(ex: Executor, limit: number): Promise<number> {
+  await insertGatheredEvents(ex);
   const mark = await indexedThrough(ex);
   const { rows } = await sql<{ through: number | null; n: number }>`
     select max(id) as through, count(*) as n

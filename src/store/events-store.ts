@@ -16,6 +16,7 @@ import {
 } from './deferred-event-index.js';
 import { markEventsAppended } from './event-wakeup.js';
 import type { Executor } from './executor.js';
+import { gatherEvents, insertGatheredEvents } from './gathered-events.js';
 import { prepared } from './prepared.js';
 import type { Database, EventsTable } from './schema.js';
 import type { StoreCapabilities } from './store-capabilities.js';
@@ -51,12 +52,15 @@ function changesJson(changes: readonly TagChange[]): string {
 
 /**
  * Appends events to the log, in the caller's write transaction. The domain is the project's,
- * looked up by the same statement.
+ * looked up by the same statement. In a group commit they are inserted with the group's other
+ * events just before it commits (gathered-events.ts).
  */
 export async function appendEvents(ex: Executor, events: readonly NewChangeEvent[]): Promise<void> {
   if (events.length === 0) return;
   markEventsAppended(ex);
-  await insertEvents(ex, events.map(eventRow));
+  const rows = events.map(eventRow);
+  if (gatherEvents(ex, rows)) return;
+  await insertEvents(ex, rows);
 }
 
 /** An event as its row is inserted (the id and domain are the database's). */
@@ -168,6 +172,7 @@ export async function listEvents(
   order: 'asc' | 'desc',
   limit: number | undefined,
 ): Promise<EventRead> {
+  await insertGatheredEvents(ex);
   const by = caps.deferredEventIndex ? indexFor(filter) : undefined;
   if (by !== undefined) {
     // A store without a horizon (SQLite): every committed event is final.
@@ -225,6 +230,7 @@ async function selectEvents(
  * where there is one), 0 when there is none.
  */
 export async function lastEventId(ex: Executor, caps: StoreCapabilities): Promise<number> {
+  await insertGatheredEvents(ex);
   let q = ex.selectFrom('events').select((eb) => eb.fn.max('id').as('id'));
   if (caps.eventHorizon) q = q.where('id', '<', HORIZON);
   const row = await q.executeTakeFirst();
@@ -240,6 +246,7 @@ export async function resourceEventsAfter(
   resourceId: string,
   after: number,
 ): Promise<ChangeEvent[]> {
+  await insertGatheredEvents(ex);
   if (caps.deferredEventIndex) {
     const filter = { projectId, resourceType: type, resourceId, after };
     return (await listEvents(ex, caps, filter, 'asc', undefined)).events;
@@ -268,6 +275,7 @@ export async function resourceEventAt(
   resourceId: string,
   at: { atId?: number; atTime?: string },
 ): Promise<number> {
+  await insertGatheredEvents(ex);
   if (caps.deferredEventIndex) {
     const filter: EventFilter = {
       projectId,
@@ -301,6 +309,7 @@ export async function pruneEvents(
   before: string,
   batch: number,
 ): Promise<{ id: number; time: string; count: number } | undefined> {
+  await insertGatheredEvents(ex);
   if (caps.deferredEventIndex) return pruneOldestRun(ex, before, batch);
   const oldest = await ex
     .selectFrom('events')
@@ -352,6 +361,7 @@ export async function deleteProjectEvents(
   caps: StoreCapabilities,
   projectId: string,
 ): Promise<void> {
+  await insertGatheredEvents(ex);
   if (caps.deferredEventIndex) {
     // The project's events: those its index holds, and the log's tail after the mark.
     const mark = await indexedThrough(ex);
@@ -369,5 +379,6 @@ export async function deleteProjectEvents(
 
 /** Removes what indexes the log beside it; call it before every event is deleted (a reset). */
 export async function forgetEventIndex(ex: Executor, caps: StoreCapabilities): Promise<void> {
+  await insertGatheredEvents(ex);
   if (caps.deferredEventIndex) await forgetAllIndexedEvents(ex);
 }

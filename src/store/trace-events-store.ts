@@ -3,6 +3,7 @@ import type { ChangeEvent } from '../core/change-event.js';
 import { eventsOfPart, indexFor, readIndexed } from './deferred-event-index.js';
 import { toChangeEvent } from './events-store.js';
 import type { Executor } from './executor.js';
+import { insertGatheredEvents } from './gathered-events.js';
 import type { Database } from './schema.js';
 import type { StoreCapabilities } from './store-capabilities.js';
 
@@ -46,6 +47,7 @@ export async function listTraceEvents(
   f: TraceFilter,
   limit: number,
 ): Promise<TraceEvent[]> {
+  await insertGatheredEvents(ex);
   // One event by its id is found on the log's primary key.
   const by = caps.deferredEventIndex && f.eventId === undefined ? indexFor(f) : undefined;
   if (by !== undefined) {

@@ -1,5 +1,12 @@
 import { sql } from 'kysely';
 import type { Executor } from './executor.js';
+import {
+  endGathering,
+  insertGatheredEvents,
+  startGatheredWrite,
+  startGathering,
+  undoGatheredWrite,
+} from './gathered-events.js';
 import type { StoreCapabilities } from './store-capabilities.js';
 import { retryDelay } from './store-errors.js';
 
@@ -82,19 +89,24 @@ export class Transactions {
     try {
       outcomes = await this.db.connection().execute(async (conn) => {
         await sql.raw(this.caps.beginWrite).execute(conn);
+        // The events the writes append are inserted together before the commit.
+        startGathering(conn);
         try {
           const done: Outcome[] = [];
           for (const job of batch) {
             await sql.raw('savepoint tagplane_write').execute(conn);
+            startGatheredWrite(conn);
             try {
               done.push({ ok: true, value: await job.fn(conn) });
             } catch (error) {
               // Undo this write only; a failure to do so fails the whole transaction below.
               await sql.raw('rollback to tagplane_write').execute(conn);
+              undoGatheredWrite(conn);
               done.push({ ok: false, error });
             }
             await sql.raw('release tagplane_write').execute(conn);
           }
+          await insertGatheredEvents(conn);
           await sql.raw('commit').execute(conn);
           this.afterCommit(conn);
           return done;
@@ -104,6 +116,8 @@ export class Transactions {
             .execute(conn)
             .catch(() => {});
           throw err;
+        } finally {
+          endGathering(conn);
         }
       });
     } catch (err) {
