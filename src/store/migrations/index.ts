@@ -13,6 +13,7 @@ import { projectNames } from './0012-project-names.js';
 import { transactionEventIds } from './0013-transaction-event-ids.js';
 import { eventResourceIndex } from './0014-event-resource-index.js';
 import { eventProjectTimeIndex } from './0015-event-project-time-index.js';
+import { eventTimeBrin } from './0016-event-time-brin.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
@@ -33,5 +34,6 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0013-transaction-event-ids': transactionEventIds(dialect),
     '0014-event-resource-index': eventResourceIndex(dialect),
     '0015-event-project-time-index': eventProjectTimeIndex(dialect),
+    '0016-event-time-brin': eventTimeBrin(dialect),
   };
 }
