@@ -16,7 +16,7 @@ import {
 } from './deferred-event-index.js';
 import { markEventsAppended } from './event-wakeup.js';
 import type { Executor } from './executor.js';
-import { gatherEvents, insertGatheredEvents } from './gathered-events.js';
+import { gatherEvents, insertGatheredEvents, type NewEventRow } from './gathered-events.js';
 import { prepared } from './prepared.js';
 import type { Database, EventsTable } from './schema.js';
 import type { StoreCapabilities } from './store-capabilities.js';
@@ -63,8 +63,7 @@ export async function appendEvents(ex: Executor, events: readonly NewChangeEvent
   await insertEvents(ex, rows);
 }
 
-/** An event as its row is inserted (the id and domain are the database's). */
-export type NewEventRow = Omit<EventRow, 'id' | 'domain_id'>;
+export type { NewEventRow } from './gathered-events.js';
 
 export function eventRow(e: NewChangeEvent): NewEventRow {
   return {

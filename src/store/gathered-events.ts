@@ -1,6 +1,9 @@
-import { CompiledQuery } from 'kysely';
-import type { NewEventRow } from './events-store.js';
+import { CompiledQuery, type Selectable } from 'kysely';
 import type { Executor } from './executor.js';
+import type { EventsTable } from './schema.js';
+
+/** An event as its row is inserted (the id and domain are the database's). */
+export type NewEventRow = Omit<Selectable<EventsTable>, 'id' | 'domain_id'>;
 
 /*
  * Where the store gathers concurrent writes into one transaction (SQLite's group commit, see
