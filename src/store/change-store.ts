@@ -1,14 +1,8 @@
 import type { NewChangeEvent } from '../core/change-event.js';
 import type { ResourceRecord } from '../core/resource.js';
 import type { Tag } from '../core/tag.js';
-import {
-  NUMBERED_COLUMNS,
-  numberedEvents,
-  requireAllInserted,
-  takeEventNumbers,
-} from './event-numbers.js';
 import { markEventsAppended } from './event-wakeup.js';
-import { appendEvents, eventRow, type NewEventRow, nullMask } from './events-store.js';
+import { appendEvents, eventRow, eventValues, type NewEventRow, nullMask } from './events-store.js';
 import type { Executor } from './executor.js';
 import { prepared } from './prepared.js';
 import type { StoreCapabilities } from './store-capabilities.js';
@@ -31,17 +25,14 @@ export async function writeChange(
   event: NewChangeEvent | undefined,
 ): Promise<void> {
   const together = caps.statementRoundTrips && event !== undefined;
-  const alone = (remove.length === 0) !== (put.length === 0);
-  const n = together && alone ? takeEventNumbers(ex, 1) : undefined;
-  if (n !== undefined && event !== undefined) {
-    // One statement: the tag write, and the event with its id (event-numbers.ts).
+  if (together && remove.length === 0 && put.length > 0) {
     markEventsAppended(ex);
-    const row = eventRow(event);
-    const inserted =
-      remove.length === 0
-        ? await putWithEvent(ex, resource.projectId, resource.rid, resource.type, put, row, n)
-        : await removeWithEvent(ex, resource.projectId, resource.rid, remove, row, n);
-    requireAllInserted(inserted.length, 1);
+    await putWithEvent(ex, resource.projectId, resource.rid, resource.type, put, eventRow(event));
+    return;
+  }
+  if (together && put.length === 0 && remove.length > 0) {
+    markEventsAppended(ex);
+    await removeWithEvent(ex, resource.projectId, resource.rid, remove, eventRow(event));
     return;
   }
   await deleteTags(ex, resource, remove);
@@ -57,26 +48,16 @@ const putWithEvent = prepared(
     type: string,
     tags: readonly Tag[],
     event: NewEventRow,
-    n: number,
   ) =>
     ex
       .with('put', (db) => upsertTagsQuery(db, projectId, rid, type, tags))
       .insertInto('events')
-      .columns(NUMBERED_COLUMNS)
-      .expression(numberedEvents([event], n))
-      .returning('id'),
+      .values(eventValues(event)),
   (_p, _r, _t, tags, event) => `${tags.length}:${nullMask(event)}`,
 );
 
 const removeWithEvent = prepared(
-  (
-    ex: Executor,
-    projectId: string,
-    rid: number,
-    keys: readonly string[],
-    event: NewEventRow,
-    n: number,
-  ) =>
+  (ex: Executor, projectId: string, rid: number, keys: readonly string[], event: NewEventRow) =>
     ex
       .with('removed', (db) =>
         db
@@ -86,8 +67,6 @@ const removeWithEvent = prepared(
           .where('key', 'in', keys),
       )
       .insertInto('events')
-      .columns(NUMBERED_COLUMNS)
-      .expression(numberedEvents([event], n))
-      .returning('id'),
+      .values(eventValues(event)),
   (_p, _r, keys, event) => `${keys.length}:${nullMask(event)}`,
 );

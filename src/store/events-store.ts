@@ -14,12 +14,6 @@ import {
   indexKey,
   readIndexed,
 } from './deferred-event-index.js';
-import {
-  NUMBERED_COLUMNS,
-  numberedEvents,
-  requireAllInserted,
-  takeEventNumbers,
-} from './event-numbers.js';
 import { markEventsAppended } from './event-wakeup.js';
 import type { Executor } from './executor.js';
 import { gatherEvents, insertGatheredEvents, type NewEventRow } from './gathered-events.js';
@@ -90,7 +84,7 @@ export function eventRow(e: NewChangeEvent): NewEventRow {
 }
 
 /** An event's row with its domain: the project's, looked up by the statement inserting it. */
-function eventValues(r: NewEventRow) {
+export function eventValues(r: NewEventRow) {
   return {
     ...r,
     domain_id: sql<string>`coalesce((select domain_id from projects where id = ${r.project_id}), '')`,
@@ -109,24 +103,6 @@ const insertEvent = prepared(
 );
 
 async function insertEvents(ex: Executor, rows: readonly NewEventRow[]): Promise<void> {
-  const first = takeEventNumbers(ex, rows.length);
-  if (first !== undefined) {
-    if (rows.length === 1) {
-      requireAllInserted((await insertNumbered(ex, rows[0]!, first)).length, 1);
-      return;
-    }
-    for (let i = 0; i < rows.length; i += EVENTS_PER_INSERT) {
-      const chunk = rows.slice(i, i + EVENTS_PER_INSERT);
-      const inserted = await ex
-        .insertInto('events')
-        .columns(NUMBERED_COLUMNS)
-        .expression(numberedEvents(chunk, first + i))
-        .returning('id')
-        .execute();
-      requireAllInserted(inserted.length, chunk.length);
-    }
-    return;
-  }
   if (rows.length === 1) {
     await insertEvent(ex, rows[0]!);
     return;
@@ -141,18 +117,7 @@ async function insertEvents(ex: Executor, rows: readonly NewEventRow[]): Promise
   }
 }
 
-/** One numbered event (PostgreSQL, see event-numbers.ts); answers the id if inserted. */
-const insertNumbered = prepared(
-  (ex: Executor, r: NewEventRow, n: number) =>
-    ex
-      .insertInto('events')
-      .columns(NUMBERED_COLUMNS)
-      .expression(numberedEvents([r], n))
-      .returning('id'),
-  nullMask,
-);
-
-/** Rows of one multi-row event insert: 15 parameters each, far below every store's limit. */
+/** Rows of one multi-row event insert: 14 parameters each, far below every store's limit. */
 const EVENTS_PER_INSERT = 1_000;
 
 /** Which events a read selects; every field narrows it. Ids are exclusive bounds. */

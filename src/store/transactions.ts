@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import { endEventNumbers, startEventNumbers } from './event-numbers.js';
 import type { Executor } from './executor.js';
 import {
   endGathering,
@@ -141,26 +140,20 @@ export class Transactions {
     return this.db.connection().execute(async (conn) => {
       await sql.raw(begin).execute(conn);
       begun?.();
-      // PostgreSQL: the statements number the transaction's events (event-numbers.ts).
-      if (this.caps.eventHorizon) startEventNumbers(conn);
+      let result: T;
       try {
-        let result: T;
-        try {
-          result = await fn(conn);
-        } catch (err) {
-          // A failed rollback leaves the connection mid-transaction; the pool closes it.
-          await sql
-            .raw('rollback')
-            .execute(conn)
-            .catch(() => {});
-          throw err;
-        }
-        await sql.raw('commit').execute(conn);
-        this.afterCommit(conn);
-        return result;
-      } finally {
-        endEventNumbers(conn);
+        result = await fn(conn);
+      } catch (err) {
+        // A failed rollback leaves the connection mid-transaction; the pool closes it.
+        await sql
+          .raw('rollback')
+          .execute(conn)
+          .catch(() => {});
+        throw err;
       }
+      await sql.raw('commit').execute(conn);
+      this.afterCommit(conn);
+      return result;
     });
   }
 }
