@@ -3,7 +3,11 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportDatabase, importDatabase } from '../../src/admin/backup.js';
+import type { NewChangeEvent } from '../../src/core/change-event.js';
+import { writeChange } from '../../src/store/change-store.js';
 import { parseDatabaseUrl, Store } from '../../src/store/database.js';
+import { appendEvents } from '../../src/store/events-store.js';
+import type { Executor } from '../../src/store/executor.js';
 import { EventStreamClient } from '../support/event-stream.js';
 import { ADMIN_TOKEN, createHarness, type Harness, json, type Tenant } from '../support/harness.js';
 import { BMS } from '../support/service-spec.js';
@@ -189,6 +193,95 @@ describe('a transaction that began earlier commits later', () => {
     // The resource's history is the one change.
     const history = await events(h, `resource_id=${id}`);
     expect(history.map((e) => e.changes)).toEqual([[{ key: 'env', old: null, new: 'one' }]]);
+  });
+});
+
+describe('a write of this node whose transaction began before another appended an event of its resource', () => {
+  /** An event of `resourceId` setting `key` to `value`. */
+  const event = (resourceId: string, value: string): NewChangeEvent => ({
+    time: new Date().toISOString(),
+    projectId: t.projectId,
+    resourceType: 'bms_server',
+    resourceId,
+    origin: {
+      service: 'admin',
+      operation: 'test',
+      principal: { type: 'admin' },
+      sourceIp: '127.0.0.1',
+      requestId: randomUUID(),
+    },
+    changes: [{ key: 'late', old: null, new: value }],
+  });
+
+  /**
+   * Runs `append` in a transaction that takes its id at once and, the first time, waits until
+   * another write of the resource has committed; answers how many times it ran.
+   */
+  async function lateWrite(id: string, append: (tx: Executor) => Promise<unknown>) {
+    let attempts = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const late = h.store.transaction(async (tx) => {
+      attempts++;
+      await sql`select pg_current_xact_id()`.execute(tx);
+      if (attempts === 1) await gate;
+      await append(tx);
+    });
+    await write(h, id, 'env', 'one');
+    release();
+    await late;
+    return attempts;
+  }
+
+  it('runs again, once, and its event follows that one (an append)', async () => {
+    const id = await t.resource('bms_server');
+    expect(await lateWrite(id, (tx) => appendEvents(tx, [event(id, 'late')]))).toBe(2);
+    const history = await events(h, `resource_id=${id}`);
+    expect(history.map((e) => e.changes[0]!.new)).toEqual(['one', 'late']);
+    expect(BigInt(history[1]!.id)).toBeGreaterThan(BigInt(history[0]!.id));
+  });
+
+  it('runs again, once, and its event follows that one (a tag write with its event)', async () => {
+    const id = await t.resource('bms_server');
+    const { rid } = await h.store.db
+      .selectFrom('resources')
+      .select('rid')
+      .where('project_id', '=', t.projectId)
+      .where('resource_id', '=', id)
+      .executeTakeFirstOrThrow();
+    const resource = {
+      rid: Number(rid),
+      projectId: t.projectId,
+      type: 'bms_server',
+      resourceId: id,
+      name: '',
+      enterpriseProjectId: '0',
+      createdAt: new Date().toISOString(),
+    };
+    const put = (tx: Executor) =>
+      writeChange(
+        tx,
+        h.store.caps,
+        resource,
+        [],
+        [{ key: 'late', value: 'late' }],
+        event(id, 'late'),
+      );
+    expect(await lateWrite(id, put)).toBe(2);
+    const history = await events(h, `resource_id=${id}`);
+    expect(history.map((e) => e.changes[0]!.new)).toEqual(['one', 'late']);
+    const tags = await h.store.db
+      .selectFrom('tags')
+      .select(['key', 'value'])
+      .where('rid', '=', Number(rid))
+      .orderBy('key')
+      .execute();
+    expect(tags).toEqual([
+      { key: 'env', value: 'one' },
+      { key: 'late', value: 'late' },
+    ]);
   });
 });
 
