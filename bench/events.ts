@@ -492,6 +492,8 @@ interface FleetKind {
 interface SubscriberRun {
   readonly load: LoadResult;
   readonly idleRssMb: number;
+  /** With subscribers: the server's RSS just before they connected (the idle figure is after). */
+  readonly beforeRssMb?: number;
   readonly fleet?: FleetReport & { kinds: FleetKind[]; cpu: number };
 }
 
@@ -505,6 +507,8 @@ async function subscriberRun(s: Child, pool: RequestSpec[], count: number): Prom
   }
   const processes = Number(args['subscriber-processes']);
   const projects = followedProjects(count);
+  await new Promise((r) => setTimeout(r, 1000));
+  const beforeRssMb = rssMb(s.pid);
   const fleet = await subscriberFleet(s.url, processes, projects);
   try {
     await new Promise((r) => setTimeout(r, 1000));
@@ -540,7 +544,7 @@ async function subscriberRun(s: Child, pool: RequestSpec[], count: number): Prom
         received: range(mine.map((i) => report.each[i] ?? 0)),
       });
     }
-    return { load: result, idleRssMb, fleet: { ...report, kinds, cpu } };
+    return { load: result, idleRssMb, beforeRssMb, fleet: { ...report, kinds, cpu } };
   } finally {
     await fleet.stop();
   }
@@ -562,7 +566,7 @@ async function subscriberRows(): Promise<void> {
     '',
     `Subscribers in ${args['subscriber-processes']} processes of their own, the server alone in its process, writes from autocannon (${load.connections} connections, ${load.durationS} s after ${load.warmupS} s warm-up), runs alternating; ${filters}.`,
     '',
-    '| Build, run | subscribers | writes req/s | p99 ms | server CPU ms/request | server CPU (cores) | subscribers CPU (cores) | other work (cores) | server RSS MB idle / peak | events each (expected) | min / max received | reconnects |',
+    '| Build, run | subscribers | writes req/s | p99 ms | server CPU ms/request | server CPU (cores) | subscribers CPU (cores) | other work (cores) | server RSS MB idle (before → after the subscribers connect) / peak | events each (expected) | min / max received | reconnects |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   // Round by round, each build in turn (a fresh server and database each time), so that a
@@ -573,7 +577,8 @@ async function subscriberRows(): Promise<void> {
       const s = await node(`events-subscribers-${label.length}`, root, url);
       try {
         const pool = writePool(await seed(s.url));
-        for (const n of [0, count]) {
+        // The second run finds a larger log and a warmer server: which goes first alternates.
+        for (const n of round % 2 === 1 ? [0, count] : [count, 0]) {
           const r = await subscriberRun(s, pool, n);
           const fl = r.fleet;
           // Per kind of subscriber, when there are two: `10 on the written project: 5000`.
@@ -588,7 +593,7 @@ async function subscriberRows(): Promise<void> {
           );
           const received = perKind(({ received: [lo, hi] }) => `${lo} / ${hi}`);
           out.push(
-            `| ${label}, ${round} | ${n} | ${f(r.load.rps)} | ${f(r.load.p99)} | ${f(r.load.serverCpuPerRequestMs, 3)} | ${f(r.load.serverCpu, 2)} | ${fl ? f(fl.cpu, 2) : '–'} | ${f(Math.max(0, r.load.otherCpu - (fl?.cpu ?? 0)), 2)} | ${f(r.idleRssMb)} / ${f(r.load.peakRssMb)} | ${expected} | ${received} | ${fl ? fl.reconnects : '–'} |`,
+            `| ${label}, ${round} | ${n} | ${f(r.load.rps)} | ${f(r.load.p99)} | ${f(r.load.serverCpuPerRequestMs, 3)} | ${f(r.load.serverCpu, 2)} | ${fl ? f(fl.cpu, 2) : '–'} | ${f(Math.max(0, r.load.otherCpu - (fl?.cpu ?? 0)), 2)} | ${r.beforeRssMb !== undefined ? `${f(r.beforeRssMb)} → ` : ''}${f(r.idleRssMb)} / ${f(r.load.peakRssMb)} | ${expected} | ${received} | ${fl ? fl.reconnects : '–'} |`,
           );
           console.error(out.at(-1));
         }
