@@ -145,12 +145,29 @@ async function checkResourceReads(tenant: Tenant, id: string, log: readonly Even
   expect(await asOf(String(BigInt(log[0]!.id) - 1n))).toEqual({ tags: [], as_of_event: null });
 
   // CTS traces of the resource, newest first, page by page.
-  const traces: string[] = [];
+  const resourceTraces = await allTraces(tenant, `resource_id=${id}&limit=2`);
+  for (const tr of resourceTraces) expect(tr.resource_id).toBe(id);
+  const traces = resourceTraces.map((tr) => tr.request_id);
+  // Without a type, the id's events of every type in the project.
+  const anyType = (await events(`project_id=${tenant.projectId}&resource_id=${id}&limit=1000`))
+    .events;
+  expect(anyType.filter((e) => e.resource_type === 'bms_server')).toEqual(log);
+  expect(traces).toEqual(anyType.map((e) => e.request_id).reverse());
+
+  await expectFeedFromStart(query, log);
+}
+
+/** Every CTS trace of `tenant`'s project that `query` selects, newest first, page by page. */
+async function allTraces(
+  tenant: Tenant,
+  query: string,
+): Promise<{ request_id: string; resource_id: string }[]> {
+  const traces: { request_id: string; resource_id: string }[] = [];
   let next = '';
   for (;;) {
     const res = await h.inject({
       method: 'GET',
-      url: `/v3/${tenant.projectId}/traces?trace_type=system&resource_id=${id}&limit=2${next}`,
+      url: `/v3/${tenant.projectId}/traces?trace_type=system&${query}${next}`,
       headers: { 'x-auth-token': tenant.root.token },
     });
     expect(res.statusCode, res.body).toBe(200);
@@ -158,18 +175,14 @@ async function checkResourceReads(tenant: Tenant, id: string, log: readonly Even
       traces: { request_id: string; resource_id: string }[];
       meta_data: { marker: string | null };
     };
-    for (const tr of body.traces) expect(tr.resource_id).toBe(id);
-    traces.push(...body.traces.map((tr) => tr.request_id));
-    if (body.meta_data.marker === null) break;
+    traces.push(...body.traces);
+    if (body.meta_data.marker === null) return traces;
     next = `&next=${body.meta_data.marker}`;
   }
-  // Without a type, the id's events of every type in the project.
-  const anyType = (await events(`project_id=${tenant.projectId}&resource_id=${id}&limit=1000`))
-    .events;
-  expect(anyType.filter((e) => e.resource_type === 'bms_server')).toEqual(log);
-  expect(traces).toEqual(anyType.map((e) => e.request_id).reverse());
+}
 
-  // The live feed, resumed from before the first event: every one, in order, once.
+/** The live feed `query` selects, resumed from before the first event: `log`, in order, once. */
+async function expectFeedFromStart(query: string, log: readonly Event[]): Promise<void> {
   const s = await EventStreamClient.open(base, `/admin/v1/events/stream?${query}&since=0`, admin);
   try {
     const got = await s.events(log.length);
@@ -302,32 +315,10 @@ async function checkProjectAndTimeReads(tenant: Tenant): Promise<void> {
   );
 
   // CTS traces of the project, newest first, page by page.
-  const traces: string[] = [];
-  let next = '';
-  for (;;) {
-    const res = await h.inject({
-      method: 'GET',
-      url: `/v3/${tenant.projectId}/traces?trace_type=system&limit=3${next}`,
-      headers: { 'x-auth-token': tenant.root.token },
-    });
-    expect(res.statusCode, res.body).toBe(200);
-    const body = json(res) as {
-      traces: { request_id: string }[];
-      meta_data: { marker: string | null };
-    };
-    traces.push(...body.traces.map((tr) => tr.request_id));
-    if (body.meta_data.marker === null) break;
-    next = `&next=${body.meta_data.marker}`;
-  }
+  const traces = (await allTraces(tenant, 'limit=3')).map((tr) => tr.request_id);
   expect(traces).toEqual(log.map((e) => e.request_id).reverse());
 
-  const s = await EventStreamClient.open(base, `/admin/v1/events/stream?${query}&since=0`, admin);
-  try {
-    const got = await s.events(log.length);
-    expect(got.map((m) => m.data)).toEqual(log);
-  } finally {
-    s.close();
-  }
+  await expectFeedFromStart(query, log);
 }
 
 describe('reads by project and by time span, indexed and not yet indexed', () => {
