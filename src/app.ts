@@ -308,8 +308,15 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   const retention = startEventRetention(deps.store, options.eventRetentionDays ?? 0, (err) =>
     app.log.error({ err }, 'pruning the change log failed'),
   );
-  const eventIndexing = deps.store.indexEventsInBackground((err) =>
-    app.log.error({ err }, 'indexing the change log failed'),
+  const eventIndexing = deps.store.indexEventsInBackground(
+    (err) => app.log.error({ err }, 'indexing the change log failed'),
+    ({ indexed, remaining }) =>
+      remaining > 0
+        ? app.log.info(
+            { indexed, remaining },
+            'indexing the change log in the background; reads by resource, project or time are slower until it is done',
+          )
+        : app.log.info({ indexed }, 'the change log is indexed'),
   );
   const requestLog = new RequestLog(options.requestLog ?? DEFAULT_REQUEST_LOG);
   installRequestLog(app, requestLog, now);

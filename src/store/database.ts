@@ -1,7 +1,7 @@
 import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DatabaseLocation } from './database-url.js';
-import { indexEventBatch } from './deferred-event-index.js';
-import { EventIndexer } from './event-indexer.js';
+import { indexEventBatch, unindexedEvents } from './deferred-event-index.js';
+import { EventIndexer, type IndexProgress } from './event-indexer.js';
 import { type EventWakeup, PostgresEventWakeup, SqliteEventWakeup } from './event-wakeup.js';
 import type { Executor } from './executor.js';
 import {
@@ -83,7 +83,10 @@ export class Store {
     private readonly eventWakeup: EventWakeup,
   ) {
     this.eventIndexer = caps.deferredEventIndex
-      ? new EventIndexer((limit) => this.transaction((tx) => indexEventBatch(tx, limit)))
+      ? new EventIndexer(
+          (limit) => this.transaction((tx) => indexEventBatch(tx, limit)),
+          () => unindexedEvents(db),
+        )
       : undefined;
     this.transactions = new Transactions(db, caps, (conn) => {
       changes.afterCommit(conn);
@@ -167,12 +170,15 @@ export class Store {
   /**
    * Keeps that index caught up in the background from now on (a serving process): at once, and
    * a moment after each commit that appends events (see event-indexer.ts). Errors go to
-   * `onError`. Nothing where the index is kept by the writes, or `backgroundEventIndex` is off.
+   * `onError`, and the progress of a catch-up that takes more than one batch to `onProgress`. Nothing where the index is kept by the writes, or `backgroundEventIndex` is off.
    */
-  indexEventsInBackground(onError: (err: unknown) => void): { stop(): Promise<void> } {
+  indexEventsInBackground(
+    onError: (err: unknown) => void,
+    onProgress?: (p: IndexProgress) => void,
+  ): { stop(): Promise<void> } {
     const indexer = this.eventIndexer;
     if (!indexer || this.options.backgroundEventIndex === false) return { stop: async () => {} };
-    indexer.start(onError);
+    indexer.start(onError, onProgress);
     return { stop: () => indexer.stop() };
   }
 

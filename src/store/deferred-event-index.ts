@@ -7,7 +7,7 @@ import type { Database } from './schema.js';
  * The change log's indexes where they are filled in the background (SQLite, migrations 0014 and
  * 0015): by resource `event_resource_index (resource_key, event_id)`, by project
  * `event_project_index (project_key, event_id)` and by time `event_time_index (time, event_id)`,
- * all complete up to the mark `event_index_mark.indexed_through`. A write appends its event at
+ * all complete up to the mark `event_indexes_mark.indexed_through`. A write appends its event at
  * the end of the log only, touching no index; the indexer later adds a batch of events to each
  * index in one statement, in key order, so that each index page a batch touches is written once
  * for all the batch's events on it, not once per write. A read through an index takes it up to
@@ -35,11 +35,21 @@ export function indexKey(id: string): number {
 
 /** The id up to which every event is in the indexes. */
 export async function indexedThrough(ex: Executor): Promise<number> {
-  const row = await ex.selectFrom('event_index_mark').select('indexed_through').executeTakeFirst();
+  const row = await ex
+    .selectFrom('event_indexes_mark')
+    .select('indexed_through')
+    .executeTakeFirst();
   return Number(row?.indexed_through ?? 0);
 }
 
 const KEY = sql.raw(INDEX_KEY_FUNCTION);
+
+/** About how many events are not indexed yet: the log's ids past the mark (no count of rows). */
+export async function unindexedEvents(ex: Executor): Promise<number> {
+  const { rows } = await sql<{ n: number | null }>`
+    select max(id) - (select indexed_through from event_indexes_mark) as n from events`.execute(ex);
+  return Math.max(0, Number(rows[0]?.n ?? 0));
+}
 
 /**
  * Adds up to `limit` events after the mark to the indexes and moves the mark past them; returns
@@ -62,7 +72,7 @@ export async function indexEventBatch(ex: Executor, limit: number): Promise<numb
     select ${KEY}(project_id), id ${batch}`.execute(ex);
   await sql`insert or ignore into event_time_index (time, event_id)
     select time, id ${batch}`.execute(ex);
-  await ex.updateTable('event_index_mark').set({ indexed_through: through }).execute();
+  await ex.updateTable('event_indexes_mark').set({ indexed_through: through }).execute();
   return n;
 }
 
@@ -72,7 +82,7 @@ export async function indexEventBatch(ex: Executor, limit: number): Promise<numb
  */
 export async function rebuildEventIndex(ex: Executor): Promise<void> {
   await forgetAllIndexedEvents(ex);
-  await ex.updateTable('event_index_mark').set({ indexed_through: 0 }).execute();
+  await ex.updateTable('event_indexes_mark').set({ indexed_through: 0 }).execute();
   while ((await indexEventBatch(ex, 100_000)) > 0) {}
 }
 

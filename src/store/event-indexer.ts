@@ -1,5 +1,15 @@
 /** Events added to the index per transaction. */
 const BATCH = 5_000;
+/** How often a long catch-up tells its progress. */
+const PROGRESS_MS = 5_000;
+
+/** Where a catch-up that takes more than one batch has got to. */
+export interface IndexProgress {
+  /** Events indexed by this catch-up so far. */
+  readonly indexed: number;
+  /** About how many are left (the log's ids past the mark); 0 once it is done. */
+  readonly remaining: number;
+}
 /**
  * How long after a commit that appended events the indexer runs: the longer, the more events a
  * batch takes and the fewer times each index page is written per event; the shorter, the shorter
@@ -20,21 +30,38 @@ export class EventIndexer {
   /** Events were appended while a run was under way: run again after it. */
   private again = false;
   private background: ((err: unknown) => void) | undefined;
+  private progress: ((p: IndexProgress) => void) | undefined;
 
-  constructor(private readonly batch: (limit: number) => Promise<number>) {}
+  /**
+   * `batch(limit)` indexes up to `limit` events and answers how many; `backlog()` answers about
+   * how many are not indexed yet.
+   */
+  constructor(
+    private readonly batch: (limit: number) => Promise<number>,
+    private readonly backlog: () => Promise<number>,
+  ) {}
 
   /**
    * Indexes every event not yet indexed, after a run under way has ended; answers how many it
-   * indexed.
+   * indexed. `progress` hears of a catch-up that takes more than one batch: after the first,
+   * every few seconds, and at the end.
    */
-  catchUp(): Promise<number> {
+  catchUp(progress?: (p: IndexProgress) => void): Promise<number> {
     const previous = this.running?.catch(() => 0) ?? Promise.resolve(0);
     const run = previous.then(async () => {
       let total = 0;
+      let told = 0;
       for (;;) {
         const n = await this.batch(BATCH);
         total += n;
-        if (n < BATCH) return total;
+        if (n < BATCH) {
+          if (told > 0) progress?.({ indexed: total, remaining: 0 });
+          return total;
+        }
+        if (progress && Date.now() - told >= PROGRESS_MS) {
+          told = Date.now();
+          progress({ indexed: total, remaining: await this.backlog() });
+        }
       }
     });
     this.running = run;
@@ -45,10 +72,14 @@ export class EventIndexer {
     return run;
   }
 
-  /** Catches up now, then after commits that append events; errors go to `onError`. */
-  start(onError: (err: unknown) => void): void {
+  /**
+   * Catches up now, then after commits that append events; errors go to `onError`, and the
+   * progress of a long catch-up (after an upgrade that adds an index) to `onProgress`.
+   */
+  start(onError: (err: unknown) => void, onProgress?: (p: IndexProgress) => void): void {
     if (this.background) return;
     this.background = onError;
+    this.progress = onProgress;
     this.run();
   }
 
@@ -64,7 +95,7 @@ export class EventIndexer {
     const onError = this.background;
     if (!onError) return;
     this.again = false;
-    this.catchUp()
+    this.catchUp(this.progress)
       .catch(onError)
       .finally(() => {
         if (this.again) this.appended();

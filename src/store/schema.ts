@@ -111,7 +111,7 @@ export interface EventsTable {
 
 /**
  * SQLite only (migration 0014): which events each resource has, filled in the background by the
- * indexer up to `event_index_mark.indexed_through` (see deferred-event-index.ts).
+ * indexer up to `event_indexes_mark.indexed_through` (see deferred-event-index.ts).
  */
 export interface EventResourceIndexTable {
   /** `indexKey(resource_id)`: a hash, so rows found must be checked against the event. */
@@ -132,7 +132,7 @@ export interface EventTimeIndexTable {
   event_id: number;
 }
 
-/** SQLite only (migration 0014): one row, the id up to which every event is indexed. */
+/** SQLite only (migrations 0014, 0015): one row, the id up to which every event is indexed. */
 export interface EventIndexMarkTable {
   one: number;
   indexed_through: number;
@@ -183,6 +183,7 @@ export interface Database {
   event_project_index: EventProjectIndexTable;
   event_time_index: EventTimeIndexTable;
   event_index_mark: EventIndexMarkTable;
+  event_indexes_mark: EventIndexMarkTable;
   revoked_tokens: RevokedTokensTable;
   faults: FaultsTable;
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readEvents, tagsAsOf } from '../../src/admin/events.js';
 import { parseDatabaseUrl, Store } from '../../src/store/database.js';
@@ -174,6 +175,13 @@ describe('tagplane migrate', () => {
           .execute();
       }
       await store.migrate();
+      // A process of the previous version still running during a rolling upgrade indexes by
+      // resource only, and moves 0014's mark past what it indexed: reads must not rely on it.
+      await sql`insert or ignore into event_resource_index (resource_key, event_id)
+        select 0, id from events`
+        .execute(store.db)
+        .catch(() => {});
+      await sql`update event_index_mark set indexed_through = 4`.execute(store.db).catch(() => {});
 
       const filter = { projectId: 'p-1', resourceType: 'bms_server', resourceId: 's-1' };
       const ids = async (f: Parameters<typeof readEvents>[1]) =>

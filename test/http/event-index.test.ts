@@ -265,7 +265,7 @@ describe('reads by resource, indexed and not yet indexed', () => {
 async function indexedThrough(store: Store = h.store): Promise<number | undefined> {
   if (!store.caps.deferredEventIndex) return undefined;
   const { rows } = await sql<{ n: number }>`select indexed_through as n
-    from event_index_mark`.execute(store.db);
+    from event_indexes_mark`.execute(store.db);
   return Number(rows[0]!.n);
 }
 
