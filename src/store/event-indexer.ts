@@ -1,6 +1,9 @@
 /** Events added to the index per transaction. */
 const BATCH = 5_000;
-/** How often a long catch-up tells its progress. */
+/**
+ * How long a catch-up runs before it tells its progress, and how often after: under a steady
+ * load each run takes a few batches in well under a second, and says nothing.
+ */
 const PROGRESS_MS = 5_000;
 
 /** Where a catch-up that takes more than one batch has got to. */
@@ -31,6 +34,7 @@ export class EventIndexer {
   private again = false;
   private background: ((err: unknown) => void) | undefined;
   private progress: ((p: IndexProgress) => void) | undefined;
+  private progressMs = PROGRESS_MS;
 
   /**
    * `batch(limit)` indexes up to `limit` events and answers how many; `backlog()` answers about
@@ -43,23 +47,25 @@ export class EventIndexer {
 
   /**
    * Indexes every event not yet indexed, after a run under way has ended; answers how many it
-   * indexed. `progress` hears of a catch-up that takes more than one batch: after the first,
-   * every few seconds, and at the end.
+   * indexed. `progress` hears of a catch-up that lasts `everyMs` or longer: then every
+   * `everyMs`, and at the end.
    */
-  catchUp(progress?: (p: IndexProgress) => void): Promise<number> {
+  catchUp(progress?: (p: IndexProgress) => void, everyMs = PROGRESS_MS): Promise<number> {
     const previous = this.running?.catch(() => 0) ?? Promise.resolve(0);
     const run = previous.then(async () => {
       let total = 0;
-      let told = 0;
+      let told = Date.now();
+      let telling = false;
       for (;;) {
         const n = await this.batch(BATCH);
         total += n;
         if (n < BATCH) {
-          if (told > 0) progress?.({ indexed: total, remaining: 0 });
+          if (telling) progress?.({ indexed: total, remaining: 0 });
           return total;
         }
-        if (progress && Date.now() - told >= PROGRESS_MS) {
+        if (progress && Date.now() - told >= everyMs) {
           told = Date.now();
+          telling = true;
           progress({ indexed: total, remaining: await this.backlog() });
         }
       }
@@ -74,12 +80,18 @@ export class EventIndexer {
 
   /**
    * Catches up now, then after commits that append events; errors go to `onError`, and the
-   * progress of a long catch-up (after an upgrade that adds an index) to `onProgress`.
+   * progress of a long catch-up (after an upgrade that adds an index) to `onProgress`, every
+   * `progressMs`.
    */
-  start(onError: (err: unknown) => void, onProgress?: (p: IndexProgress) => void): void {
+  start(
+    onError: (err: unknown) => void,
+    onProgress?: (p: IndexProgress) => void,
+    progressMs = PROGRESS_MS,
+  ): void {
     if (this.background) return;
     this.background = onError;
     this.progress = onProgress;
+    this.progressMs = progressMs;
     this.run();
   }
 
@@ -95,7 +107,7 @@ export class EventIndexer {
     const onError = this.background;
     if (!onError) return;
     this.again = false;
-    this.catchUp(this.progress)
+    this.catchUp(this.progress, this.progressMs)
       .catch(onError)
       .finally(() => {
         if (this.again) this.appended();

@@ -6,8 +6,8 @@ import { openTestStore, type TestStore } from '../support/test-store.js';
 
 /**
  * The background indexer of the change log (SQLite, where the log's indexes are filled apart
- * from the writes): a catch-up of more than one batch, such as the first after an upgrade that
- * adds an index, tells its progress.
+ * from the writes): a long catch-up, such as the first after an upgrade that adds an index,
+ * tells its progress.
  */
 
 let ts: TestStore;
@@ -58,6 +58,8 @@ describe('a catch-up of the change log index', () => {
         throw err;
       },
       (p) => told.push(p),
+      // Told from the first batch on (a catch-up tells only after 5 s by default).
+      0,
     );
     try {
       if (!ts.store.caps.deferredEventIndex) {
@@ -70,6 +72,30 @@ describe('a catch-up of the change log index', () => {
       expect(told[0]).toEqual({ indexed: 5_000, remaining: 7_000 });
       expect(told.at(-1)).toEqual({ indexed: 12_000, remaining: 0 });
       expect(await ts.store.indexEvents()).toBe(0);
+    } finally {
+      await indexing.stop();
+    }
+  });
+
+  it('that ends before the interval says nothing', async () => {
+    await ts.store.transaction((tx) =>
+      appendEvents(
+        tx,
+        Array.from({ length: 12_000 }, (_, i) => event(i)),
+      ),
+    );
+    const told: IndexProgress[] = [];
+    const indexing = ts.store.indexEventsInBackground(
+      (err) => {
+        throw err;
+      },
+      (p) => told.push(p),
+      60_000,
+    );
+    try {
+      // Waits for the background catch-up under way, then finds nothing left.
+      expect(await ts.store.indexEvents()).toBe(0);
+      expect(told).toEqual([]);
     } finally {
       await indexing.stop();
     }
