@@ -223,12 +223,21 @@ describe('a write of this node whose transaction began before another appended a
     const gate = new Promise<void>((r) => {
       release = r;
     });
+    let began!: () => void;
+    const hasId = new Promise<void>((r) => {
+      began = r;
+    });
     const late = h.store.transaction(async (tx) => {
       attempts++;
       await sql`select pg_current_xact_id()`.execute(tx);
-      if (attempts === 1) await gate;
+      if (attempts === 1) {
+        began();
+        await gate;
+      }
       await append(tx);
     });
+    // The other write takes its transaction id only once this one has its own.
+    await hasId;
     await write(h, id, 'env', 'one');
     release();
     await late;
