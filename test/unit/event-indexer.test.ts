@@ -44,23 +44,32 @@ function event(i: number): NewChangeEvent {
   };
 }
 
+/**
+ * Appends 12,000 events unindexed, then indexes in the background, telling progress every
+ * `progressMs`: what it told, and the indexing to stop.
+ */
+async function backlogIndexedInBackground(progressMs: number) {
+  await ts.store.transaction((tx) =>
+    appendEvents(
+      tx,
+      Array.from({ length: 12_000 }, (_, i) => event(i)),
+    ),
+  );
+  const told: IndexProgress[] = [];
+  const indexing = ts.store.indexEventsInBackground(
+    (err) => {
+      throw err;
+    },
+    (p) => told.push(p),
+    progressMs,
+  );
+  return { told, indexing };
+}
+
 describe('a catch-up of the change log index', () => {
   it('of 12,000 events tells where it is after its first batch, and when it is done', async () => {
-    await ts.store.transaction((tx) =>
-      appendEvents(
-        tx,
-        Array.from({ length: 12_000 }, (_, i) => event(i)),
-      ),
-    );
-    const told: IndexProgress[] = [];
-    const indexing = ts.store.indexEventsInBackground(
-      (err) => {
-        throw err;
-      },
-      (p) => told.push(p),
-      // Told from the first batch on (a catch-up tells only after 5 s by default).
-      0,
-    );
+    // Told from the first batch on (a catch-up tells only after 5 s by default).
+    const { told, indexing } = await backlogIndexedInBackground(0);
     try {
       if (!ts.store.caps.deferredEventIndex) {
         // PostgreSQL indexes each event as it is appended: there is nothing to catch up.
@@ -78,20 +87,7 @@ describe('a catch-up of the change log index', () => {
   });
 
   it('that ends before the interval says nothing', async () => {
-    await ts.store.transaction((tx) =>
-      appendEvents(
-        tx,
-        Array.from({ length: 12_000 }, (_, i) => event(i)),
-      ),
-    );
-    const told: IndexProgress[] = [];
-    const indexing = ts.store.indexEventsInBackground(
-      (err) => {
-        throw err;
-      },
-      (p) => told.push(p),
-      60_000,
-    );
+    const { told, indexing } = await backlogIndexedInBackground(60_000);
     try {
       // Waits for the background catch-up under way, then finds nothing left.
       expect(await ts.store.indexEvents()).toBe(0);
