@@ -23,10 +23,15 @@
  *   follows the project written to and receives every event; `project`, each follows a project
  *   of its own, as test runs each following theirs would: 10 of them the project written to,
  *   the others one each that nothing is written to (the stream takes any project id), so that
- *   the server's cost shows for many filters of which few pass an event.
+ *   the server's cost shows for many filters of which few pass an event (`--on-written N`
+ *   of them on the project written to, 10 by default). Memory is reported three ways: RSS
+ *   (which also counts the database file's pages mapped into memory, growing with the file),
+ *   anonymous RSS (the process's own memory: heap, buffers, SQLite's page cache), and the heap
+ *   still live after each full garbage collection (bench/heap-probe.cjs, loaded into the
+ *   server), which is what the process holds rather than what it has not yet collected.
  *
  * Options: --stores sqlite,postgres (write), --duration S (10), --warmup S (3), --connections N (32), --writes N (stream: 500),
- * --subscribers N (1000), --subscriber-processes N (4), --subscriber-filter all|project (all), --rounds N (2), --feed-base DIR,
+ * --subscribers N (1000), --subscriber-processes N (4), --subscriber-filter all|project (all), --on-written N (10), --rounds N (2), --feed-base DIR,
  * --pg-url URL (postgres://postgres@127.0.0.1:5432/postgres).
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -59,6 +64,7 @@ const { values: args } = parseArgs({
     subscribers: { type: 'string', default: '1000' },
     'subscriber-processes': { type: 'string', default: '4' },
     'subscriber-filter': { type: 'string', default: 'all' },
+    'on-written': { type: 'string', default: '10' },
     rounds: { type: 'string', default: '2' },
     'feed-base': { type: 'string' },
     'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
@@ -93,11 +99,18 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-function node(name: string, root: string, database: string, extra: string[] = []): Promise<Child> {
+function node(
+  name: string,
+  root: string,
+  database: string,
+  extra: string[] = [],
+  heapProbe?: string,
+): Promise<Child> {
   return spawnServer({
     name,
     command: process.execPath,
     args: [
+      ...(heapProbe ? ['--require', join(ROOT, 'bench', 'heap-probe.cjs')] : []),
       join(root, 'bin', 'tagplane.js'),
       'serve',
       '--port',
@@ -111,7 +124,7 @@ function node(name: string, root: string, database: string, extra: string[] = []
       'warn',
       ...extra,
     ],
-    env: { TAGPLANE_MASTER_KEY: MASTER },
+    env: { TAGPLANE_MASTER_KEY: MASTER, ...(heapProbe ? { HEAP_PROBE_FILE: heapProbe } : {}) },
     listening: (line) => TAGPLANE_LISTENING.exec(line)?.[1],
   });
 }
@@ -354,9 +367,55 @@ async function streamRows(root: string, label: string): Promise<void> {
   }
 }
 
-function rssMb(pid: number): number {
+function rssMb(pid: number, field = 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Memory of the server over a run, beyond the peak RSS the load driver reports. */
+interface RunMemory {
+  /** The peak of its anonymous RSS (sampled every 100 ms): RSS less the mapped file's pages. */
+  readonly peakAnonMb: number;
+  /** The heap live after each full collection during the run: the median and the largest. */
+  readonly liveHeapMb: readonly [number, number] | undefined;
+}
+
+/** Runs `run` while sampling the server's anonymous RSS, and reads its heap probe after. */
+async function withMemory<R>(
+  pid: number,
+  probe: string,
+  run: () => Promise<R>,
+): Promise<[R, RunMemory]> {
+  let peakAnonMb = rssMb(pid, 'RssAnon');
+  const timer = setInterval(() => {
+    peakAnonMb = Math.max(peakAnonMb, rssMb(pid, 'RssAnon'));
+  }, 100);
+  const from = Date.now();
+  try {
+    const result = await run();
+    const to = Date.now();
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(probe, 'utf8').split('\n');
+    } catch {
+      // No full collection at all yet: nothing written.
+    }
+    const live = lines
+      .map((l) => l.split(' ').map(Number) as [number, number])
+      .filter(([t, bytes]) => t >= from && t <= to && bytes > 0)
+      .map(([, bytes]) => bytes / 1048576)
+      .sort((a, b) => a - b);
+    return [
+      result,
+      {
+        peakAnonMb,
+        liveHeapMb:
+          live.length > 0 ? [live[Math.floor((live.length - 1) / 2)]!, live.at(-1)!] : undefined,
+      },
+    ];
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 interface FleetReport {
@@ -372,7 +431,7 @@ interface FleetReport {
 }
 
 /** How many of the subscribers follow the project written to, with `--subscriber-filter project`. */
-const ON_WRITTEN = 10;
+const ON_WRITTEN = Number(args['on-written']);
 
 /**
  * The project each subscriber follows: all the project written to, or (`project`) each one of
@@ -491,6 +550,7 @@ interface FleetKind {
 
 interface SubscriberRun {
   readonly load: LoadResult;
+  readonly memory: RunMemory;
   readonly idleRssMb: number;
   /** With subscribers: the server's RSS just before they connected (the idle figure is after). */
   readonly beforeRssMb?: number;
@@ -500,10 +560,18 @@ interface SubscriberRun {
 const range = (xs: readonly number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
 
 /** One write run against `s`, with `count` subscribers (0: none) in their own processes. */
-async function subscriberRun(s: Child, pool: RequestSpec[], count: number): Promise<SubscriberRun> {
+async function subscriberRun(
+  s: Child,
+  probe: string,
+  pool: RequestSpec[],
+  count: number,
+): Promise<SubscriberRun> {
+  const measured = () => withMemory(s.pid, probe, () => drive(s.url, pool, 204, s.pid, load));
   if (count === 0) {
     await new Promise((r) => setTimeout(r, 1000));
-    return { idleRssMb: rssMb(s.pid), load: await drive(s.url, pool, 204, s.pid, load) };
+    const idleRssMb = rssMb(s.pid);
+    const [result, memory] = await measured();
+    return { idleRssMb, load: result, memory };
   }
   const processes = Number(args['subscriber-processes']);
   const projects = followedProjects(count);
@@ -516,7 +584,7 @@ async function subscriberRun(s: Child, pool: RequestSpec[], count: number): Prom
     const head = await headId(s.url);
     const cpuBefore = fleet.pids.map(cpuMs);
     const wallBefore = performance.now();
-    const result = await drive(s.url, pool, 204, s.pid, load);
+    const [result, memory] = await measured();
     const logged = await eventsAfter(s.url, head);
     const expected = projects.map((p) => logged.get(p) ?? 0);
     // The subscribers may still be reading what was sent during the run.
@@ -544,7 +612,7 @@ async function subscriberRun(s: Child, pool: RequestSpec[], count: number): Prom
         received: range(mine.map((i) => report.each[i] ?? 0)),
       });
     }
-    return { load: result, idleRssMb, beforeRssMb, fleet: { ...report, kinds, cpu } };
+    return { load: result, memory, idleRssMb, beforeRssMb, fleet: { ...report, kinds, cpu } };
   } finally {
     await fleet.stop();
   }
@@ -566,20 +634,22 @@ async function subscriberRows(): Promise<void> {
     '',
     `Subscribers in ${args['subscriber-processes']} processes of their own, the server alone in its process, writes from autocannon (${load.connections} connections, ${load.durationS} s after ${load.warmupS} s warm-up), runs alternating; ${filters}.`,
     '',
-    '| Build, run | subscribers | writes req/s | p99 ms | server CPU ms/request | server CPU (cores) | subscribers CPU (cores) | other work (cores) | server RSS MB idle (before → after the subscribers connect) / peak | events each (expected) | min / max received | reconnects |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| Build, run | subscribers | writes req/s | p99 ms | server CPU ms/request | server CPU (cores) | subscribers CPU (cores) | other work (cores) | server RSS MB idle (before → after the subscribers connect) / peak | peak anonymous RSS MB | live heap after full GCs MB (median / largest) | events each (expected) | min / max received | reconnects |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   // Round by round, each build in turn (a fresh server and database each time), so that a
   // change in the machine's load meanwhile falls on both.
   for (let round = 1; round <= rounds; round++) {
     for (const [label, root] of builds) {
       const url = `sqlite:${join(dir, `subscribers-${round}-${label.length}.db`)}`;
-      const s = await node(`events-subscribers-${label.length}`, root, url);
+      const probe = join(dir, `heap-${round}-${label.length}.txt`);
+      const s = await node(`events-subscribers-${label.length}`, root, url, [], probe);
       try {
         const pool = writePool(await seed(s.url));
         // The second run finds a larger log and a warmer server: which goes first alternates.
         for (const n of round % 2 === 1 ? [0, count] : [count, 0]) {
-          const r = await subscriberRun(s, pool, n);
+          const r = await subscriberRun(s, probe, pool, n);
+          const live = r.memory.liveHeapMb;
           const fl = r.fleet;
           // Per kind of subscriber, when there are two: `10 on the written project: 5000`.
           const perKind = (cell: (k: FleetKind) => string) =>
@@ -593,7 +663,7 @@ async function subscriberRows(): Promise<void> {
           );
           const received = perKind(({ received: [lo, hi] }) => `${lo} / ${hi}`);
           out.push(
-            `| ${label}, ${round} | ${n} | ${f(r.load.rps)} | ${f(r.load.p99)} | ${f(r.load.serverCpuPerRequestMs, 3)} | ${f(r.load.serverCpu, 2)} | ${fl ? f(fl.cpu, 2) : '–'} | ${f(Math.max(0, r.load.otherCpu - (fl?.cpu ?? 0)), 2)} | ${r.beforeRssMb !== undefined ? `${f(r.beforeRssMb)} → ` : ''}${f(r.idleRssMb)} / ${f(r.load.peakRssMb)} | ${expected} | ${received} | ${fl ? fl.reconnects : '–'} |`,
+            `| ${label}, ${round} | ${n} | ${f(r.load.rps)} | ${f(r.load.p99)} | ${f(r.load.serverCpuPerRequestMs, 3)} | ${f(r.load.serverCpu, 2)} | ${fl ? f(fl.cpu, 2) : '–'} | ${f(Math.max(0, r.load.otherCpu - (fl?.cpu ?? 0)), 2)} | ${r.beforeRssMb !== undefined ? `${f(r.beforeRssMb)} → ` : ''}${f(r.idleRssMb)} / ${f(r.load.peakRssMb)} | ${f(r.memory.peakAnonMb)} | ${live ? `${f(live[0])} / ${f(live[1])}` : 'no full GC'} | ${expected} | ${received} | ${fl ? fl.reconnects : '–'} |`,
           );
           console.error(out.at(-1));
         }
