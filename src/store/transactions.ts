@@ -72,7 +72,8 @@ export class Transactions {
    * loop more than that: a request read in this turn often reaches its write only in the next
    * (after its checks' callbacks), and each commit costs the same pages and sync however many
    * writes share it. Under 32 concurrent writers this took commits from about 17 writes to about
-   * 26, and writes/s up by 6–10% (docs/benchmarks.md); alone, a write waits a few microseconds.
+   * 26, and writes/s up by 6–10% (docs/benchmarks.md); alone, a write waits for one more turn of
+   * an otherwise idle loop.
    */
   private scheduleFlush(): void {
     if (this.flushScheduled || this.queued.length === 0) return;
