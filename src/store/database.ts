@@ -171,7 +171,8 @@ export class Store {
    * Keeps that index caught up in the background from now on (a serving process): at once, and
    * a moment after each commit that appends events (see event-indexer.ts). Errors go to
    * `onError`, and the progress of a catch-up that lasts `progressMs` (5 s) or more to
-   * `onProgress`, every `progressMs`. Nothing where the index is kept by the writes, or `backgroundEventIndex` is off.
+   * `onProgress`, every `progressMs`. Nothing where the index is kept by the writes, or
+   * `backgroundEventIndex` is off.
    */
   indexEventsInBackground(
     onError: (err: unknown) => void,
