@@ -8,7 +8,9 @@
  * bench/out/paired/ and reused by later runs), and the two take turns: a round of BMS creates
  * with a token (the write benchmark's requests, 32 at a time, through `app.inject`, so no sockets
  * and no HTTP parsing), then a round on the other, the order swapped every pair. The CPU time of this process over a
- * round, divided by its requests, is that build's cost of a request in that round.
+ * round, divided by its requests, is that build's cost of a request in that round; the round's
+ * elapsed time divided by its requests is its wall time per request, which also counts the time
+ * the event loop stood still in a system call (a commit's disk sync, a checkpoint).
  *
  * On a shared machine, other work slows both builds of a pair alike, which separate runs of
  * `bench/write.ts` minutes apart cannot promise: the ratio of each pair, and how many pairs favour
@@ -89,9 +91,11 @@ async function open(root: string, name: string) {
   const pool = createPool(tenant, await issueToken(server.url, tenant));
   let next = 0;
   let unexpected = 0;
-  const round = async (requests: number): Promise<number> => {
+  /** One round: its CPU time and its elapsed time, each per request, ms. */
+  const round = async (requests: number): Promise<{ cpu: number; wall: number }> => {
     let left = requests;
     const before = process.cpuUsage();
+    const started = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         while (left > 0) {
@@ -108,7 +112,10 @@ async function open(root: string, name: string) {
       }),
     );
     const cpu = process.cpuUsage(before);
-    return (cpu.user + cpu.system) / 1000 / requests;
+    return {
+      cpu: (cpu.user + cpu.system) / 1000 / requests,
+      wall: Number(process.hrtime.bigint() - started) / 1e6 / requests,
+    };
   };
   return { server, round, unexpected: () => unexpected };
 }
@@ -117,23 +124,31 @@ const a = await open(resolve(positionals[0]!), 'a');
 const b = await open(resolve(positionals[1]!), 'b');
 await a.round(4000);
 await b.round(4000);
-const msA: number[] = [];
-const msB: number[] = [];
+const roundsA: { cpu: number; wall: number }[] = [];
+const roundsB: { cpu: number; wall: number }[] = [];
 for (let i = 0; i < ROUNDS; i++) {
   const order = i % 2 === 0 ? [a, b] : [b, a];
-  for (const build of order) (build === a ? msA : msB).push(await build.round(REQUESTS));
+  for (const build of order) (build === a ? roundsA : roundsB).push(await build.round(REQUESTS));
 }
 await a.server.close();
 await b.server.close();
 
 const median = (xs: readonly number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-const ratios = msA.map((x, i) => msB[i]! / x);
 const fmt = (x: number) => x.toFixed(4);
+const lines = (what: string, key: 'cpu' | 'wall') => {
+  const msA = roundsA.map((r) => r[key]);
+  const msB = roundsB.map((r) => r[key]);
+  const ratios = msA.map((x, i) => msB[i]! / x);
+  return [
+    `A ${positionals[0]}: ${what} per request median ${fmt(median(msA))} ms (min ${fmt(Math.min(...msA))})`,
+    `B ${positionals[1]}: ${what} per request median ${fmt(median(msB))} ms (min ${fmt(Math.min(...msB))})`,
+    `${what}, B / A per pair: median ${median(ratios).toFixed(3)}; B cheaper in ${ratios.filter((r) => r < 1).length} of ${ratios.length} pairs`,
+  ];
+};
 process.stdout.write(
   [
-    `A ${positionals[0]}: server CPU per request median ${fmt(median(msA))} ms (min ${fmt(Math.min(...msA))})`,
-    `B ${positionals[1]}: server CPU per request median ${fmt(median(msB))} ms (min ${fmt(Math.min(...msB))})`,
-    `B / A per pair: median ${median(ratios).toFixed(3)}; B cheaper in ${ratios.filter((r) => r < 1).length} of ${ratios.length} pairs`,
+    ...lines('server CPU', 'cpu'),
+    ...lines('wall time', 'wall'),
     `unexpected answers: A ${a.unexpected()}, B ${b.unexpected()}`,
     '',
   ].join('\n'),
