@@ -19,23 +19,6 @@ export type NewEventRow = Omit<Selectable<EventsTable>, 'id' | 'domain_id'>;
  * writes before it too: they are gathered again, to be inserted before the commit.
  */
 
-/** The columns a gathered event fills, in the order of the insert's parameters. */
-const COLUMNS = [
-  'time',
-  'project_id',
-  'resource_type',
-  'resource_id',
-  'service',
-  'operation',
-  'principal_type',
-  'user_id',
-  'user_name',
-  'access_key',
-  'source_ip',
-  'request_id',
-  'changes',
-] as const satisfies readonly (keyof NewEventRow)[];
-
 /** Rows per insert: each count has a statement text of its own, kept by the driver. */
 const ROWS_PER_INSERT = 64;
 
@@ -93,25 +76,85 @@ export async function insertGatheredEvents(conn: Executor): Promise<void> {
   g.insertedForEarlier.push(...rows.slice(0, g.writeStart));
   g.rows = [];
   g.writeStart = 0;
+  const origins = await originIds(conn, rows);
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     const chunk = rows.slice(i, i + ROWS_PER_INSERT);
     const parameters: unknown[] = [];
     for (const r of chunk) {
-      for (const c of COLUMNS) parameters.push(r[c]);
-      parameters.push(r.project_id);
+      parameters.push(r.time, origins.get(originKey(r)), r.resource_id, r.request_id, r.changes);
     }
     await conn.executeQuery(CompiledQuery.raw(insertSql(chunk.length), parameters));
   }
 }
 
+/*
+ * Where the store gathers events (SQLite), the log keeps what an event shares with others of its
+ * kind once, in `event_origins` (migration 0017): its domain (the project's), project, resource
+ * type, service, operation and principal, and its source address. A missing user or access key
+ * is kept as ''.
+ */
+
+/** The origin's columns, in the order of `originKey`'s fields. */
+const ORIGIN_COLUMNS = [
+  'project_id',
+  'resource_type',
+  'service',
+  'operation',
+  'principal_type',
+  'user_id',
+  'user_name',
+  'access_key',
+  'source_ip',
+] as const satisfies readonly (keyof NewEventRow)[];
+
+function originValues(r: NewEventRow): string[] {
+  return ORIGIN_COLUMNS.map((c) => r[c] ?? '');
+}
+
+function originKey(r: NewEventRow): string {
+  return JSON.stringify(originValues(r));
+}
+
+const DOMAIN = `coalesce((select domain_id from projects where id = ?), '')`;
+const SAME_ORIGIN = `domain_id = ${DOMAIN} and ${ORIGIN_COLUMNS.map((c) => `${c} = ?`).join(' and ')}`;
+
+/** The id of each origin among `rows`, added where it is new. */
+async function originIds(
+  conn: Executor,
+  rows: readonly NewEventRow[],
+): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  for (const r of rows) {
+    const key = originKey(r);
+    if (ids.has(key)) continue;
+    const values = originValues(r);
+    const find = CompiledQuery.raw(`select id from event_origins where ${SAME_ORIGIN}`, [
+      r.project_id,
+      ...values,
+    ]);
+    let found = (await conn.executeQuery<{ id: number }>(find)).rows[0];
+    if (found === undefined) {
+      await conn.executeQuery(
+        CompiledQuery.raw(
+          `insert into event_origins (domain_id, ${ORIGIN_COLUMNS.join(', ')})
+           values (${DOMAIN}, ${ORIGIN_COLUMNS.map(() => '?').join(', ')})`,
+          [r.project_id, ...values],
+        ),
+      );
+      found = (await conn.executeQuery<{ id: number }>(find)).rows[0];
+    }
+    ids.set(key, found!.id);
+  }
+  return ids;
+}
+
 const insertTexts = new Map<number, string>();
 
-/** The insert of `n` events, each with its project's domain (looked up by the statement). */
+/** The insert of `n` events into the log's rows, each with its origin's id. */
 function insertSql(n: number): string {
   let text = insertTexts.get(n);
   if (text === undefined) {
-    const row = `(${COLUMNS.map(() => '?').join(', ')}, coalesce((select domain_id from projects where id = ?), ''))`;
-    text = `insert into events (${COLUMNS.join(', ')}, domain_id) values ${Array(n).fill(row).join(', ')}`;
+    text = `insert into event_rows (time, origin_id, resource_id, request_id, changes) values ${Array(n).fill('(?, ?, ?, ?, ?)').join(', ')}`;
     insertTexts.set(n, text);
   }
   return text;

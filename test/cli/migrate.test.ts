@@ -209,4 +209,83 @@ describe('tagplane migrate', () => {
       await store.close();
     }
   });
+  it('0017 keeps every event as it reads, and ids go on past the largest ever given', async () => {
+    const db = await newDb();
+    const store = Store.open(parseDatabaseUrl(db.url), { backgroundEventIndex: false });
+    try {
+      await store.migrate('0016-event-time-brin');
+      const now = new Date().toISOString();
+      await store.db
+        .insertInto('domains')
+        .values([
+          { id: 'd-1', name: 'one', created_at: now },
+          { id: 'd-2', name: 'two', created_at: now },
+        ])
+        .execute();
+      await store.db
+        .insertInto('projects')
+        .values([
+          { id: 'p-1', name: 'eu-de', domain_id: 'd-1', created_at: now },
+          { id: 'p-2', name: 'eu-de', domain_id: 'd-2', created_at: now },
+        ])
+        .execute();
+      const principals = [
+        { principal_type: 'admin', user_id: null, user_name: null, access_key: null },
+        { principal_type: 'token', user_id: 'u-1', user_name: 'alice', access_key: null },
+        { principal_type: 'aksk', user_id: 'u-1', user_name: 'alice', access_key: 'AK1' },
+      ];
+      for (let i = 0; i < 9; i++) {
+        await store.db
+          .insertInto('events')
+          .values({
+            time: new Date(Date.parse(now) + i).toISOString(),
+            domain_id: i % 2 === 0 ? 'd-1' : 'd-2',
+            project_id: i % 2 === 0 ? 'p-1' : 'p-2',
+            resource_type: i % 3 === 0 ? 'bms_server' : 'as_group',
+            resource_id: `r-${i % 4}`,
+            service: i % 3 === 0 ? 'bms' : 'as',
+            operation: 'batch_create_tags',
+            ...principals[i % 3]!,
+            source_ip: i < 5 ? '127.0.0.1' : '10.0.0.7',
+            request_id: `req-${i}`,
+            changes: JSON.stringify([{ key: `k${i}`, old: null, new: `v${i}` }]),
+          })
+          .execute();
+      }
+      // The newest is pruned: its id is never given again.
+      const newest = await store.db
+        .selectFrom('events')
+        .select((eb) => eb.fn.max('id').as('id'))
+        .executeTakeFirstOrThrow();
+      await store.db.deleteFrom('events').where('id', '=', newest.id).execute();
+      const all = () => store.db.selectFrom('events').selectAll().orderBy('id').execute();
+      const before = await all();
+      expect(before).toHaveLength(8);
+
+      await store.migrate();
+      expect(await all()).toEqual(before);
+      const read = await readEvents(store, { projectId: 'p-2', userId: 'u-1' }, 'asc', 100);
+      expect(read.events.map((e) => e.request_id)).toEqual(
+        before
+          .filter((e) => e.project_id === 'p-2' && e.user_id === 'u-1')
+          .map((e) => e.request_id),
+      );
+
+      await store.db
+        .insertInto('events')
+        .values({ ...before[0]!, id: undefined, request_id: 'after' })
+        .execute();
+      const added = await store.db
+        .selectFrom('events')
+        .selectAll()
+        .where('request_id', '=', 'after')
+        .executeTakeFirstOrThrow();
+      expect(Number(added.id)).toBeGreaterThan(Number(newest.id));
+      expect({ ...added, id: before[0]!.id, request_id: before[0]!.request_id }).toEqual(before[0]);
+      await store.db.deleteFrom('events').where('project_id', '=', 'p-1').execute();
+      expect((await all()).map((e) => e.project_id)).toEqual(['p-2', 'p-2', 'p-2', 'p-2']);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -14,6 +14,7 @@ import { transactionEventIds } from './0013-transaction-event-ids.js';
 import { eventResourceIndex } from './0014-event-resource-index.js';
 import { eventProjectTimeIndex } from './0015-event-project-time-index.js';
 import { eventTimeBrin } from './0016-event-time-brin.js';
+import { eventOrigins } from './0017-event-origins.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
@@ -35,5 +36,6 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0014-event-resource-index': eventResourceIndex(dialect),
     '0015-event-project-time-index': eventProjectTimeIndex(dialect),
     '0016-event-time-brin': eventTimeBrin(dialect),
+    '0017-event-origins': eventOrigins(dialect),
   };
 }
