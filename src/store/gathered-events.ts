@@ -78,12 +78,13 @@ export async function insertGatheredEvents(conn: Executor): Promise<void> {
   g.writeStart = 0;
   const origins = await originIds(conn, rows);
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+    const end = Math.min(i + ROWS_PER_INSERT, rows.length);
     const parameters: unknown[] = [];
-    for (const r of chunk) {
-      parameters.push(r.time, origins.get(originKey(r)), r.resource_id, r.request_id, r.changes);
+    for (let j = i; j < end; j++) {
+      const r = rows[j]!;
+      parameters.push(r.time, origins[j], r.resource_id, r.request_id, r.changes);
     }
-    await conn.executeQuery(CompiledQuery.raw(insertSql(chunk.length), parameters));
+    await conn.executeQuery(CompiledQuery.raw(insertSql(end - i), parameters));
   }
 }
 
@@ -94,7 +95,7 @@ export async function insertGatheredEvents(conn: Executor): Promise<void> {
  * is kept as ''.
  */
 
-/** The origin's columns, in the order of `originKey`'s fields. */
+/** The origin's columns, after its domain. */
 const ORIGIN_COLUMNS = [
   'project_id',
   'resource_type',
@@ -107,43 +108,32 @@ const ORIGIN_COLUMNS = [
   'source_ip',
 ] as const satisfies readonly (keyof NewEventRow)[];
 
-function originValues(r: NewEventRow): string[] {
-  return ORIGIN_COLUMNS.map((c) => r[c] ?? '');
-}
-
-function originKey(r: NewEventRow): string {
-  return JSON.stringify(originValues(r));
-}
-
 const DOMAIN = `coalesce((select domain_id from projects where id = ?), '')`;
-const SAME_ORIGIN = `domain_id = ${DOMAIN} and ${ORIGIN_COLUMNS.map((c) => `${c} = ?`).join(' and ')}`;
+const FIND_ORIGIN = `select id from event_origins where domain_id = ${DOMAIN} and ${ORIGIN_COLUMNS.map((c) => `${c} = ?`).join(' and ')}`;
+const ADD_ORIGIN = `insert into event_origins (domain_id, ${ORIGIN_COLUMNS.join(', ')})
+  values (${DOMAIN}, ${ORIGIN_COLUMNS.map(() => '?').join(', ')}) returning id`;
 
-/** The id of each origin among `rows`, added where it is new. */
-async function originIds(
-  conn: Executor,
-  rows: readonly NewEventRow[],
-): Promise<Map<string, number>> {
-  const ids = new Map<string, number>();
+/** The origin id of each of `rows`, in their order; an origin not kept yet is added. */
+async function originIds(conn: Executor, rows: readonly NewEventRow[]): Promise<number[]> {
+  const byKey = new Map<string, number>();
+  const ids: number[] = [];
   for (const r of rows) {
-    const key = originKey(r);
-    if (ids.has(key)) continue;
-    const values = originValues(r);
-    const find = CompiledQuery.raw(`select id from event_origins where ${SAME_ORIGIN}`, [
-      r.project_id,
-      ...values,
-    ]);
-    let found = (await conn.executeQuery<{ id: number }>(find)).rows[0];
-    if (found === undefined) {
-      await conn.executeQuery(
-        CompiledQuery.raw(
-          `insert into event_origins (domain_id, ${ORIGIN_COLUMNS.join(', ')})
-           values (${DOMAIN}, ${ORIGIN_COLUMNS.map(() => '?').join(', ')})`,
-          [r.project_id, ...values],
-        ),
+    const values = ORIGIN_COLUMNS.map((c) => r[c] ?? '');
+    const key = JSON.stringify(values);
+    let id = byKey.get(key);
+    if (id === undefined) {
+      const parameters = [r.project_id, ...values];
+      const found = await conn.executeQuery<{ id: number }>(
+        CompiledQuery.raw(FIND_ORIGIN, parameters),
       );
-      found = (await conn.executeQuery<{ id: number }>(find)).rows[0];
+      const row =
+        found.rows[0] ??
+        (await conn.executeQuery<{ id: number }>(CompiledQuery.raw(ADD_ORIGIN, parameters)))
+          .rows[0]!;
+      id = row.id;
+      byKey.set(key, id);
     }
-    ids.set(key, found!.id);
+    ids.push(id);
   }
   return ids;
 }
