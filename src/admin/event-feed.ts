@@ -1,6 +1,12 @@
 import type { ChangeEvent } from '../core/change-event.js';
 import type { Store } from '../store/database.js';
-import { type EventFilter, lastEventId, listEvents } from '../store/events-store.js';
+import {
+  type EventFilter,
+  type EventRow,
+  lastEventId,
+  listEvents,
+  toChangeEvent,
+} from '../store/events-store.js';
 import { compileMatch, type EventMatch, matchKey } from './event-match.js';
 import { heldBackDelay } from './events.js';
 
@@ -90,7 +96,9 @@ const chunkOf = (frames: readonly Frame[]): Buffer =>
  * It reads the log itself (from the store, whatever node wrote it) whenever the store says it
  * may have grown, from the last id it has seen: a read in id order takes only events that are
  * final (ids in commit order, or below the horizon: migration 0013), so reading `id > last`
- * misses nothing and repeats nothing. A subscriber that resumes from an older id first reads
+ * misses nothing and repeats nothing. Where this node's own commits hand it their events and
+ * those follow on from the last id with none missing (SQLite, whose one writer at a time gives
+ * ids in commit order), it takes them instead of reading them back. A subscriber that resumes from an older id first reads
  * what it missed from the log, holding live events back meanwhile, then joins the live feed; its
  * cursor keeps any event from being sent twice.
  *
@@ -121,6 +129,15 @@ export class EventFeed {
   /** Reads in a row that found events held back and nothing new, and the timer of the next. */
   private heldReads = 0;
   private heldTimer: NodeJS.Timeout | undefined;
+  /**
+   * The events this node's commits have handed the feed since its last read (SQLite's group
+   * commits, which know every event they append and its id), when they follow on from `last`
+   * with no id missing between: the next read takes them instead of reading the log. Undefined
+   * when it must read the log: another process may have committed (a wake-up without events), a
+   * commit's events did not follow on, there were more than a read takes, or they came while a
+   * read of the log was under way (which may or may not have found them).
+   */
+  private handed: ChangeEvent[] | undefined = [];
 
   constructor(
     private readonly store: Store,
@@ -241,7 +258,10 @@ export class EventFeed {
     if (this.last !== undefined) return Promise.resolve(this.last);
     this.starting ??= (async () => {
       // Listen first: a commit between reading the head and listening still wakes the feed.
-      this.unsubscribe = this.store.onEventsAppended(() => this.wake());
+      this.unsubscribe = this.store.onEventsAppended((events) => {
+        this.take(events);
+        this.wake();
+      });
       try {
         const head = await lastEventId(this.store.db, this.store.caps);
         this.last = Math.max(head, this.last ?? 0);
@@ -262,6 +282,25 @@ export class EventFeed {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.last = undefined;
+    this.handed = [];
+  }
+
+  /** Keeps the events a commit of this node handed over for the next read, if they follow on. */
+  private take(events: readonly EventRow[] | undefined): void {
+    if (this.last === undefined) return;
+    const handed = this.handed;
+    if (!events || !handed || this.reading || handed.length + events.length > PAGE) {
+      this.handed = undefined;
+      return;
+    }
+    let next = (handed.length > 0 ? Number(handed.at(-1)!.id) : this.last) + 1;
+    for (const row of events) {
+      if (Number(row.id) !== next++) {
+        this.handed = undefined;
+        return;
+      }
+    }
+    for (const row of events) handed.push(toChangeEvent(row));
   }
 
   private wake(): void {
@@ -320,18 +359,26 @@ export class EventFeed {
     const from = this.last;
     if (from === undefined) return false;
     let page: ChangeEvent[];
-    let heldThrough: number;
-    try {
-      ({ events: page, heldThrough } = await listEvents(
-        this.store.db,
-        this.store.caps,
-        { after: from },
-        'asc',
-        PAGE,
-      ));
-    } catch {
-      // The store is away: the next wake-up (its return wakes the feed) reads from `from`.
-      return false;
+    let heldThrough = 0;
+    const handed = this.handed;
+    this.handed = [];
+    if (handed !== undefined && handed.length > 0) {
+      // Every event committed after `from`, handed over by this node's commits.
+      page = handed;
+    } else {
+      try {
+        ({ events: page, heldThrough } = await listEvents(
+          this.store.db,
+          this.store.caps,
+          { after: from },
+          'asc',
+          PAGE,
+        ));
+      } catch {
+        // The store is away: the next wake-up (its return wakes the feed) reads from `from`.
+        this.handed = undefined;
+        return false;
+      }
     }
     const last = page.at(-1);
     if (last) {

@@ -2,7 +2,12 @@ import { type Dialect, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysel
 import type { DatabaseLocation } from './database-url.js';
 import { indexEventBatch, unindexedEvents } from './deferred-event-index.js';
 import { EventIndexer, type IndexProgress } from './event-indexer.js';
-import { type EventWakeup, PostgresEventWakeup, SqliteEventWakeup } from './event-wakeup.js';
+import {
+  type EventsListener,
+  type EventWakeup,
+  PostgresEventWakeup,
+  SqliteEventWakeup,
+} from './event-wakeup.js';
 import type { Executor } from './executor.js';
 import {
   type IdentityNotification,
@@ -88,9 +93,9 @@ export class Store {
           () => unindexedEvents(db),
         )
       : undefined;
-    this.transactions = new Transactions(db, caps, (conn) => {
+    this.transactions = new Transactions(db, caps, (conn, events) => {
       changes.afterCommit(conn);
-      if (eventWakeup.afterCommit(conn)) this.eventIndexer?.appended();
+      if (eventWakeup.afterCommit(conn, events)) this.eventIndexer?.appended();
     });
     this.migrator = new SchemaMigrator(db, location.kind);
     this.readPool =
@@ -151,10 +156,11 @@ export class Store {
   /**
    * Calls `listener` whenever the change log may have grown: after this process's commits that
    * appended events, and as soon as other processes' are seen (PostgreSQL: a notification;
-   * SQLite: `PRAGMA data_version`, looked at every 20 ms while anyone listens). Returns an
-   * unsubscribe.
+   * SQLite: `PRAGMA data_version`, looked at every 20 ms while anyone listens). After a group
+   * commit of this process, `listener` is given the events it appended (see `EventsListener`).
+   * Returns an unsubscribe.
    */
-  onEventsAppended(listener: () => void): () => void {
+  onEventsAppended(listener: EventsListener): () => void {
     return this.eventWakeup.on(listener);
   }
 

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import type { Executor } from './executor.js';
+import type { EventRow } from './gathered-events.js';
 import { pgTypes } from './postgres-pool.js';
 
 /**
@@ -17,6 +18,13 @@ export function markEventsAppended(ex: Executor): void {
 }
 
 /**
+ * Called whenever the log may have grown. `events`, when given, are the events a commit of this
+ * process has just appended, all of them, in id order: a follower whose last id is just below
+ * the first may take them without reading the log. Without them, the follower reads the log.
+ */
+export type EventsListener = (events?: readonly EventRow[]) => void;
+
+/**
  * Tells the followers of the change log that it may have grown: at once after a commit of this
  * process that appended events, and for other processes' commits as soon as they are seen. It
  * only wakes: followers read the log itself from the last id they have, so a wake-up too many
@@ -24,11 +32,11 @@ export function markEventsAppended(ex: Executor): void {
  * nobody follows.
  */
 export abstract class EventWakeup {
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<EventsListener>();
   protected closed = false;
 
   /** Calls `listener` whenever the log may have grown. Returns an unsubscribe. */
-  on(listener: () => void): () => void {
+  on(listener: EventsListener): () => void {
     this.listeners.add(listener);
     if (this.listeners.size === 1 && !this.closed) this.start();
     return () => {
@@ -37,10 +45,13 @@ export abstract class EventWakeup {
     };
   }
 
-  /** Wakes the followers if the transaction just committed on `conn` appended events; says so. */
-  afterCommit(conn: Executor): boolean {
+  /**
+   * Wakes the followers if the transaction just committed on `conn` appended events (`events`:
+   * all of them, where known); says so.
+   */
+  afterCommit(conn: Executor, events?: readonly EventRow[]): boolean {
     if (!appended.delete(conn)) return false;
-    this.wake();
+    this.wake(events);
     this.tellOthers();
     return true;
   }
@@ -48,8 +59,8 @@ export abstract class EventWakeup {
   /** Tells other processes that this one's commit appended events (where they need telling). */
   protected tellOthers(): void {}
 
-  protected wake(): void {
-    for (const listener of this.listeners) listener();
+  protected wake(events?: readonly EventRow[]): void {
+    for (const listener of this.listeners) listener(events);
   }
 
   protected abstract start(): void;

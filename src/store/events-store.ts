@@ -1,4 +1,4 @@
-import { type Selectable, type SelectQueryBuilder, sql } from 'kysely';
+import { type SelectQueryBuilder, sql } from 'kysely';
 import type {
   ChangeEvent,
   EventPrincipal,
@@ -16,13 +16,15 @@ import {
 } from './deferred-event-index.js';
 import { markEventsAppended } from './event-wakeup.js';
 import type { Executor } from './executor.js';
-import { gatherEvents, insertGatheredEvents, type NewEventRow } from './gathered-events.js';
+import {
+  type EventRow,
+  gatherEvents,
+  insertGatheredEvents,
+  type NewEventRow,
+} from './gathered-events.js';
 import { prepared } from './prepared.js';
-import type { Database, EventsTable } from './schema.js';
+import type { Database } from './schema.js';
 import type { StoreCapabilities } from './store-capabilities.js';
-
-/** A row of the change log as read back (the table's own type, so the two cannot drift). */
-type EventRow = Selectable<EventsTable>;
 
 export function toChangeEvent(row: EventRow): ChangeEvent {
   const principal: Record<string, string> = { type: row.principal_type };
@@ -63,7 +65,7 @@ export async function appendEvents(ex: Executor, events: readonly NewChangeEvent
   await insertEvents(ex, rows);
 }
 
-export type { NewEventRow } from './gathered-events.js';
+export type { EventRow, NewEventRow } from './gathered-events.js';
 
 export function eventRow(e: NewChangeEvent): NewEventRow {
   return {

@@ -5,6 +5,9 @@ import type { EventsTable } from './schema.js';
 /** An event as its row is inserted (the id and domain are the database's). */
 export type NewEventRow = Omit<Selectable<EventsTable>, 'id' | 'domain_id'>;
 
+/** A row of the change log as read back (the table's own type, so the two cannot drift). */
+export type EventRow = Selectable<EventsTable>;
+
 /*
  * Where the store gathers concurrent writes into one transaction (SQLite's group commit, see
  * transactions.ts), the events those writes append are gathered too and inserted together just
@@ -29,13 +32,19 @@ interface Gathering {
   writeStart: number;
   /** Events of earlier writes that the current write inserted: its savepoint would undo them. */
   insertedForEarlier: NewEventRow[];
+  /**
+   * The transaction's events as inserted, with their ids and domains, while all of them are
+   * inserted by the last insert before the commit (`insertGatheredEvents(conn, true)`); undefined
+   * once an earlier insert has happened, which a savepoint may have partly undone.
+   */
+  inserted: EventRow[] | undefined;
 }
 
 const gatherings = new WeakMap<object, Gathering>();
 
 /** From now until `endGathering`, the events appended on `conn` are gathered. */
 export function startGathering(conn: Executor): void {
-  gatherings.set(conn, { rows: [], writeStart: 0, insertedForEarlier: [] });
+  gatherings.set(conn, { rows: [], writeStart: 0, insertedForEarlier: [], inserted: [] });
 }
 
 /** A write of the group begins on `conn`. */
@@ -55,6 +64,15 @@ export function undoGatheredWrite(conn: Executor): void {
   g.insertedForEarlier = [];
 }
 
+/**
+ * The events the transaction on `conn` inserted, in id order with their ids and domains, when
+ * the last insert before its commit inserted all of them; undefined if not known so (a read in
+ * the transaction inserted some before). Asked after the commit, before `endGathering`.
+ */
+export function insertedEvents(conn: Executor): readonly EventRow[] | undefined {
+  return gatherings.get(conn)?.inserted;
+}
+
 /** Stops gathering on `conn` (after its commit or rollback); what is left is dropped. */
 export function endGathering(conn: Executor): void {
   gatherings.delete(conn);
@@ -68,23 +86,46 @@ export function gatherEvents(conn: Executor, rows: readonly NewEventRow[]): bool
   return true;
 }
 
-/** Inserts the events gathered on `conn` so far, if any (nothing where it does not gather). */
-export async function insertGatheredEvents(conn: Executor): Promise<void> {
+/**
+ * Inserts the events gathered on `conn` so far, if any (nothing where it does not gather).
+ * `last`: this is the insert just before the commit, which no write follows.
+ */
+export async function insertGatheredEvents(conn: Executor, last = false): Promise<void> {
   const g = gatherings.get(conn);
   if (!g || g.rows.length === 0) return;
   const rows = g.rows;
   g.insertedForEarlier.push(...rows.slice(0, g.writeStart));
   g.rows = [];
   g.writeStart = 0;
-  const origins = await originIds(conn, rows);
+  if (!last) g.inserted = undefined;
+  const origins = await originsOf(conn, rows);
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     const end = Math.min(i + ROWS_PER_INSERT, rows.length);
     const parameters: unknown[] = [];
     for (let j = i; j < end; j++) {
       const r = rows[j]!;
-      parameters.push(r.time, origins[j], r.resource_id, r.request_id, r.changes);
+      parameters.push(r.time, origins[j]!.id, r.resource_id, r.request_id, r.changes);
     }
-    await conn.executeQuery(CompiledQuery.raw(insertSql(end - i), parameters));
+    const result = await conn.executeQuery(CompiledQuery.raw(insertSql(end - i), parameters));
+    if (g.inserted && result.insertId !== undefined) {
+      // One writer, AUTOINCREMENT: the rows of one insert take consecutive ids, the last of
+      // which is the statement's last insert rowid.
+      let id = Number(result.insertId) - (end - i);
+      for (let j = i; j < end; j++) {
+        const r = rows[j]!;
+        // As the log's view reads it back: a missing user or access key is kept as ''.
+        g.inserted.push({
+          ...r,
+          id: ++id,
+          domain_id: origins[j]!.domain,
+          user_id: r.user_id || null,
+          user_name: r.user_name || null,
+          access_key: r.access_key || null,
+        });
+      }
+    } else {
+      g.inserted = undefined;
+    }
   }
 }
 
@@ -109,28 +150,36 @@ const ORIGIN_COLUMNS = [
 ] as const satisfies readonly (keyof NewEventRow)[];
 
 const DOMAIN = `coalesce((select domain_id from projects where id = ?), '')`;
-const FIND_ORIGIN = `select id from event_origins where domain_id = ${DOMAIN} and ${ORIGIN_COLUMNS.map((c) => `${c} = ?`).join(' and ')}`;
+const FIND_ORIGIN = `select id, domain_id from event_origins where domain_id = ${DOMAIN} and ${ORIGIN_COLUMNS.map((c) => `${c} = ?`).join(' and ')}`;
 const ADD_ORIGIN = `insert into event_origins (domain_id, ${ORIGIN_COLUMNS.join(', ')})
-  values (${DOMAIN}, ${ORIGIN_COLUMNS.map(() => '?').join(', ')}) returning id`;
+  values (${DOMAIN}, ${ORIGIN_COLUMNS.map(() => '?').join(', ')}) returning id, domain_id`;
 
-/** The origin id of each of `rows`, in their order; an origin not kept yet is added. */
-async function originIds(conn: Executor, rows: readonly NewEventRow[]): Promise<number[]> {
-  const byKey = new Map<string, number>();
-  const ids: number[] = [];
+interface Origin {
+  readonly id: number;
+  readonly domain: string;
+}
+
+/** The origin of each of `rows`, in their order; an origin not kept yet is added. */
+async function originsOf(conn: Executor, rows: readonly NewEventRow[]): Promise<Origin[]> {
+  const byKey = new Map<string, Origin>();
+  const ids: Origin[] = [];
   for (const r of rows) {
     const values = ORIGIN_COLUMNS.map((c) => r[c] ?? '');
     const key = JSON.stringify(values);
     let id = byKey.get(key);
     if (id === undefined) {
       const parameters = [r.project_id, ...values];
-      const found = await conn.executeQuery<{ id: number }>(
+      const found = await conn.executeQuery<{ id: number; domain_id: string }>(
         CompiledQuery.raw(FIND_ORIGIN, parameters),
       );
       const row =
         found.rows[0] ??
-        (await conn.executeQuery<{ id: number }>(CompiledQuery.raw(ADD_ORIGIN, parameters)))
-          .rows[0]!;
-      id = row.id;
+        (
+          await conn.executeQuery<{ id: number; domain_id: string }>(
+            CompiledQuery.raw(ADD_ORIGIN, parameters),
+          )
+        ).rows[0]!;
+      id = { id: row.id, domain: row.domain_id };
       byKey.set(key, id);
     }
     ids.push(id);

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { Executor } from './executor.js';
 import {
+  type EventRow,
   endGathering,
+  insertedEvents,
   insertGatheredEvents,
   startGatheredWrite,
   startGathering,
@@ -21,7 +23,8 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 /**
  * Runs the store's transactions: write transactions (retried where concurrent writers collide,
  * or gathered into group commits where the database has one writer) and read-only ones.
- * `afterCommit` is told every connection whose transaction has just committed.
+ * `afterCommit` is told every connection whose transaction has just committed, with the events
+ * it appended where they are known in full (a group commit's, see gathered-events.ts).
  */
 export class Transactions {
   /** Writes waiting for the next shared transaction (group commit). */
@@ -31,7 +34,7 @@ export class Transactions {
   constructor(
     private readonly db: Executor,
     private readonly caps: StoreCapabilities,
-    private readonly afterCommit: (conn: Executor) => void,
+    private readonly afterCommit: (conn: Executor, events?: readonly EventRow[]) => void,
   ) {}
 
   /** See `Store.transaction`. */
@@ -113,9 +116,9 @@ export class Transactions {
             }
             await sql.raw('release tagplane_write').execute(conn);
           }
-          await insertGatheredEvents(conn);
+          await insertGatheredEvents(conn, true);
           await sql.raw('commit').execute(conn);
-          this.afterCommit(conn);
+          this.afterCommit(conn, insertedEvents(conn));
           return done;
         } catch (err) {
           await sql
