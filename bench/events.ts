@@ -32,7 +32,8 @@
  *
  * Options: --stores sqlite,postgres (write), --duration S (10), --warmup S (3), --connections N (32), --writes N (stream: 500),
  * --subscribers N (1000), --subscriber-processes N (4), --subscriber-filter all|project (all), --on-written N (10), --rounds N (2), --feed-base DIR,
- * --pg-url URL (postgres://postgres@127.0.0.1:5432/postgres).
+ * --pg-url URL (postgres://postgres@127.0.0.1:5432/postgres), --profile (tagplane runs under
+ * --cpu-prof: V8 profiles in bench/out/profiles/<run>/).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -67,6 +68,7 @@ const { values: args } = parseArgs({
     'on-written': { type: 'string', default: '10' },
     rounds: { type: 'string', default: '2' },
     'feed-base': { type: 'string' },
+    profile: { type: 'boolean', default: false },
     'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
 });
@@ -110,6 +112,7 @@ function node(
     name,
     command: process.execPath,
     args: [
+      ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT, 'profiles', name)}`] : []),
       ...(heapProbe ? ['--require', join(ROOT, 'bench', 'heap-probe.cjs')] : []),
       join(root, 'bin', 'tagplane.js'),
       'serve',

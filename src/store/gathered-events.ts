@@ -113,14 +113,24 @@ export async function insertGatheredEvents(conn: Executor, last = false): Promis
       let id = Number(result.insertId) - (end - i);
       for (let j = i; j < end; j++) {
         const r = rows[j]!;
-        // As the log's view reads it back: a missing user or access key is kept as ''.
+        // As the log's view reads it back, with its columns in its order (one object shape
+        // for every row): a missing user or access key is kept as '' and read back as null.
         g.inserted.push({
-          ...r,
           id: ++id,
+          time: r.time,
           domain_id: origins[j]!.domain,
+          project_id: r.project_id,
+          resource_type: r.resource_type,
+          resource_id: r.resource_id,
+          service: r.service,
+          operation: r.operation,
+          principal_type: r.principal_type,
           user_id: r.user_id || null,
           user_name: r.user_name || null,
           access_key: r.access_key || null,
+          source_ip: r.source_ip,
+          request_id: r.request_id,
+          changes: r.changes,
         });
       }
     } else {
