@@ -12,11 +12,17 @@
  * elapsed time divided by its requests is its wall time per request, which also counts the time
  * the event loop stood still in a system call (a commit's disk sync, a checkpoint).
  *
+ * `--subscribers N` (with `--on-written M`, 10 by default): B also has N live feed subscribers
+ * (`/admin/v1/events/stream`, in 4 processes of their own, bench/feed-subscribers.mjs), M of them
+ * following the project written to and the rest a project each that nothing is written to. With
+ * the same build as DIR_A and DIR_B, the pairs measure what the subscribers cost the writes.
+ *
  * On a shared machine, other work slows both builds of a pair alike, which separate runs of
  * `bench/write.ts` minutes apart cannot promise: the ratio of each pair, and how many pairs favour
  * one build, say more than any one figure. HTTP parsing, sockets and connection handling are left
  * out; measure those with `bench/write.ts`.
  */
+import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -36,11 +42,13 @@ const { values: args, positionals } = parseArgs({
   options: {
     rounds: { type: 'string', default: '20' },
     requests: { type: 'string', default: '2000' },
+    subscribers: { type: 'string', default: '0' },
+    'on-written': { type: 'string', default: '10' },
   },
 });
 if (positionals.length !== 2) {
   process.stderr.write(
-    'usage: npx tsx bench/write-paired.ts DIR_A DIR_B [--rounds N] [--requests N]\n',
+    'usage: npx tsx bench/write-paired.ts DIR_A DIR_B [--rounds N] [--requests N] [--subscribers N [--on-written M]]\n',
   );
   process.exit(2);
 }
@@ -122,6 +130,7 @@ async function open(root: string, name: string) {
 
 const a = await open(resolve(positionals[0]!), 'a');
 const b = await open(resolve(positionals[1]!), 'b');
+const subscribers = await subscribe(b.server.url, Number(args.subscribers));
 await a.round(4000);
 await b.round(4000);
 const roundsA: { cpu: number; wall: number }[] = [];
@@ -130,8 +139,53 @@ for (let i = 0; i < ROUNDS; i++) {
   const order = i % 2 === 0 ? [a, b] : [b, a];
   for (const build of order) (build === a ? roundsA : roundsB).push(await build.round(REQUESTS));
 }
+const received = await subscribers.stop();
 await a.server.close();
 await b.server.close();
+
+/**
+ * N feed subscribers of `base` in 4 processes of their own; `stop` ends them and says what the
+ * ones on the written project and the others received.
+ */
+async function subscribe(base: string, n: number) {
+  if (n === 0) return { stop: async () => undefined };
+  const onWritten = Math.min(n, Number(args['on-written']));
+  const urls = Array.from(
+    { length: n },
+    (_, i) =>
+      `${base}/admin/v1/events/stream?project_id=${i < onWritten ? tenant.projectId : `${tenant.projectId}-other-${i}`}`,
+  );
+  const per = Math.ceil(n / 4);
+  const children = Array.from({ length: Math.ceil(n / per) }, (_, k) =>
+    fork(join(import.meta.dirname, 'feed-subscribers.mjs'), urls.slice(k * per, (k + 1) * per), {
+      env: { ...process.env, FEED_ADMIN_TOKEN: ADMIN_TOKEN },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const ask = (child: (typeof children)[number], type: string, send?: string) =>
+    new Promise<{ each?: number[] }>((done, fail) => {
+      const onMessage = (m: { type: string; message?: string; each?: number[] }) => {
+        if (m.type === 'error') fail(new Error(m.message));
+        if (m.type !== type) return;
+        child.off('message', onMessage);
+        done(m);
+      };
+      child.on('message', onMessage);
+      if (send) child.send(send);
+    });
+  await Promise.all(children.map((c) => ask(c, 'ready')));
+  return {
+    async stop(): Promise<string> {
+      const each = (await Promise.all(children.map((c) => ask(c, 'report', 'report')))).flatMap(
+        (r) => r.each ?? [],
+      );
+      for (const c of children) c.send('stop');
+      const on = each.slice(0, onWritten);
+      const off = each.slice(onWritten);
+      return `${onWritten} on the written project received ${Math.min(...on)}–${Math.max(...on)} events each; ${off.length} on other projects ${off.reduce((x, y) => x + y, 0)} in all`;
+    },
+  };
+}
 
 const median = (xs: readonly number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number) => x.toFixed(4);
@@ -150,6 +204,7 @@ process.stdout.write(
     ...lines('server CPU', 'cpu'),
     ...lines('wall time', 'wall'),
     `unexpected answers: A ${a.unexpected()}, B ${b.unexpected()}`,
+    ...(received ? [`B's subscribers: ${received}`] : []),
     '',
   ].join('\n'),
 );

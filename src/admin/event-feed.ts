@@ -3,6 +3,7 @@ import type { Store } from '../store/database.js';
 import {
   type EventFilter,
   type EventRow,
+  eventJson,
   lastEventId,
   listEvents,
   toChangeEvent,
@@ -47,8 +48,11 @@ const SOCKET_WRITE_MS = 5;
 /** The longest wait between two reads, whatever the fan-out cost. */
 const MAX_PAUSE_MS = 1_000;
 
-/** How an event is put on the wire: made once per event, whatever the number of subscribers. */
-export type Encode = (event: ChangeEvent) => string;
+/**
+ * How an event is put on the wire, from its id and its JSON text (`JSON.stringify` of the
+ * event): made once per event, whatever the number of subscribers.
+ */
+export type Encode = (id: string, json: string) => string;
 
 /** Where a subscriber's events go. */
 export interface FeedSink {
@@ -61,18 +65,37 @@ export interface FeedSink {
   taken(): Promise<void>;
 }
 
-/** An event and its wire text. */
-interface Frame {
+/**
+ * An event and its wire text. An event handed over by a commit as its row is made into an
+ * object only if a filter needs more of it than its project.
+ */
+class Frame {
   readonly id: number;
-  readonly event: ChangeEvent;
-  readonly text: string;
+  private parsed: ChangeEvent | undefined;
+
+  constructor(
+    readonly text: string,
+    private readonly source: ChangeEvent | EventRow,
+  ) {
+    this.id = Number(source.id);
+    if (typeof source.id === 'string') this.parsed = source as ChangeEvent;
+  }
+
+  get event(): ChangeEvent {
+    this.parsed ??= toChangeEvent(this.source as EventRow);
+    return this.parsed;
+  }
 }
 
 /** Subscribers with the same filter: one match per event and one chunk per read for all. */
 interface Group {
   readonly key: string;
   readonly filter: EventFilter;
-  readonly match: EventMatch;
+  /**
+   * Its filter's test beyond the project, which the fan-out has already sorted the events by;
+   * undefined when it passes every event of its project.
+   */
+  readonly match: EventMatch | undefined;
   readonly subscribers: Set<Subscriber>;
 }
 
@@ -93,6 +116,9 @@ interface Subscriber {
   /** More live events came while catching up than are held: read them from the log instead. */
   overflowed: boolean;
 }
+
+/** The key of a filter that passes every event. */
+const NO_FILTER = matchKey({});
 
 const chunkOf = (frames: readonly Frame[]): Buffer =>
   Buffer.from(frames.length === 1 ? frames[0]!.text : frames.map((f) => f.text).join(''));
@@ -143,7 +169,7 @@ export class EventFeed {
    * commit's events did not follow on, there were more than `MAX_HANDED`, or they came while a
    * read of the log was under way (which may or may not have found them).
    */
-  private handed: ChangeEvent[] | undefined = [];
+  private handed: EventRow[] | undefined = [];
 
   constructor(
     private readonly store: Store,
@@ -159,7 +185,13 @@ export class EventFeed {
     const key = matchKey(filter);
     let group = this.groups.get(key);
     if (!group) {
-      group = { key, filter, match: compileMatch(filter), subscribers: new Set() };
+      const beyondProject = { ...filter, projectId: undefined };
+      group = {
+        key,
+        filter,
+        match: matchKey(beyondProject) === NO_FILTER ? undefined : compileMatch(beyondProject),
+        subscribers: new Set(),
+      };
       this.addGroup(group);
     }
     const sub: Subscriber = {
@@ -221,8 +253,14 @@ export class EventFeed {
     if (groups?.size === 0) this.byProject.delete(projectId);
   }
 
-  private frame(e: ChangeEvent): Frame {
-    return { id: Number(e.id), event: e, text: this.encode(e) };
+  private frame(e: ChangeEvent | EventRow): Frame {
+    // An event read from the log is an object already; a row handed over is encoded from its
+    // own text.
+    const text =
+      typeof e.id === 'string'
+        ? this.encode(e.id, JSON.stringify(e))
+        : this.encode(String(e.id), eventJson(e as EventRow));
+    return new Frame(text, e);
   }
 
   /** Reads what a subscriber missed, then lets the events held back meanwhile through. */
@@ -306,7 +344,7 @@ export class EventFeed {
         return;
       }
     }
-    for (const row of events) handed.push(toChangeEvent(row));
+    handed.push(...events);
   }
 
   private wake(): void {
@@ -364,7 +402,7 @@ export class EventFeed {
   private async read(): Promise<boolean> {
     const from = this.last;
     if (from === undefined) return false;
-    let page: ChangeEvent[];
+    let page: readonly (ChangeEvent | EventRow)[];
     let heldThrough = 0;
     const handed = this.handed;
     this.handed = [];
@@ -419,7 +457,7 @@ export class EventFeed {
    * not visited at all: nothing of the read is its, and its subscribers' cursors need not move
    * (every later read is above this one). Answers how many chunks it wrote.
    */
-  private fanOut(page: readonly ChangeEvent[]): number {
+  private fanOut(page: readonly (ChangeEvent | EventRow)[]): number {
     if (page.length === 0 || this.count === 0) return 0;
     const last = Number(page.at(-1)!.id);
     const everyProject = this.anyProject.size > 0;
@@ -459,7 +497,8 @@ export class EventFeed {
     let passed: Frame[] | undefined;
     let chunk: Buffer | undefined;
     for (const sub of group.subscribers) {
-      passed ??= frames.filter((f) => group.match(f.event));
+      const match = group.match;
+      passed ??= match ? frames.filter((f) => match(f.event)) : [...frames];
       if (sub.held) {
         this.hold(sub, passed);
         continue;

@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import type { ChangeEvent } from '../core/change-event.js';
-
-/** One event as a Server-Sent Events message (SPEC §8): made once, written to every stream. */
-export function sseMessage(e: ChangeEvent): string {
-  return `id: ${e.id}\nevent: tag-change\ndata: ${JSON.stringify(e)}\n\n`;
+/**
+ * One event as a Server-Sent Events message (SPEC §8), from its id and JSON text: made once,
+ * written to every stream.
+ */
+export function sseMessage(id: string, json: string): string {
+  return `id: ${id}\nevent: tag-change\ndata: ${json}\n\n`;
 }
 
 const KEEP_ALIVE = Buffer.from(': keep-alive\n\n');

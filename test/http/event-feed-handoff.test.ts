@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EventFeed } from '../../src/admin/event-feed.js';
-import type { ChangeEvent, EventPrincipal, NewChangeEvent } from '../../src/core/change-event.js';
+import type { EventPrincipal, NewChangeEvent } from '../../src/core/change-event.js';
 import { appendEvents, listEvents } from '../../src/store/events-store.js';
 import { ADMIN_TOKEN, createHarness, type Harness, type Tenant } from '../support/harness.js';
 import { BMS } from '../support/service-spec.js';
@@ -49,7 +49,7 @@ async function logged(after: string): Promise<unknown[]> {
 
 /** A feed on node `a` following every project, keeping each event as the stream encodes it. */
 async function follow(): Promise<{ received: () => unknown[]; stop: () => void }> {
-  const feed = new EventFeed(a.store, (e: ChangeEvent) => `${JSON.stringify(e)}\n`);
+  const feed = new EventFeed(a.store, (_id: string, json: string) => `${json}\n`);
   const lines: string[] = [];
   const stop = await feed.subscribe({}, undefined, {
     send: (chunk) => lines.push(...chunk.toString().split('\n').filter(Boolean)),

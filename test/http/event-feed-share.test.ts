@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { EventFeed } from '../../src/admin/event-feed.js';
-import type { ChangeEvent } from '../../src/core/change-event.js';
 import { ADMIN_TOKEN, createHarness, type Harness, type Tenant } from '../support/harness.js';
 import { BMS } from '../support/service-spec.js';
 import { TagApi } from '../support/tag-api.js';
@@ -50,7 +49,7 @@ function timedSink(into: { at: number; ids: string[] }[]) {
 }
 
 it('events committed while the feed rests after a costly fan-out arrive together, all and in order', async () => {
-  const feed = new EventFeed(h.store, (e: ChangeEvent) => `${e.id}\n`);
+  const feed = new EventFeed(h.store, (id: string) => `${id}\n`);
   const chunks: string[] = [];
   const unsubscribe = await feed.subscribe({ projectId: t.projectId }, undefined, {
     send(chunk) {
@@ -77,7 +76,7 @@ it('events committed while the feed rests after a costly fan-out arrive together
 });
 
 it('under a steady stream of writes, a subscriber gets its events in chunks at least 20 ms apart, the first at once, all and in order', async () => {
-  const feed = new EventFeed(h.store, (e: ChangeEvent) => `${e.id}\n`);
+  const feed = new EventFeed(h.store, (id: string) => `${id}\n`);
   const sends: { at: number; ids: string[] }[] = [];
   const unsubscribe = await feed.subscribe({ projectId: t.projectId }, undefined, timedSink(sends));
   try {
@@ -102,7 +101,7 @@ it('under a steady stream of writes, a subscriber gets its events in chunks at l
 });
 
 it('with ten subscribers receiving, each gets its chunks at least 50 ms apart (5 ms a socket write), all and in order', async () => {
-  const feed = new EventFeed(h.store, (e: ChangeEvent) => `${e.id}\n`);
+  const feed = new EventFeed(h.store, (id: string) => `${id}\n`);
   const sends: { at: number; ids: string[] }[][] = Array.from({ length: 10 }, () => []);
   const unsubscribes = await Promise.all(
     sends.map((mine) => feed.subscribe({ projectId: t.projectId }, undefined, timedSink(mine))),
@@ -125,7 +124,7 @@ it('with ten subscribers receiving, each gets its chunks at least 50 ms apart (5
 });
 
 it('a thousand subscribers, most on a project of their own, each receive exactly the events their filter passes, once and in id order', async () => {
-  const feed = new EventFeed(h.store, (e: ChangeEvent) => `${e.id}\n`);
+  const feed = new EventFeed(h.store, (id: string) => `${id}\n`);
   const u = Math.random().toString(36).slice(2, 8);
   const domain = `d-many-${u}`;
   const written = Array.from({ length: 20 }, (_, i) => `p-many-${u}-${i}`);

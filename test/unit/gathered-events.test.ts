@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewChangeEvent } from '../../src/core/change-event.js';
-import { appendEvents, deleteProjectEvents, listEvents } from '../../src/store/events-store.js';
+import type { EventPrincipal, NewChangeEvent } from '../../src/core/change-event.js';
+import {
+  appendEvents,
+  deleteProjectEvents,
+  type EventRow,
+  eventJson,
+  listEvents,
+  toChangeEvent,
+} from '../../src/store/events-store.js';
 import type { Executor } from '../../src/store/executor.js';
 import { openTestStore, type TestStore } from '../support/test-store.js';
 
@@ -29,16 +36,21 @@ beforeAll(async () => {
 });
 afterAll(() => ts.close());
 
-function event(projectId: string, value: string): NewChangeEvent {
+function event(
+  projectId: string,
+  value: string,
+  principal: EventPrincipal = { type: 'admin' },
+  resourceId = 's-1',
+): NewChangeEvent {
   return {
     time: new Date().toISOString(),
     projectId,
     resourceType: 'bms_server',
-    resourceId: 's-1',
+    resourceId,
     origin: {
       service: 'admin',
       operation: 'test',
-      principal: { type: 'admin' },
+      principal,
       sourceIp: '127.0.0.1',
       requestId: `r-${++n}`,
     },
@@ -124,6 +136,62 @@ describe('events appended in one group commit', () => {
     ]);
     expect(await values('p-gather-1')).toEqual(['c2']);
     expect(await values('p-gather-2')).toEqual(['c1']);
+  });
+});
+
+describe('what a group commit tells the followers of the log', () => {
+  it('is every event it appended, as the log reads it back, and its JSON as the live feed sends it', async () => {
+    await deleteAll();
+    const told: (readonly EventRow[] | undefined)[] = [];
+    const stop = ts.store.onEventsAppended((events) => told.push(events));
+    try {
+      const settled = await group([
+        (tx) =>
+          appendEvents(tx, [
+            event('p-gather-1', 'd1', { type: 'root', user_id: 'u-1', user_name: 'root' }),
+            event('p-gather-2', 'quote " backslash \\ newline \n ünïcödé 🙂', {
+              type: 'iam_user',
+              user_id: 'u-2',
+              user_name: 'n "2"',
+              access_key: 'AK\t2',
+            }),
+          ]),
+        async (tx) => {
+          await appendEvents(tx, [event('p-gather-1', 'undone')]);
+          throw failure;
+        },
+        (tx) =>
+          appendEvents(tx, [
+            event('p-gather-1', 'd2', { type: 'open' }, 'r "quoted" \u2028'),
+            event('p-gather-1', 'd3', { type: 'iam_user', user_id: 'u-3' }),
+          ]),
+      ]);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const logged = [
+        ...(await listEvents(ts.store.db, ts.store.caps, {}, 'asc', undefined)).events,
+      ].filter((e) => e.project_id.startsWith('p-gather-'));
+      expect(logged.map((e) => e.changes[0]!.new)).toEqual([
+        'd1',
+        'quote " backslash \\ newline \n ünïcödé 🙂',
+        'd2',
+        'd3',
+      ]);
+      const rows = told.flatMap((events) => events ?? []);
+      if (ts.store.caps.groupCommit) {
+        // One commit, told once, with every event it appended.
+        expect(told).toHaveLength(1);
+        expect(rows.map(toChangeEvent)).toEqual(logged);
+        for (const row of rows) {
+          expect(eventJson(row)).toBe(JSON.stringify(toChangeEvent(row)));
+        }
+      } else {
+        // Each write commits on its own, and the followers read the log.
+        expect(told.length).toBeGreaterThanOrEqual(2);
+        expect(rows).toEqual([]);
+      }
+    } finally {
+      stop();
+    }
   });
 });
 
