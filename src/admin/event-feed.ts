@@ -130,8 +130,8 @@ const chunkOf = (frames: readonly Frame[]): Buffer =>
  * final (ids in commit order, or below the horizon: migration 0013), so reading `id > last`
  * misses nothing and repeats nothing. Where this node's own commits hand it their events and
  * those follow on from the last id with none missing (SQLite, whose one writer at a time gives
- * ids in commit order), it takes them instead of reading them back. A subscriber that resumes from an older id first reads
- * what it missed from the log, holding live events back meanwhile, then joins the live feed; its
+ * ids in commit order), it takes them instead of reading them back. A subscriber that resumes
+ * from an older id first reads what it missed from the log, holding live events back meanwhile, then joins the live feed; its
  * cursor keeps any event from being sent twice.
  *
  * One read per wake-up serves every subscriber, and its cost grows with the events and the
@@ -166,8 +166,9 @@ export class EventFeed {
    * commits, which know every event they append and its id), when they follow on from `last`
    * with no id missing between: the next read takes them instead of reading the log. Undefined
    * when it must read the log: another process may have committed (a wake-up without events), a
-   * commit's events did not follow on, there were more than `MAX_HANDED`, or they came while a
-   * read of the log was under way (which may or may not have found them).
+   * commit's events did not follow on, or there were more than `MAX_HANDED`. Those handed over
+   * while a read of the log is under way follow on from each other; once it has ended, those it
+   * found are dropped and the rest must follow on from its last.
    */
   private handed: EventRow[] | undefined = [];
 
@@ -333,11 +334,13 @@ export class EventFeed {
   private take(events: readonly EventRow[] | undefined): void {
     if (this.last === undefined) return;
     const handed = this.handed;
-    if (!events || !handed || this.reading || handed.length + events.length > MAX_HANDED) {
+    if (!events || !handed || handed.length + events.length > MAX_HANDED) {
       this.handed = undefined;
       return;
     }
-    let next = (handed.length > 0 ? Number(handed.at(-1)!.id) : this.last) + 1;
+    // While the log is being read, the first of them follows whatever that read finds.
+    const previous = handed.at(-1)?.id ?? (this.reading ? undefined : this.last);
+    let next = previous === undefined ? Number(events[0]?.id) : Number(previous) + 1;
     for (const row of events) {
       if (Number(row.id) !== next++) {
         this.handed = undefined;
@@ -424,6 +427,7 @@ export class EventFeed {
         this.handed = undefined;
         return false;
       }
+      this.handedAfterRead(Number(page.at(-1)?.id ?? from), page.length === PAGE);
     }
     const last = page.at(-1);
     if (last) {
@@ -448,6 +452,18 @@ export class EventFeed {
       return false;
     }
     return heldThrough > 0;
+  }
+
+  /**
+   * After a read of the log that ended at `last`: of the events handed over meanwhile, those it
+   * found are dropped, and the rest are kept only if they follow on from it (a full page leaves
+   * more in the log than it read).
+   */
+  private handedAfterRead(last: number, full: boolean): void {
+    const handed = this.handed;
+    if (!handed || handed.length === 0) return;
+    const rest = handed.filter((row) => Number(row.id) > last);
+    this.handed = full || (rest.length > 0 && Number(rest[0]!.id) !== last + 1) ? undefined : rest;
   }
 
   /**

@@ -161,3 +161,58 @@ it('a group commit in which a write reads the log, or fails after doing so: the 
     stop();
   }
 });
+
+it('events handed over while the feed waits to read the log are sent once: those the read finds are not taken again', async () => {
+  const id = await t.resource('bms_server');
+  const start = await head();
+  // The feed on a view of node a's store through which the test can wake it as another
+  // process's commit would (a wake-up with no events: it must read the log).
+  let wakeAsOther: (() => void) | undefined;
+  const store = Object.create(a.store) as typeof a.store;
+  store.onEventsAppended = (listener) => {
+    wakeAsOther = () => listener(undefined);
+    return a.store.onEventsAppended(listener);
+  };
+  const feed = new EventFeed(store, (_id: string, json: string) => `${json}\n`);
+  const lines: string[] = [];
+  const stop = await feed.subscribe({}, undefined, {
+    send: (chunk) => lines.push(...chunk.toString().split('\n').filter(Boolean)),
+    taken: () => Promise.resolve(),
+  });
+  try {
+    for (let round = 0; round < 3; round++) {
+      // A write that holds the store's connection (on SQLite, its one connection) until let go.
+      let letGo!: () => void;
+      const held = new Promise<void>((resolve) => {
+        letGo = resolve;
+      });
+      let begun!: () => void;
+      const writing = new Promise<void>((resolve) => {
+        begun = resolve;
+      });
+      const write = a.store.transaction(async (tx) => {
+        await appendEvents(tx, [event(id, { type: 'admin' }, `held${round}`)]);
+        begun();
+        await held;
+      });
+      await writing;
+      // The feed starts a read of the log, which waits for the connection; the write commits
+      // and hands its event over meanwhile; then the read finds that event too.
+      wakeAsOther!();
+      letGo();
+      await write;
+      await a.store.transaction((tx) =>
+        appendEvents(tx, [event(id, { type: 'admin' }, `after${round}`)]),
+      );
+    }
+    const log = await logged(start);
+    expect((log as { changes: { new: string }[] }[]).map((e) => e.changes[0]!.new)).toEqual(
+      [0, 1, 2].flatMap((r) => [`held${r}`, `after${r}`]),
+    );
+    await expect
+      .poll(() => lines.map((l) => JSON.parse(l) as unknown), { timeout: 10_000 })
+      .toEqual(log);
+  } finally {
+    stop();
+  }
+});
