@@ -182,7 +182,11 @@ async function subscribe(base: string, n: number) {
       for (const c of children) c.send('stop');
       const on = each.slice(0, onWritten);
       const off = each.slice(onWritten);
-      return `${onWritten} on the written project received ${Math.min(...on)}–${Math.max(...on)} events each; ${off.length} on other projects ${off.reduce((x, y) => x + y, 0)} in all`;
+      const written =
+        on.length > 0
+          ? `${onWritten} on the written project received ${Math.min(...on)}–${Math.max(...on)} events each`
+          : 'none on the written project';
+      return `${written}; ${off.length} on other projects ${off.reduce((x, y) => x + y, 0)} in all`;
     },
   };
 }
