@@ -131,8 +131,8 @@ const chunkOf = (frames: readonly Frame[]): Buffer =>
  * misses nothing and repeats nothing. Where this node's own commits hand it their events and
  * those follow on from the last id with none missing (SQLite, whose one writer at a time gives
  * ids in commit order), it takes them instead of reading them back. A subscriber that resumes
- * from an older id first reads what it missed from the log, holding live events back meanwhile, then joins the live feed; its
- * cursor keeps any event from being sent twice.
+ * from an older id first reads what it missed from the log, holding live events back meanwhile,
+ * then joins the live feed; its cursor keeps any event from being sent twice.
  *
  * One read per wake-up serves every subscriber, and its cost grows with the events and the
  * filters that can pass them, not with the number of filters or subscribers: the filters that

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+
 /**
  * One event as a Server-Sent Events message (SPEC §8), from its id and JSON text: made once,
  * written to every stream.

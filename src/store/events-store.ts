@@ -59,7 +59,13 @@ export function eventJson(row: EventRow): string {
   if (row.user_id !== null) principal += `,"user_id":${q(row.user_id)}`;
   if (row.user_name !== null) principal += `,"user_name":${q(row.user_name)}`;
   if (row.access_key !== null) principal += `,"access_key":${q(row.access_key)}`;
-  return `{"id":"${row.id}","time":${q(row.time)},"domain_id":${q(row.domain_id)},"project_id":${q(row.project_id)},"resource_type":${q(row.resource_type)},"resource_id":${q(row.resource_id)},"service":${q(row.service)},"operation":${q(row.operation)},"principal":${principal}},"source_ip":${q(row.source_ip)},"request_id":${q(row.request_id)},"changes":${row.changes}}`;
+  return (
+    `{"id":"${row.id}","time":${q(row.time)},"domain_id":${q(row.domain_id)},` +
+    `"project_id":${q(row.project_id)},"resource_type":${q(row.resource_type)},` +
+    `"resource_id":${q(row.resource_id)},"service":${q(row.service)},` +
+    `"operation":${q(row.operation)},"principal":${principal}},` +
+    `"source_ip":${q(row.source_ip)},"request_id":${q(row.request_id)},"changes":${row.changes}}`
+  );
 }
 
 /** The stored form of a change list; `key` first, which the key filter relies on. */
