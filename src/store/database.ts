@@ -93,10 +93,15 @@ export class Store {
           () => unindexedEvents(db),
         )
       : undefined;
-    this.transactions = new Transactions(db, caps, (conn, events) => {
-      changes.afterCommit(conn);
-      if (eventWakeup.afterCommit(conn, events)) this.eventIndexer?.appended();
-    });
+    this.transactions = new Transactions(
+      db,
+      caps,
+      (conn, events) => {
+        changes.afterCommit(conn);
+        if (eventWakeup.afterCommit(conn, events)) this.eventIndexer?.appended();
+      },
+      () => eventWakeup.listening,
+    );
     this.migrator = new SchemaMigrator(db, location.kind);
     this.readPool =
       location.kind === 'sqlite' && location.path !== ':memory:' && (options.readThreads ?? 0) > 0

@@ -35,6 +35,11 @@ export abstract class EventWakeup {
   private readonly listeners = new Set<EventsListener>();
   protected closed = false;
 
+  /** Whether anyone listens. */
+  get listening(): boolean {
+    return this.listeners.size > 0;
+  }
+
   /** Calls `listener` whenever the log may have grown. Returns an unsubscribe. */
   on(listener: EventsListener): () => void {
     this.listeners.add(listener);

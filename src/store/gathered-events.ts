@@ -35,16 +35,25 @@ interface Gathering {
   /**
    * The transaction's events as inserted, with their ids and domains, while all of them are
    * inserted by the last insert before the commit (`insertGatheredEvents(conn, true)`); undefined
-   * once an earlier insert has happened, which a savepoint may have partly undone.
+   * once an earlier insert has happened, which a savepoint may have partly undone, and when
+   * nobody asked to keep them.
    */
   inserted: EventRow[] | undefined;
 }
 
 const gatherings = new WeakMap<object, Gathering>();
 
-/** From now until `endGathering`, the events appended on `conn` are gathered. */
-export function startGathering(conn: Executor): void {
-  gatherings.set(conn, { rows: [], writeStart: 0, insertedForEarlier: [], inserted: [] });
+/**
+ * From now until `endGathering`, the events appended on `conn` are gathered. `keepInserted`:
+ * someone will ask `insertedEvents` after the commit (nobody does while nobody follows the log).
+ */
+export function startGathering(conn: Executor, keepInserted: boolean): void {
+  gatherings.set(conn, {
+    rows: [],
+    writeStart: 0,
+    insertedForEarlier: [],
+    inserted: keepInserted ? [] : undefined,
+  });
 }
 
 /** A write of the group begins on `conn`. */
@@ -67,7 +76,8 @@ export function undoGatheredWrite(conn: Executor): void {
 /**
  * The events the transaction on `conn` inserted, in id order with their ids and domains, when
  * the last insert before its commit inserted all of them; undefined if not known so (a read in
- * the transaction inserted some before). Asked after the commit, before `endGathering`.
+ * the transaction inserted some before) or not kept. Asked after the commit, before
+ * `endGathering`.
  */
 export function insertedEvents(conn: Executor): readonly EventRow[] | undefined {
   return gatherings.get(conn)?.inserted;

@@ -35,6 +35,8 @@ export class Transactions {
     private readonly db: Executor,
     private readonly caps: StoreCapabilities,
     private readonly afterCommit: (conn: Executor, events?: readonly EventRow[]) => void,
+    /** Whether anyone follows the log now: only then do group commits keep what they insert. */
+    private readonly eventsFollowed: () => boolean = () => false,
   ) {}
 
   /** See `Store.transaction`. */
@@ -100,7 +102,7 @@ export class Transactions {
       outcomes = await this.db.connection().execute(async (conn) => {
         await sql.raw(this.caps.beginWrite).execute(conn);
         // The events the writes append are inserted together before the commit.
-        startGathering(conn);
+        startGathering(conn, this.eventsFollowed());
         try {
           const done: Outcome[] = [];
           for (const job of batch) {
