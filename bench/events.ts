@@ -35,13 +35,13 @@
  * --pg-url URL (postgres://postgres@127.0.0.1:5432/postgres), --profile (tagplane runs under
  * --cpu-prof: V8 profiles in bench/out/profiles/<run>/).
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { type FleetReport, subscriberFleet } from './feed-fleet.js';
 import { drive, type LoadResult, type RequestSpec } from './write-load.js';
 import {
   type Child,
@@ -421,18 +421,6 @@ async function withMemory<R>(
   }
 }
 
-interface FleetReport {
-  readonly streams: number;
-  readonly open: number;
-  readonly minEvents: number;
-  readonly maxEvents: number;
-  readonly events: number;
-  readonly bytes: number;
-  readonly reconnects: number;
-  /** Events received by each subscriber, in the order of the projects they follow. */
-  readonly each: number[];
-}
-
 /** How many of the subscribers follow the project written to, with `--subscriber-filter project`. */
 const ON_WRITTEN = Number(args['on-written']);
 
@@ -447,69 +435,6 @@ function followedProjects(count: number): string[] {
   return Array.from({ length: count }, (_, i) =>
     i % stride === 0 && i / stride < ON_WRITTEN ? T.project : `${T.project}-other-${i}`,
   );
-}
-
-/**
- * Feed subscribers in processes of their own (bench/feed-subscribers.mjs), one stream per
- * project given, split evenly among `processes`: they only count what they receive, and
- * reconnect with Last-Event-ID when cut off.
- */
-async function subscriberFleet(base: string, processes: number, projects: readonly string[]) {
-  const urls = projects.map((p) => `${base}/admin/v1/events/stream?project_id=${p}`);
-  const perProcess = Math.ceil(urls.length / processes);
-  const children = Array.from({ length: Math.ceil(urls.length / perProcess) }, (_, k) =>
-    fork(
-      join(ROOT, 'bench', 'feed-subscribers.mjs'),
-      urls.slice(k * perProcess, (k + 1) * perProcess),
-      {
-        env: { ...process.env, FEED_ADMIN_TOKEN: ADMIN },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      },
-    ),
-  );
-  const ask = (child: ChildProcess, type: string, send?: string) =>
-    new Promise<unknown>((resolve, reject) => {
-      const onMessage = (m: { type: string; message?: string }) => {
-        if (m.type === 'error') reject(new Error(m.message));
-        if (m.type !== type) return;
-        child.off('message', onMessage);
-        resolve(m);
-      };
-      child.on('message', onMessage);
-      child.once('exit', (code) => reject(new Error(`subscriber process exited (${code})`)));
-      if (send) child.send(send);
-    });
-  await Promise.all(children.map((c) => ask(c, 'ready')));
-  return {
-    pids: children.map((c) => c.pid!),
-    async report(): Promise<FleetReport> {
-      const all = (await Promise.all(
-        children.map((c) => ask(c, 'report', 'report')),
-      )) as FleetReport[];
-      return {
-        streams: all.reduce((a, r) => a + r.streams, 0),
-        open: all.reduce((a, r) => a + r.open, 0),
-        minEvents: Math.min(...all.map((r) => r.minEvents)),
-        maxEvents: Math.max(...all.map((r) => r.maxEvents)),
-        events: all.reduce((a, r) => a + r.events, 0),
-        bytes: all.reduce((a, r) => a + r.bytes, 0),
-        reconnects: all.reduce((a, r) => a + r.reconnects, 0),
-        each: all.flatMap((r) => r.each),
-      };
-    },
-    async stop(): Promise<void> {
-      await Promise.all(
-        children.map(
-          (c) =>
-            new Promise<void>((resolve) => {
-              if (c.exitCode !== null) return resolve();
-              c.once('exit', () => resolve());
-              c.send('stop');
-            }),
-        ),
-      );
-    },
-  };
 }
 
 /** The id of the log's newest event (0 when empty). */
@@ -579,7 +504,7 @@ async function subscriberRun(
   }
   const processes = Number(args['subscriber-processes']);
   const projects = followedProjects(count);
-  const fleet = await subscriberFleet(s.url, processes, projects);
+  const fleet = await subscriberFleet(s.url, ADMIN, processes, projects);
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const idleRssMb = rssMb(s.pid);

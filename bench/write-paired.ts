@@ -22,11 +22,11 @@
  * one build, say more than any one figure. HTTP parsing, sockets and connection handling are left
  * out; measure those with `bench/write.ts`.
  */
-import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { subscriberFleet } from './feed-fleet.js';
 import { OUT } from './write-processes.js';
 import {
   ADMIN_TOKEN,
@@ -144,42 +144,20 @@ await a.server.close();
 await b.server.close();
 
 /**
- * N feed subscribers of `base` in 4 processes of their own; `stop` ends them and says what the
- * ones on the written project and the others received.
+ * N feed subscribers of `base` in 4 processes of their own (bench/feed-fleet.ts); `stop` ends
+ * them and says what the ones on the written project and the others received.
  */
 async function subscribe(base: string, n: number) {
   if (n === 0) return { stop: async () => undefined };
   const onWritten = Math.min(n, Number(args['on-written']));
-  const urls = Array.from(
-    { length: n },
-    (_, i) =>
-      `${base}/admin/v1/events/stream?project_id=${i < onWritten ? tenant.projectId : `${tenant.projectId}-other-${i}`}`,
+  const projects = Array.from({ length: n }, (_, i) =>
+    i < onWritten ? tenant.projectId : `${tenant.projectId}-other-${i}`,
   );
-  const per = Math.ceil(n / 4);
-  const children = Array.from({ length: Math.ceil(n / per) }, (_, k) =>
-    fork(join(import.meta.dirname, 'feed-subscribers.mjs'), urls.slice(k * per, (k + 1) * per), {
-      env: { ...process.env, FEED_ADMIN_TOKEN: ADMIN_TOKEN },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
-  const ask = (child: (typeof children)[number], type: string, send?: string) =>
-    new Promise<{ each?: number[] }>((done, fail) => {
-      const onMessage = (m: { type: string; message?: string; each?: number[] }) => {
-        if (m.type === 'error') fail(new Error(m.message));
-        if (m.type !== type) return;
-        child.off('message', onMessage);
-        done(m);
-      };
-      child.on('message', onMessage);
-      if (send) child.send(send);
-    });
-  await Promise.all(children.map((c) => ask(c, 'ready')));
+  const fleet = await subscriberFleet(base, ADMIN_TOKEN, 4, projects);
   return {
     async stop(): Promise<string> {
-      const each = (await Promise.all(children.map((c) => ask(c, 'report', 'report')))).flatMap(
-        (r) => r.each ?? [],
-      );
-      for (const c of children) c.send('stop');
+      const { each } = await fleet.report();
+      await fleet.stop();
       const on = each.slice(0, onWritten);
       const off = each.slice(onWritten);
       const written =

@@ -182,12 +182,12 @@ interface Origin {
 /** The origin of each of `rows`, in their order; an origin not kept yet is added. */
 async function originsOf(conn: Executor, rows: readonly NewEventRow[]): Promise<Origin[]> {
   const byKey = new Map<string, Origin>();
-  const ids: Origin[] = [];
+  const origins: Origin[] = [];
   for (const r of rows) {
     const values = ORIGIN_COLUMNS.map((c) => r[c] ?? '');
     const key = JSON.stringify(values);
-    let id = byKey.get(key);
-    if (id === undefined) {
+    let origin = byKey.get(key);
+    if (origin === undefined) {
       const parameters = [r.project_id, ...values];
       const found = await conn.executeQuery<{ id: number; domain_id: string }>(
         CompiledQuery.raw(FIND_ORIGIN, parameters),
@@ -199,12 +199,12 @@ async function originsOf(conn: Executor, rows: readonly NewEventRow[]): Promise<
             CompiledQuery.raw(ADD_ORIGIN, parameters),
           )
         ).rows[0]!;
-      id = { id: row.id, domain: row.domain_id };
-      byKey.set(key, id);
+      origin = { id: row.id, domain: row.domain_id };
+      byKey.set(key, origin);
     }
-    ids.push(id);
+    origins.push(origin);
   }
-  return ids;
+  return origins;
 }
 
 const insertTexts = new Map<number, string>();

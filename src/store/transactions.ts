@@ -36,7 +36,7 @@ export class Transactions {
     private readonly caps: StoreCapabilities,
     private readonly afterCommit: (conn: Executor, events?: readonly EventRow[]) => void,
     /** Whether anyone follows the log now: only then do group commits keep what they insert. */
-    private readonly eventsFollowed: () => boolean = () => false,
+    private readonly eventsFollowed: () => boolean,
   ) {}
 
   /** See `Store.transaction`. */
