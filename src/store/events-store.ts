@@ -176,6 +176,15 @@ export interface EventRead {
 }
 
 /** Every event with an id below this is final; none that commits later is (migration 0013). */
+/**
+ * Where the log's per-resource index is keyed by the resource id's hash (PostgreSQL, migration
+ * 0018), the condition a read by resource adds so that the index serves it. The rows are still
+ * matched on the resource itself: other resources may share the hash.
+ */
+export function resourceHashMatches(column: string, resourceId: string) {
+  return sql<boolean>`hashtextextended(${sql.ref(column)}, 0) = hashtextextended(${resourceId}, 0)`;
+}
+
 const HORIZON = sql<number>`(select tagplane_event_horizon())`;
 
 /**
@@ -218,7 +227,12 @@ async function selectEvents(
   let q = from.selectAll('events');
   if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
   if (filter.resourceType !== undefined) q = q.where('resource_type', '=', filter.resourceType);
-  if (filter.resourceId !== undefined) q = q.where('resource_id', '=', filter.resourceId);
+  if (filter.resourceId !== undefined) {
+    q = q.where('resource_id', '=', filter.resourceId);
+    if (caps.hashedResourceIndex) {
+      q = q.where(resourceHashMatches('events.resource_id', filter.resourceId));
+    }
+  }
   if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
   if (filter.from !== undefined) q = q.where('events.time', '>=', filter.from);
   if (filter.to !== undefined) q = q.where('events.time', '<=', filter.to);
@@ -273,15 +287,15 @@ export async function resourceEventsAfter(
     const filter = { projectId, resourceType: type, resourceId, after };
     return (await listEvents(ex, caps, filter, 'asc', undefined)).events;
   }
-  const rows = await ex
+  let q = ex
     .selectFrom('events')
     .selectAll()
     .where('project_id', '=', projectId)
     .where('resource_type', '=', type)
     .where('resource_id', '=', resourceId)
-    .where('id', '>', after)
-    .orderBy('id')
-    .execute();
+    .where('id', '>', after);
+  if (caps.hashedResourceIndex) q = q.where(resourceHashMatches('events.resource_id', resourceId));
+  const rows = await q.orderBy('id').execute();
   return rows.map(toChangeEvent);
 }
 
@@ -315,6 +329,7 @@ export async function resourceEventAt(
     .where('project_id', '=', projectId)
     .where('resource_type', '=', type)
     .where('resource_id', '=', resourceId);
+  if (caps.hashedResourceIndex) q = q.where(resourceHashMatches('events.resource_id', resourceId));
   if (at.atId !== undefined) q = q.where('id', '<=', at.atId);
   if (at.atTime !== undefined) q = q.where('time', '<=', at.atTime);
   const row = await q.executeTakeFirst();

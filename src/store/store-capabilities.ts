@@ -94,6 +94,12 @@ export interface StoreCapabilities {
    * to its mark and scan the log after it. PostgreSQL indexes each event as it is appended.
    */
   readonly deferredEventIndex: boolean;
+  /**
+   * The change log's per-resource index is keyed by a hash of the resource id (PostgreSQL,
+   * migration 0018): a read by resource names `hashtextextended(resource_id, 0)` as well, so that
+   * the index serves it (see `resourceHashMatches`).
+   */
+  readonly hashedResourceIndex: boolean;
 }
 
 const SQLITE: StoreCapabilities = Object.freeze({
@@ -113,6 +119,7 @@ const SQLITE: StoreCapabilities = Object.freeze({
   statementRoundTrips: false,
   eventHorizon: false,
   deferredEventIndex: true,
+  hashedResourceIndex: false,
 });
 
 const POSTGRES: StoreCapabilities = Object.freeze({
@@ -132,6 +139,7 @@ const POSTGRES: StoreCapabilities = Object.freeze({
   statementRoundTrips: true,
   eventHorizon: true,
   deferredEventIndex: false,
+  hashedResourceIndex: true,
 });
 
 /** The capabilities of the database at `location`, known before (or without) opening it. */

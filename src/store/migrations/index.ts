@@ -15,6 +15,7 @@ import { eventResourceIndex } from './0014-event-resource-index.js';
 import { eventProjectTimeIndex } from './0015-event-project-time-index.js';
 import { eventTimeBrin } from './0016-event-time-brin.js';
 import { eventOrigins } from './0017-event-origins.js';
+import { eventResourceHash } from './0018-event-resource-hash.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
@@ -37,5 +38,6 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0015-event-project-time-index': eventProjectTimeIndex(dialect),
     '0016-event-time-brin': eventTimeBrin(dialect),
     '0017-event-origins': eventOrigins(dialect),
+    '0018-event-resource-hash': eventResourceHash(dialect),
   };
 }
