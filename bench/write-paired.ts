@@ -12,6 +12,16 @@
  * elapsed time divided by its requests is its wall time per request, which also counts the time
  * the event loop stood still in a system call (a commit's disk sync, a checkpoint).
  *
+ * `--store postgres` (with `--pg-url URL`, postgres://postgres@127.0.0.1:5432/postgres by default):
+ * each build serves a database of its own on that PostgreSQL server instead, copied from a seeded
+ * template kept per build (`paired_<hash>`, reused by later runs) and dropped at the end. Each round
+ * starts just after a checkpoint, so that both builds log the same first changes of pages whole;
+ * the CPU per request then also counts every PostgreSQL process's (its backends, WAL writer and
+ * checkpointer, from /proc), and the WAL each request wrote (`pg_current_wal_lsn`) is reported.
+ *
+ * `PAIRED_WAL_RANGES=1` also prints each round's WAL range (`WALRANGE build from to`, to read with
+ * `pg_waldump --stats=record`) and keeps the databases at the end.
+ *
  * `--subscribers N` (with `--on-written M`, 10 by default): B also has N live feed subscribers
  * (`/admin/v1/events/stream`, in 4 processes of their own, bench/feed-subscribers.mjs), M of them
  * following the project written to and the rest a project each that nothing is written to. With
@@ -23,11 +33,12 @@
  * out; measure those with `bench/write.ts`.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { subscriberFleet } from './feed-fleet.js';
-import { OUT } from './write-processes.js';
+import { cpuMs, OUT } from './write-processes.js';
 import {
   ADMIN_TOKEN,
   benchTenant,
@@ -44,14 +55,21 @@ const { values: args, positionals } = parseArgs({
     requests: { type: 'string', default: '2000' },
     subscribers: { type: 'string', default: '0' },
     'on-written': { type: 'string', default: '10' },
+    store: { type: 'string', default: 'sqlite' },
+    'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
 });
 if (positionals.length !== 2) {
   process.stderr.write(
-    'usage: npx tsx bench/write-paired.ts DIR_A DIR_B [--rounds N] [--requests N] [--subscribers N [--on-written M]]\n',
+    'usage: npx tsx bench/write-paired.ts DIR_A DIR_B [--rounds N] [--requests N] [--store sqlite|postgres [--pg-url URL]] [--subscribers N [--on-written M]]\n',
   );
   process.exit(2);
 }
+if (args.store !== 'sqlite' && args.store !== 'postgres') {
+  process.stderr.write(`--store is sqlite or postgres, not ${args.store}\n`);
+  process.exit(2);
+}
+const POSTGRES = args.store === 'postgres';
 const ROUNDS = Number(args.rounds);
 const REQUESTS = Number(args.requests);
 const CONCURRENCY = 32;
@@ -74,35 +92,116 @@ process.env.TAGPLANE_MASTER_KEY = MASTER_KEY;
 const dir = join(OUT, 'paired');
 mkdirSync(dir, { recursive: true });
 
+/** A statement run on the PostgreSQL server (on its `--pg-url` database). */
+async function onServer<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  statement: string,
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: args['pg-url'] });
+  await client.connect();
+  try {
+    return (await client.query<R>(statement)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** A database of the PostgreSQL server, by name. */
+function databaseUrl(name: string): string {
+  const url = new URL(args['pg-url']!);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** CPU time of every PostgreSQL process on this machine so far, ms (from /proc). */
+function postgresCpuMs(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      total += cpuMs(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
+/** Where the PostgreSQL server's WAL ends now. */
+async function walPosition(): Promise<string> {
+  const [row] = await onServer<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn');
+  return row!.lsn;
+}
+
+async function walBytesSince(lsn: string, name: string): Promise<number> {
+  const [row] = await onServer<{ bytes: string; now: string }>(
+    `select pg_wal_lsn_diff(pg_current_wal_lsn(), '${lsn}')::bigint::text as bytes, pg_current_wal_lsn()::text as now`,
+  );
+  if (process.env.PAIRED_WAL_RANGES) process.stderr.write(`WALRANGE ${name} ${lsn} ${row!.now}\n`);
+  return Number(row!.bytes);
+}
+
+const dropped: string[] = [];
+
 /** A build serving a fresh copy of its seeded database, and a way to send it a round. */
 async function open(root: string, name: string) {
   const { parseServeConfig } = await import(join(root, 'dist', 'config.js'));
   const { startServer } = await import(join(root, 'dist', 'server.js'));
-  const start = (file: string): Promise<Server> =>
+  const start = (database: string): Promise<Server> =>
     startServer(
       parseServeConfig(
-        { database: `sqlite:${file}`, adminToken: ADMIN_TOKEN, demo: false, port: '0' },
-        {},
+        { database, adminToken: ADMIN_TOKEN, demo: false, port: '0' },
+        { TAGPLANE_MASTER_KEY: MASTER_KEY },
       ),
     );
   // Seeded once per build (its own schema), reused by later runs.
-  const seeded = join(dir, `${createHash('sha256').update(root).digest('hex').slice(0, 12)}.db`);
-  if (!existsSync(seeded)) {
-    const s = await start(seeded);
-    await seedTenant(s.url, tenant);
-    await s.close();
+  const hash = createHash('sha256').update(root).digest('hex').slice(0, 12);
+  let database: string;
+  if (POSTGRES) {
+    const template = `paired_${hash}`;
+    const present = await onServer(`select 1 from pg_database where datname = '${template}'`);
+    if (present.length === 0) {
+      // Seeded under another name and renamed when done: a run stopped halfway leaves no
+      // template that looks ready.
+      const seeding = `${template}_seeding`;
+      await onServer(`drop database if exists ${seeding} with (force)`);
+      await onServer(`create database ${seeding}`);
+      const s = await start(databaseUrl(seeding));
+      await seedTenant(s.url, tenant);
+      await s.close();
+      await onServer(`alter database ${seeding} rename to ${template}`);
+    }
+    const copy = `paired_run_${name}`;
+    await onServer(`drop database if exists ${copy} with (force)`);
+    await onServer(`create database ${copy} template ${template}`);
+    dropped.push(copy);
+    database = databaseUrl(copy);
+  } else {
+    const seeded = join(dir, `${hash}.db`);
+    if (!existsSync(seeded)) {
+      const s = await start(`sqlite:${seeded}`);
+      await seedTenant(s.url, tenant);
+      await s.close();
+    }
+    const file = join(dir, `${name}.db`);
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    copyFileSync(seeded, file);
+    database = `sqlite:${file}`;
   }
-  const file = join(dir, `${name}.db`);
-  for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
-  copyFileSync(seeded, file);
-  const server = await start(file);
+  const server = await start(database);
   const pool = createPool(tenant, await issueToken(server.url, tenant));
   let next = 0;
   let unexpected = 0;
-  /** One round: its CPU time and its elapsed time, each per request, ms. */
-  const round = async (requests: number): Promise<{ cpu: number; wall: number }> => {
+  /** One round: its CPU time, its elapsed time and (PostgreSQL) its WAL, each per request. */
+  const round = async (requests: number): Promise<Round> => {
     let left = requests;
+    let lsn = '';
+    if (POSTGRES) {
+      await onServer('checkpoint');
+      lsn = await walPosition();
+    }
     const before = process.cpuUsage();
+    const postgresBefore = POSTGRES ? postgresCpuMs() : 0;
     const started = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -119,13 +218,28 @@ async function open(root: string, name: string) {
         }
       }),
     );
+    const wall = Number(process.hrtime.bigint() - started) / 1e6 / requests;
     const cpu = process.cpuUsage(before);
+    const postgres = POSTGRES ? (postgresCpuMs() - postgresBefore) / requests : 0;
+    const server_ = (cpu.user + cpu.system) / 1000 / requests;
     return {
-      cpu: (cpu.user + cpu.system) / 1000 / requests,
-      wall: Number(process.hrtime.bigint() - started) / 1e6 / requests,
+      cpu: server_ + postgres,
+      server: server_,
+      postgres,
+      wall,
+      wal: POSTGRES ? (await walBytesSince(lsn, name)) / requests : 0,
     };
   };
   return { server, round, unexpected: () => unexpected };
+}
+
+/** One round's figures, per request: CPU ms (this process's plus PostgreSQL's), wall ms, WAL bytes. */
+interface Round {
+  readonly cpu: number;
+  readonly server: number;
+  readonly postgres: number;
+  readonly wall: number;
+  readonly wal: number;
 }
 
 const a = await open(resolve(positionals[0]!), 'a');
@@ -133,8 +247,8 @@ const b = await open(resolve(positionals[1]!), 'b');
 const subscribers = await subscribe(b.server.url, Number(args.subscribers));
 await a.round(4000);
 await b.round(4000);
-const roundsA: { cpu: number; wall: number }[] = [];
-const roundsB: { cpu: number; wall: number }[] = [];
+const roundsA: Round[] = [];
+const roundsB: Round[] = [];
 for (let i = 0; i < ROUNDS; i++) {
   const order = i % 2 === 0 ? [a, b] : [b, a];
   for (const build of order) (build === a ? roundsA : roundsB).push(await build.round(REQUESTS));
@@ -142,6 +256,8 @@ for (let i = 0; i < ROUNDS; i++) {
 const received = await subscribers.stop();
 await a.server.close();
 await b.server.close();
+if (!process.env.PAIRED_WAL_RANGES)
+  for (const name of dropped) await onServer(`drop database if exists ${name} with (force)`);
 
 /**
  * N feed subscribers of `base` in 4 processes of their own (bench/feed-fleet.ts); `stop` ends
@@ -171,19 +287,27 @@ async function subscribe(base: string, n: number) {
 
 const median = (xs: readonly number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number) => x.toFixed(4);
-const lines = (what: string, key: 'cpu' | 'wall') => {
+const lines = (what: string, key: 'cpu' | 'server' | 'postgres' | 'wall' | 'wal') => {
+  const unit = key === 'wal' ? 'bytes' : 'ms';
   const msA = roundsA.map((r) => r[key]);
   const msB = roundsB.map((r) => r[key]);
   const ratios = msA.map((x, i) => msB[i]! / x);
   return [
-    `A ${positionals[0]}: ${what} per request median ${fmt(median(msA))} ms (min ${fmt(Math.min(...msA))})`,
-    `B ${positionals[1]}: ${what} per request median ${fmt(median(msB))} ms (min ${fmt(Math.min(...msB))})`,
+    `A ${positionals[0]}: ${what} per request median ${fmt(median(msA))} ${unit} (min ${fmt(Math.min(...msA))})`,
+    `B ${positionals[1]}: ${what} per request median ${fmt(median(msB))} ${unit} (min ${fmt(Math.min(...msB))})`,
     `${what}, B / A per pair: median ${median(ratios).toFixed(3)}; B cheaper in ${ratios.filter((r) => r < 1).length} of ${ratios.length} pairs`,
   ];
 };
 process.stdout.write(
   [
-    ...lines('server CPU', 'cpu'),
+    ...(POSTGRES
+      ? [
+          ...lines('CPU (tagplane and PostgreSQL)', 'cpu'),
+          ...lines('tagplane CPU', 'server'),
+          ...lines('PostgreSQL CPU', 'postgres'),
+          ...lines('WAL', 'wal'),
+        ]
+      : lines('server CPU', 'cpu')),
     ...lines('wall time', 'wall'),
     `unexpected answers: A ${a.unexpected()}, B ${b.unexpected()}`,
     ...(received ? [`B's subscribers: ${received}`] : []),
