@@ -178,11 +178,12 @@ export interface EventRead {
 /** Every event with an id below this is final; none that commits later is (migration 0013). */
 /**
  * Where the log's per-resource index is keyed by the resource id's hash (PostgreSQL, migration
- * 0018), the condition a read by resource adds so that the index serves it. The rows are still
- * matched on the resource itself: other resources may share the hash.
+ * 0018: the first 64 bits of its MD5), the condition a read by resource adds so that the index
+ * serves it; written as the index's expression is. The rows are still matched on the resource
+ * itself: other resources may share the hash.
  */
 export function resourceHashMatches(column: string, resourceId: string) {
-  return sql<boolean>`hashtextextended(${sql.ref(column)}, 0) = hashtextextended(${resourceId}, 0)`;
+  return sql<boolean>`(('x' || left(md5(${sql.ref(column)}), 16))::bit(64)::bigint) = (('x' || left(md5(${resourceId}::text), 16))::bit(64)::bigint)`;
 }
 
 const HORIZON = sql<number>`(select tagplane_event_horizon())`;

@@ -96,8 +96,8 @@ export interface StoreCapabilities {
   readonly deferredEventIndex: boolean;
   /**
    * The change log's per-resource index is keyed by a hash of the resource id (PostgreSQL,
-   * migration 0018): a read by resource names `hashtextextended(resource_id, 0)` as well, so that
-   * the index serves it (see `resourceHashMatches`).
+   * migration 0018): a read by resource names the hash as well, so that the index serves it (see
+   * `resourceHashMatches`).
    */
   readonly hashedResourceIndex: boolean;
 }

@@ -13,10 +13,15 @@ import { type Kysely, sql } from 'kysely';
  * resources may share a hash (the same id in another project or type, or a collision), so every
  * read by resource names the hash for the index and the resource itself for the rows.
  *
- * The hash is `hashtextextended(resource_id, 0)`: for text of a deterministic collation, the
- * bytes' hash, the function hash partitioning relies on to place rows across versions. The
- * trigger's order check (0013) goes through the new index; it is otherwise unchanged.
+ * The hash is the first 64 bits of the id's MD5, `('x' || left(md5(resource_id), 16))::bit(64)
+ * ::bigint`: built from documented functions whose results are fixed, so an index kept across a
+ * major upgrade of the server still matches what reads compute. (PostgreSQL's own `hashtext`
+ * family is internal, and its results may change between major versions.) The trigger's order
+ * check (0013) goes through the new index; it is otherwise unchanged.
  */
+/** The 64-bit key of a resource id: the first half of its MD5, as a signed integer. */
+const hash = (text: string) => `(('x' || left(md5(${text}), 16))::bit(64)::bigint)`;
+
 const orderCheck = (resourceMatch: string) => `create or replace function tagplane_event_id()
   returns trigger language plpgsql as $$
   declare
@@ -54,12 +59,11 @@ export function eventResourceHash(dialect: 'sqlite' | 'postgres') {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       if (!pg) return;
-      await sql`create index events_resource_hash on events
-          (hashtextextended(resource_id, 0), id)`.execute(db);
       await sql
-        .raw(
-          orderCheck('hashtextextended(e.resource_id, 0) = hashtextextended(new.resource_id, 0)'),
-        )
+        .raw(`create index events_resource_hash on events (${hash('resource_id')}, id)`)
+        .execute(db);
+      await sql
+        .raw(orderCheck(`${hash('e.resource_id')} = ${hash('new.resource_id')}`))
         .execute(db);
       await sql`drop index if exists events_resource`.execute(db);
     },
