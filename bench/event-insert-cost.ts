@@ -30,7 +30,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { onServer as onPgServer, databaseUrl as urlOf } from './pg-server.js';
 import { ROOT } from './write-processes.js';
 import { ADMIN_TOKEN, benchTenant, MASTER_KEY, seedTenant } from './write-workload.js';
 
@@ -136,23 +136,11 @@ function findPgbench(): string {
   process.exit(2);
 }
 
-async function onServer(statement: string, database?: string): Promise<pg.QueryResultRow[]> {
-  const url = new URL(args['pg-url']!);
-  if (database !== undefined) url.pathname = `/${database}`;
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    return (await client.query(statement)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-function databaseUrl(name: string): string {
-  const url = new URL(args['pg-url']!);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+const onServer = <R extends Record<string, unknown> = Record<string, unknown>>(
+  statement: string,
+  database?: string,
+) => onPgServer<R>(args['pg-url']!, statement, database);
+const databaseUrl = (name: string) => urlOf(args['pg-url']!, name);
 
 const pgbench = findPgbench();
 const prefix = `event_cost_${process.pid}`;

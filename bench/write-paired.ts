@@ -36,8 +36,8 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { subscriberFleet } from './feed-fleet.js';
+import { onServer as onPgServer, databaseUrl as urlOf } from './pg-server.js';
 import { cpuMs, OUT } from './write-processes.js';
 import {
   ADMIN_TOKEN,
@@ -92,26 +92,6 @@ process.env.TAGPLANE_MASTER_KEY = MASTER_KEY;
 const dir = join(OUT, 'paired');
 mkdirSync(dir, { recursive: true });
 
-/** A statement run on the PostgreSQL server (on its `--pg-url` database). */
-async function onServer<R extends pg.QueryResultRow = pg.QueryResultRow>(
-  statement: string,
-): Promise<R[]> {
-  const client = new pg.Client({ connectionString: args['pg-url'] });
-  await client.connect();
-  try {
-    return (await client.query<R>(statement)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-/** A database of the PostgreSQL server, by name. */
-function databaseUrl(name: string): string {
-  const url = new URL(args['pg-url']!);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 /** CPU time of every PostgreSQL process on this machine so far, ms (from /proc). */
 function postgresCpuMs(): number {
   let total = 0;
@@ -140,6 +120,12 @@ async function walBytesSince(lsn: string, name: string): Promise<number> {
   if (process.env.PAIRED_WAL_RANGES) process.stderr.write(`WALRANGE ${name} ${lsn} ${row!.now}\n`);
   return Number(row!.bytes);
 }
+
+const onServer = <R extends Record<string, unknown> = Record<string, unknown>>(
+  statement: string,
+  database?: string,
+) => onPgServer<R>(args['pg-url']!, statement, database);
+const databaseUrl = (name: string) => urlOf(args['pg-url']!, name);
 
 const dropped: string[] = [];
 
