@@ -175,17 +175,19 @@ export interface EventRead {
   readonly heldThrough: number;
 }
 
-/** Every event with an id below this is final; none that commits later is (migration 0013). */
 /**
- * Where the log's per-resource index is keyed by the resource id's hash (PostgreSQL, migration
- * 0018: the first 64 bits of its MD5), the condition a read by resource adds so that the index
- * serves it; written as the index's expression is. The rows are still matched on the resource
- * itself: other resources may share the hash.
+ * The events of one resource id: the condition every read by resource uses. Where the log's
+ * per-resource index is keyed by the id's hash (PostgreSQL, migration 0018: the first 64 bits of
+ * its MD5), it names the hash as well, written as the index's expression is, so that the index
+ * serves the read; the rows are still matched on the id itself, as other ids may share the hash.
  */
-export function resourceHashMatches(column: string, resourceId: string) {
-  return sql<boolean>`(('x' || left(md5(${sql.ref(column)}), 16))::bit(64)::bigint) = (('x' || left(md5(${resourceId}::text), 16))::bit(64)::bigint)`;
+export function resourceIs(caps: StoreCapabilities, column: string, resourceId: string) {
+  const same = sql<boolean>`${sql.ref(column)} = ${resourceId}`;
+  if (!caps.hashedResourceIndex) return same;
+  return sql<boolean>`${same} and (('x' || left(md5(${sql.ref(column)}), 16))::bit(64)::bigint) = (('x' || left(md5(${resourceId}::text), 16))::bit(64)::bigint)`;
 }
 
+/** Every event with an id below this is final; none that commits later is (migration 0013). */
 const HORIZON = sql<number>`(select tagplane_event_horizon())`;
 
 /**
@@ -229,10 +231,7 @@ async function selectEvents(
   if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
   if (filter.resourceType !== undefined) q = q.where('resource_type', '=', filter.resourceType);
   if (filter.resourceId !== undefined) {
-    q = q.where('resource_id', '=', filter.resourceId);
-    if (caps.hashedResourceIndex) {
-      q = q.where(resourceHashMatches('events.resource_id', filter.resourceId));
-    }
+    q = q.where(resourceIs(caps, 'events.resource_id', filter.resourceId));
   }
   if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
   if (filter.from !== undefined) q = q.where('events.time', '>=', filter.from);
@@ -288,15 +287,15 @@ export async function resourceEventsAfter(
     const filter = { projectId, resourceType: type, resourceId, after };
     return (await listEvents(ex, caps, filter, 'asc', undefined)).events;
   }
-  let q = ex
+  const rows = await ex
     .selectFrom('events')
     .selectAll()
     .where('project_id', '=', projectId)
     .where('resource_type', '=', type)
-    .where('resource_id', '=', resourceId)
-    .where('id', '>', after);
-  if (caps.hashedResourceIndex) q = q.where(resourceHashMatches('events.resource_id', resourceId));
-  const rows = await q.orderBy('id').execute();
+    .where(resourceIs(caps, 'events.resource_id', resourceId))
+    .where('id', '>', after)
+    .orderBy('id')
+    .execute();
   return rows.map(toChangeEvent);
 }
 
@@ -329,8 +328,7 @@ export async function resourceEventAt(
     .select((eb) => eb.fn.max('id').as('id'))
     .where('project_id', '=', projectId)
     .where('resource_type', '=', type)
-    .where('resource_id', '=', resourceId);
-  if (caps.hashedResourceIndex) q = q.where(resourceHashMatches('events.resource_id', resourceId));
+    .where(resourceIs(caps, 'events.resource_id', resourceId));
   if (at.atId !== undefined) q = q.where('id', '<=', at.atId);
   if (at.atTime !== undefined) q = q.where('time', '<=', at.atTime);
   const row = await q.executeTakeFirst();

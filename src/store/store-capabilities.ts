@@ -97,7 +97,7 @@ export interface StoreCapabilities {
   /**
    * The change log's per-resource index is keyed by a hash of the resource id (PostgreSQL,
    * migration 0018): a read by resource names the hash as well, so that the index serves it (see
-   * `resourceHashMatches`).
+   * `resourceIs`).
    */
   readonly hashedResourceIndex: boolean;
 }

@@ -1,7 +1,7 @@
 import { type SelectQueryBuilder, sql } from 'kysely';
 import type { ChangeEvent } from '../core/change-event.js';
 import { eventsOfPart, indexFor, readIndexed } from './deferred-event-index.js';
-import { resourceHashMatches, toChangeEvent } from './events-store.js';
+import { resourceIs, toChangeEvent } from './events-store.js';
 import type { Executor } from './executor.js';
 import { insertGatheredEvents } from './gathered-events.js';
 import type { Database } from './schema.js';
@@ -84,12 +84,7 @@ async function selectTraceEvents(
     .where('events.project_id', '=', f.projectId);
   if (f.service !== undefined) q = q.where('events.service', '=', f.service);
   if (f.userName !== undefined) q = q.where('events.user_name', '=', f.userName);
-  if (f.resourceId !== undefined) {
-    q = q.where('events.resource_id', '=', f.resourceId);
-    if (caps.hashedResourceIndex) {
-      q = q.where(resourceHashMatches('events.resource_id', f.resourceId));
-    }
-  }
+  if (f.resourceId !== undefined) q = q.where(resourceIs(caps, 'events.resource_id', f.resourceId));
   if (f.resourceType !== undefined) q = q.where('events.resource_type', '=', f.resourceType);
   if (f.resourceName !== undefined) q = q.where('r.name', '=', f.resourceName);
   if (f.operation !== undefined) q = q.where('events.operation', '=', f.operation);
