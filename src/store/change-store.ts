@@ -1,8 +1,15 @@
 import type { NewChangeEvent } from '../core/change-event.js';
 import type { ResourceRecord } from '../core/resource.js';
 import type { Tag } from '../core/tag.js';
-import { markEventsAppended } from './event-wakeup.js';
-import { appendEvents, eventRow, eventValues, type NewEventRow, nullMask } from './events-store.js';
+import { eventsAppended, markEventsAppended } from './event-wakeup.js';
+import {
+  appendEvents,
+  eventRow,
+  eventValues,
+  firstLockEventValues,
+  type NewEventRow,
+  nullMask,
+} from './events-store.js';
 import type { Executor } from './executor.js';
 import { prepared } from './prepared.js';
 import type { StoreCapabilities } from './store-capabilities.js';
@@ -14,7 +21,9 @@ import { deleteTags, putTags, upsertTagsQuery } from './tags-store.js';
  *
  * Where each statement is a round trip (PostgreSQL), the tag write and the event insert are one
  * statement (a data-modifying CTE): the log adds no round trip. (The event's id takes no lock:
- * see migration 0013.)
+ * see migration 0013.) `lockedFirst`: the caller locked the resource's row before its
+ * transaction wrote anything (`findResourceWithTags`); then the transaction's first event is
+ * given its id by the statement, with no order check (migration 0019).
  */
 export async function writeChange(
   ex: Executor,
@@ -23,16 +32,18 @@ export async function writeChange(
   remove: readonly string[],
   put: readonly Tag[],
   event: NewChangeEvent | undefined,
+  lockedFirst = false,
 ): Promise<void> {
   const together = caps.statementRoundTrips && event !== undefined;
-  if (together && remove.length === 0 && put.length > 0) {
+  if (together && (put.length === 0) !== (remove.length === 0)) {
+    const ownId = lockedFirst && caps.eventHorizon && !eventsAppended(ex);
     markEventsAppended(ex);
-    await putWithEvent(ex, resource.projectId, resource.rid, resource.type, put, eventRow(event));
-    return;
-  }
-  if (together && put.length === 0 && remove.length > 0) {
-    markEventsAppended(ex);
-    await removeWithEvent(ex, resource.projectId, resource.rid, remove, eventRow(event));
+    const row = eventRow(event);
+    if (put.length > 0) {
+      await putWithEvent(ex, resource.projectId, resource.rid, resource.type, put, row, ownId);
+    } else {
+      await removeWithEvent(ex, resource.projectId, resource.rid, remove, row, ownId);
+    }
     return;
   }
   await deleteTags(ex, resource, remove);
@@ -48,16 +59,24 @@ const putWithEvent = prepared(
     type: string,
     tags: readonly Tag[],
     event: NewEventRow,
+    ownId: boolean,
   ) =>
     ex
       .with('put', (db) => upsertTagsQuery(db, projectId, rid, type, tags))
       .insertInto('events')
-      .values(eventValues(event)),
-  (_p, _r, _t, tags, event) => `${tags.length}:${nullMask(event)}`,
+      .values(withId(event, ownId)),
+  (_p, _r, _t, tags, event, ownId) => `${tags.length}:${nullMask(event)}:${ownId}`,
 );
 
 const removeWithEvent = prepared(
-  (ex: Executor, projectId: string, rid: number, keys: readonly string[], event: NewEventRow) =>
+  (
+    ex: Executor,
+    projectId: string,
+    rid: number,
+    keys: readonly string[],
+    event: NewEventRow,
+    ownId: boolean,
+  ) =>
     ex
       .with('removed', (db) =>
         db
@@ -67,6 +86,11 @@ const removeWithEvent = prepared(
           .where('key', 'in', keys),
       )
       .insertInto('events')
-      .values(eventValues(event)),
-  (_p, _r, keys, event) => `${keys.length}:${nullMask(event)}`,
+      .values(withId(event, ownId)),
+  (_p, _r, keys, event, ownId) => `${keys.length}:${nullMask(event)}:${ownId}`,
 );
+
+/** The event's values; those of a first event after a first lock where `ownId`. */
+function withId(event: NewEventRow, ownId: boolean) {
+  return ownId ? firstLockEventValues(event) : eventValues(event);
+}

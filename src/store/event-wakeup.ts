@@ -17,6 +17,11 @@ export function markEventsAppended(ex: Executor): void {
   appended.add(ex);
 }
 
+/** Whether the transaction on this connection has appended events already. */
+export function eventsAppended(ex: Executor): boolean {
+  return appended.has(ex);
+}
+
 /**
  * Called whenever the log may have grown. `events`, when given, are the events a commit of this
  * process has just appended, all of them, in id order: a follower whose last id is just below

@@ -1,4 +1,4 @@
-import { type SelectQueryBuilder, sql } from 'kysely';
+import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type {
   ChangeEvent,
   EventPrincipal,
@@ -114,6 +114,27 @@ export function eventValues(r: NewEventRow) {
   };
 }
 
+/**
+ * The key of a resource id in the per-resource index of the log (PostgreSQL, migrations 0018 and
+ * 0019): the first 64 bits of its MD5, as a signed integer. Other ids may share it.
+ */
+export function resourceKey(resourceId: string | RawBuilder<string>): RawBuilder<string> {
+  return sql<string>`(('x' || left(md5(${resourceId}::text), 16))::bit(64)::bigint)`;
+}
+
+/**
+ * The values of the first event of a transaction that locked its resource before it had an xid
+ * (PostgreSQL, migration 0019): the id `base + xid × 2^20`, which the insert trigger never
+ * gives, and the resource's key, so that the trigger does not fire.
+ */
+export function firstLockEventValues(r: NewEventRow) {
+  return {
+    ...eventValues(r),
+    id: sql<number>`(select base from events_id_base) + pg_current_xact_id()::text::bigint * 1048576`,
+    resource_key: resourceKey(r.resource_id),
+  };
+}
+
 /** Which of an event's optional columns are null: the variants of a statement inserting it. */
 export function nullMask(r: NewEventRow): string {
   return `${r.user_id === null ? 0 : 1}${r.user_name === null ? 0 : 1}${r.access_key === null ? 0 : 1}`;
@@ -181,10 +202,10 @@ export interface EventRead {
  * its MD5), it names the hash as well, written as the index's expression is, so that the index
  * serves the read; the rows are still matched on the id itself, as other ids may share the hash.
  */
-export function resourceIs(caps: StoreCapabilities, column: string, resourceId: string) {
-  const same = sql<boolean>`${sql.ref(column)} = ${resourceId}`;
+export function resourceIs(caps: StoreCapabilities, table: string, resourceId: string) {
+  const same = sql<boolean>`${sql.ref(`${table}.resource_id`)} = ${resourceId}`;
   if (!caps.hashedResourceIndex) return same;
-  return sql<boolean>`${same} and (('x' || left(md5(${sql.ref(column)}), 16))::bit(64)::bigint) = (('x' || left(md5(${resourceId}::text), 16))::bit(64)::bigint)`;
+  return sql<boolean>`${same} and ${sql.ref(`${table}.resource_key`)} = ${resourceKey(resourceId)}`;
 }
 
 /** Every event with an id below this is final; none that commits later is (migration 0013). */
@@ -231,7 +252,7 @@ async function selectEvents(
   if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
   if (filter.resourceType !== undefined) q = q.where('resource_type', '=', filter.resourceType);
   if (filter.resourceId !== undefined) {
-    q = q.where(resourceIs(caps, 'events.resource_id', filter.resourceId));
+    q = q.where(resourceIs(caps, 'events', filter.resourceId));
   }
   if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
   if (filter.from !== undefined) q = q.where('events.time', '>=', filter.from);
@@ -292,7 +313,7 @@ export async function resourceEventsAfter(
     .selectAll()
     .where('project_id', '=', projectId)
     .where('resource_type', '=', type)
-    .where(resourceIs(caps, 'events.resource_id', resourceId))
+    .where(resourceIs(caps, 'events', resourceId))
     .where('id', '>', after)
     .orderBy('id')
     .execute();
@@ -328,7 +349,7 @@ export async function resourceEventAt(
     .select((eb) => eb.fn.max('id').as('id'))
     .where('project_id', '=', projectId)
     .where('resource_type', '=', type)
-    .where(resourceIs(caps, 'events.resource_id', resourceId));
+    .where(resourceIs(caps, 'events', resourceId));
   if (at.atId !== undefined) q = q.where('id', '<=', at.atId);
   if (at.atTime !== undefined) q = q.where('time', '<=', at.atTime);
   const row = await q.executeTakeFirst();

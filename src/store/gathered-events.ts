@@ -2,11 +2,14 @@ import { CompiledQuery, type Selectable } from 'kysely';
 import type { Executor } from './executor.js';
 import type { EventsTable } from './schema.js';
 
-/** An event as its row is inserted (the id and domain are the database's). */
-export type NewEventRow = Omit<Selectable<EventsTable>, 'id' | 'domain_id'>;
+/** An event as its row is inserted (the id, domain and resource key are the database's). */
+export type NewEventRow = Omit<Selectable<EventsTable>, 'id' | 'domain_id' | 'resource_key'>;
 
-/** A row of the change log as read back (the table's own type, so the two cannot drift). */
-export type EventRow = Selectable<EventsTable>;
+/**
+ * A row of the change log as read back (the table's own type, so the two cannot drift), without
+ * the key of PostgreSQL's per-resource index, which is no part of the event.
+ */
+export type EventRow = Omit<Selectable<EventsTable>, 'resource_key'>;
 
 /*
  * Where the store gathers concurrent writes into one transaction (SQLite's group commit, see

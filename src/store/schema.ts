@@ -107,6 +107,11 @@ export interface EventsTable {
   request_id: string;
   /** JSON array of `{key, old, new}`, in that member order. */
   changes: string;
+  /**
+   * PostgreSQL only (migration 0019): the key of `events_resource_key`, a hash of `resource_id`
+   * (see `resourceKey` in events-store.ts); filled by the insert trigger where not given.
+   */
+  resource_key: Generated<string>;
 }
 
 /**

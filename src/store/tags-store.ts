@@ -1,4 +1,4 @@
-import type { QueryCreator } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
 import type { ResourceRecord } from '../core/resource.js';
 import type { Tag } from '../core/tag.js';
 import type { Executor } from './database.js';
@@ -54,11 +54,18 @@ const resourceWithTags = prepared(
       .orderBy('t.key'),
 );
 
+/**
+ * The resource row, locked. `first_lock`: the transaction had no xid before this statement (its
+ * select list is computed before the row is locked), so it gets one only once the lock is
+ * granted (migration 0019). A lock that waited for a newer version of the row computes the list
+ * again after locking it: then false, which only costs the event its order check.
+ */
 const lockedResource = prepared(
   (ex: Executor, projectId: string, type: string, resourceId: string) =>
     ex
       .selectFrom('resources')
       .selectAll()
+      .select(sql<boolean>`pg_current_xact_id_if_assigned() is null`.as('first_lock'))
       .where('project_id', '=', projectId)
       .where('resource_type', '=', type)
       .where('resource_id', '=', resourceId)
@@ -81,7 +88,8 @@ const tagsOf = prepared((ex: Executor, projectId: string, rid: number) =>
  * so concurrent writers to one resource take turns and a tag limit checked after the merge holds
  * across processes; its tags are then read by a statement of their own, which sees what the
  * writer before committed (a statement that waited for the lock would still see the tags of its
- * own, older snapshot). Without, one statement reads both.
+ * own, older snapshot). Without, one statement reads both. `lockedFirst`: the lock was taken
+ * before the transaction wrote anything (see `writeChange`).
  */
 export async function findResourceWithTags(
   ex: Executor,
@@ -89,7 +97,7 @@ export async function findResourceWithTags(
   type: string,
   resourceId: string,
   lock = false,
-): Promise<{ resource: ResourceRecord; tags: Tag[] } | undefined> {
+): Promise<{ resource: ResourceRecord; tags: Tag[]; lockedFirst?: boolean } | undefined> {
   // No resource id holds a control character (registration refuses them), and PostgreSQL text
   // cannot carry NUL at all: such an id names no resource on either store.
   if (resourceId.includes('\u0000')) return undefined;
@@ -97,7 +105,8 @@ export async function findResourceWithTags(
     const [row] = await lockedResource(ex, projectId, type, resourceId);
     if (!row) return undefined;
     const resource = toResourceRecord(row);
-    return { resource, tags: await tagsOf(ex, projectId, resource.rid) };
+    const tags = await tagsOf(ex, projectId, resource.rid);
+    return { resource, tags, lockedFirst: row.first_lock === true };
   }
   const rows = (await resourceWithTags(ex, projectId, type, resourceId)) as ResourceTagRow[];
   const first = rows[0];

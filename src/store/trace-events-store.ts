@@ -84,7 +84,7 @@ async function selectTraceEvents(
     .where('events.project_id', '=', f.projectId);
   if (f.service !== undefined) q = q.where('events.service', '=', f.service);
   if (f.userName !== undefined) q = q.where('events.user_name', '=', f.userName);
-  if (f.resourceId !== undefined) q = q.where(resourceIs(caps, 'events.resource_id', f.resourceId));
+  if (f.resourceId !== undefined) q = q.where(resourceIs(caps, 'events', f.resourceId));
   if (f.resourceType !== undefined) q = q.where('events.resource_type', '=', f.resourceType);
   if (f.resourceName !== undefined) q = q.where('r.name', '=', f.resourceName);
   if (f.operation !== undefined) q = q.where('events.operation', '=', f.operation);

@@ -85,7 +85,7 @@ export class TagEngine {
     profile: ServiceProfile,
     ref: ResourceRef,
     lock: boolean,
-  ): Promise<{ resource: ResourceRecord; tags: Tag[] }> {
+  ): Promise<{ resource: ResourceRecord; tags: Tag[]; lockedFirst?: boolean }> {
     const found = await findResourceWithTags(
       ex,
       ref.projectId,
@@ -117,7 +117,8 @@ export class TagEngine {
     plan: (current: Map<string, string>) => Plan,
   ): Promise<Tag[]> {
     return this.store.transaction(async (tx) => {
-      const { resource, tags: currentTags } = await this.loadResource(tx, profile, ref, true);
+      const loaded = await this.loadResource(tx, profile, ref, true);
+      const { resource, tags: currentTags } = loaded;
       this.authorizer.authorize({
         principal,
         profile,
@@ -143,7 +144,7 @@ export class TagEngine {
               origin,
               changes,
             };
-      await writeChange(tx, this.store.caps, resource, remove, put, event);
+      await writeChange(tx, this.store.caps, resource, remove, put, event, loaded.lockedFirst);
       return result;
     });
   }

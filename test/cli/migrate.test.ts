@@ -258,7 +258,25 @@ describe('tagplane migrate', () => {
         .select((eb) => eb.fn.max('id').as('id'))
         .executeTakeFirstOrThrow();
       await store.db.deleteFrom('events').where('id', '=', newest.id).execute();
-      const all = () => store.db.selectFrom('events').selectAll().orderBy('id').execute();
+      // The event's own columns (PostgreSQL also keeps its per-resource index key, since 0019).
+      const columns = [
+        'id',
+        'time',
+        'domain_id',
+        'project_id',
+        'resource_type',
+        'resource_id',
+        'service',
+        'operation',
+        'principal_type',
+        'user_id',
+        'user_name',
+        'access_key',
+        'source_ip',
+        'request_id',
+        'changes',
+      ] as const;
+      const all = () => store.db.selectFrom('events').select(columns).orderBy('id').execute();
       const before = await all();
       expect(before).toHaveLength(8);
 
@@ -277,7 +295,7 @@ describe('tagplane migrate', () => {
         .execute();
       const added = await store.db
         .selectFrom('events')
-        .selectAll()
+        .select(columns)
         .where('request_id', '=', 'after')
         .executeTakeFirstOrThrow();
       expect(Number(added.id)).toBeGreaterThan(Number(newest.id));

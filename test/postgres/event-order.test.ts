@@ -8,6 +8,7 @@ import { writeChange } from '../../src/store/change-store.js';
 import { parseDatabaseUrl, Store } from '../../src/store/database.js';
 import { appendEvents } from '../../src/store/events-store.js';
 import type { Executor } from '../../src/store/executor.js';
+import { findResourceWithTags } from '../../src/store/tags-store.js';
 import { EventStreamClient } from '../support/event-stream.js';
 import { ADMIN_TOKEN, createHarness, type Harness, json, type Tenant } from '../support/harness.js';
 import { BMS } from '../support/service-spec.js';
@@ -193,6 +194,88 @@ describe('a transaction that began earlier commits later', () => {
     // The resource's history is the one change.
     const history = await events(h, `resource_id=${id}`);
     expect(history.map((e) => e.changes)).toEqual([[{ key: 'env', old: null, new: 'one' }]]);
+  });
+});
+
+describe('a write that locks its resource before its transaction has an id (migration 0019)', () => {
+  const N = 1048576n;
+
+  it('gives its event the place the insert trigger never gives, n = 0 of its transaction', async () => {
+    const id = await t.resource('bms_server');
+    await write(h, id, 'env', 'one');
+    const [e] = await events(h, `resource_id=${id}`);
+    expect(BigInt(e!.id) % N).toBe(0n);
+  });
+
+  it('after waiting for the lock, its event follows the event of the transaction that held it', async () => {
+    const id = await t.resource('bms_server');
+    const holder = new pg.Client({ connectionString: h.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(
+        `select 1 from resources where project_id = $1 and resource_type = 'bms_server'
+           and resource_id = $2 for update`,
+        [t.projectId, id],
+      );
+      await holder.query(
+        `insert into events (time, domain_id, project_id, resource_type, resource_id, service,
+           operation, principal_type, source_ip, request_id, changes)
+         values ($1, $2, $3, 'bms_server', $4, 'admin', 'test', 'admin', '127.0.0.1', 'held',
+           '[{"key":"held","old":null,"new":"1"}]')`,
+        [new Date().toISOString(), t.domainId, t.projectId, id],
+      );
+      const waiting = write(h, id, 'env', 'after');
+      // The write waits for the row lock, with no transaction id of its own yet.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const { rows } = await holder.query(
+          `select count(*)::int as n from pg_stat_activity
+           where wait_event_type = 'Lock' and query ilike '%for update%'
+             and backend_xid is null`,
+        );
+        if (rows[0].n > 0) break;
+        if (Date.now() > deadline) throw new Error('the write never waited for the lock');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await holder.query('commit');
+      const requestId = await waiting;
+      const history = await events(h, `resource_id=${id}&order=asc`);
+      expect(history.map((e) => e.request_id)).toEqual(['held', requestId]);
+      expect(BigInt(history[1]!.id)).toBeGreaterThan(BigInt(history[0]!.id));
+      expect(BigInt(history[0]!.id) % N, 'the held event took its id from the trigger').toBe(1n);
+      expect(BigInt(history[1]!.id) % N).toBe(0n);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('writes of one resource at once: its events, by id, follow one another, and the last is its tags', async () => {
+    const id = await t.resource('bms_server');
+    const values = Array.from({ length: 24 }, (_, i) => `v${i}`);
+    await Promise.all(values.map((v) => write(h, id, 'env', v)));
+    const history = await events(h, `resource_id=${id}&order=asc`);
+    expect(history).toHaveLength(values.length);
+    const changes = history.map((e) => e.changes[0]!);
+    expect(changes[0]!.old).toBeNull();
+    for (let i = 1; i < changes.length; i++) expect(changes[i]!.old).toBe(changes[i - 1]!.new);
+    expect(new Set(changes.map((c) => c.new))).toEqual(new Set(values));
+    expect(await new TagApi(h, t, BMS).list(id)).toEqual([
+      { key: 'env', value: changes.at(-1)!.new },
+    ]);
+  });
+
+  it('a lock taken once the transaction has an id is no first lock: its event goes through the trigger and its order check', async () => {
+    const id = await t.resource('bms_server');
+    await h.store.transaction(async (tx) => {
+      await sql`select pg_current_xact_id()`.execute(tx);
+      const found = await findResourceWithTags(tx, t.projectId, 'bms_server', id, true);
+      expect(found?.lockedFirst).toBe(false);
+    });
+    await h.store.transaction(async (tx) => {
+      const found = await findResourceWithTags(tx, t.projectId, 'bms_server', id, true);
+      expect(found?.lockedFirst).toBe(true);
+    });
   });
 });
 

@@ -5,7 +5,8 @@ import { listTraceEvents } from '../../src/store/trace-events-store.js';
 import { openTestStore, type TestStore } from '../support/test-store.js';
 
 /**
- * PostgreSQL indexes the change log by a hash of the resource id (migration 0018). Resources that
+ * PostgreSQL indexes the change log by a hash of the resource id (migration 0018; since 0019 kept
+ * in the column `resource_key`, indexed with the id in `events_resource_key`). Resources that
  * share the hash (here: the same id in another project, or of another type) must never mix into
  * one another's history, and every read by resource must go through that index rather than walk
  * the project's or the whole log.
@@ -106,7 +107,7 @@ describe('the change log by resource on PostgreSQL', () => {
     await sql`select pg_stat_clear_snapshot()`.execute(ts.store.db);
     const { rows } = await sql<{ n: string }>`
       select idx_scan::text as n from pg_stat_user_indexes
-      where indexrelname = 'events_resource_hash'`.execute(ts.store.db);
+      where indexrelname = 'events_resource_key'`.execute(ts.store.db);
     return Number(rows[0]?.n ?? -1);
   }
 
@@ -120,7 +121,7 @@ describe('the change log by resource on PostgreSQL', () => {
       await new Promise((r) => setTimeout(r, 100));
       after = await resourceIndexScans();
     }
-    expect(after, 'the read went through events_resource_hash').toBeGreaterThan(before);
+    expect(after, 'the read went through events_resource_key').toBeGreaterThan(before);
     return result;
   }
 

@@ -16,6 +16,7 @@ import { eventProjectTimeIndex } from './0015-event-project-time-index.js';
 import { eventTimeBrin } from './0016-event-time-brin.js';
 import { eventOrigins } from './0017-event-origins.js';
 import { eventResourceHash } from './0018-event-resource-hash.js';
+import { eventResourceKey } from './0019-event-resource-key.js';
 
 export type MigrationDialect = 'sqlite' | 'postgres';
 
@@ -39,5 +40,6 @@ export function migrations(dialect: MigrationDialect): Record<string, Migration>
     '0016-event-time-brin': eventTimeBrin(dialect),
     '0017-event-origins': eventOrigins(dialect),
     '0018-event-resource-hash': eventResourceHash(dialect),
+    '0019-event-resource-key': eventResourceKey(dialect),
   };
 }
