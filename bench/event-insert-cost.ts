@@ -12,12 +12,13 @@
  * and the variants take turns, round after round, each round just after a checkpoint:
  *
  * - `without`: the tag upsert alone (no event);
- * - `with`: the event as tagplane appends it (the insert trigger gives its id and checks the
- *   resource's order, migration 0013, through its index, migration 0018);
- * - `no-order-check`: the trigger without its order check;
- * - `no-trigger`: no trigger, the id from a column default (one event per transaction only: a
- *   measurement, not a schema that could serve);
- * - `no-trigger-no-indexes`: no trigger, and the log's primary key as its only index;
+ * - `with`: the event as tagplane appends it (since migration 0019: the first event of a
+ *   transaction that locked its resource first, its id and index key given by the statement, so
+ *   that the insert trigger does not fire);
+ * - `through-trigger`: the event with no id and no key, as every other event is appended: the
+ *   insert trigger gives them, and checks the resource's order (migration 0013);
+ * - `no-trigger`: as `with`, with the insert trigger dropped (what its `WHEN` costs);
+ * - `no-trigger-no-indexes`: as `no-trigger`, with the log's primary key as its only index;
  * - `small-row`: as `no-trigger-no-indexes`, with an event of one-letter fields.
  *
  * It prints each variant's transactions per second (median of its rounds) and, per round, its
@@ -41,7 +42,7 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '10' },
     variants: {
       type: 'string',
-      default: 'without,with,no-order-check,no-trigger,no-trigger-no-indexes,small-row',
+      default: 'without,with,through-trigger,no-trigger,no-trigger-no-indexes,small-row',
     },
     'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
@@ -52,26 +53,29 @@ const HEAD = `\\set n random(1, 10000)
 \\set k random(1, 1000000)
 begin;
 select rid, resource_id from bench_servers where n = :n \\gset
-select * from resources where project_id = '${PROJECT}' and resource_type = 'bms_server' and resource_id = :resource_id for update;
+select *, pg_current_xact_id_if_assigned() is null as first_lock from resources where project_id = '${PROJECT}' and resource_type = 'bms_server' and resource_id = :resource_id for update;
 select key, value from tags where project_id = '${PROJECT}' and rid = :rid order by key;
 `;
 const UPSERT = `insert into tags (project_id, rid, resource_type, key, value) values ('${PROJECT}', :rid, 'bms_server', 'bench-a', 'a' || :k), ('${PROJECT}', :rid, 'bms_server', 'bench-b', 'b' || :k) on conflict (project_id, rid, key) do update set value = excluded.value`;
+const COLUMNS =
+  'time, project_id, resource_type, resource_id, service, operation, principal_type, user_id, user_name, access_key, source_ip, request_id, changes, domain_id';
 /** An event as a BMS create with a token makes it (its principal a user; no access key). */
 const EVENT = `'2026-12-06T22:48:30.733Z', '${PROJECT}', 'bms_server', :resource_id, 'bms', 'BatchCreateServerTags', 'token', 'bench-root', 'bench-root', null, '127.0.0.1', '4f3b8b1803e96aef0000000000000015', '[{"key":"bench-a","old":"seed","new":"a1"},{"key":"bench-b","old":"seed","new":"b1"}]'`;
 const SMALL_EVENT = `'t', '${PROJECT}', 'b', :resource_id, 's', 'o', 't', null, null, null, 'i', 'r', '[]'`;
-const withEvent = (values: string) =>
-  `${HEAD}with put as (${UPSERT}) insert into events (time, project_id, resource_type, resource_id, service, operation, principal_type, user_id, user_name, access_key, source_ip, request_id, changes, domain_id) values (${values}, coalesce((select domain_id from projects where id = '${PROJECT}'), ''));
+const DOMAIN = `coalesce((select domain_id from projects where id = '${PROJECT}'), '')`;
+/** The event inserted by the tag upsert's statement: its id and key given (`own`) or not. */
+const withEvent = (values: string, own = true) =>
+  own
+    ? `${HEAD}with put as (${UPSERT}) insert into events (${COLUMNS}, id, resource_key) values (${values}, ${DOMAIN}, (select base from events_id_base) + pg_current_xact_id()::text::bigint * 1048576, (('x' || left(md5(:resource_id::text), 16))::bit(64)::bigint));
+commit;
+`
+    : `${HEAD}with put as (${UPSERT}) insert into events (${COLUMNS}) values (${values}, ${DOMAIN});
 commit;
 `;
 
-const NO_TRIGGER = [
-  'drop trigger events_id on events',
-  `do $$ declare b bigint; begin select base into b from events_id_base;
-     execute format('alter table events alter column id set default (%s + pg_current_xact_id()::text::bigint * 1048576 + 1)', b);
-   end $$`,
-];
+const NO_TRIGGER = ['drop trigger events_id on events'];
 const NO_INDEXES = [
-  'drop index events_resource_hash',
+  'drop index events_resource_key',
   'drop index events_project',
   'drop index events_time',
 ];
@@ -84,23 +88,7 @@ interface Variant {
 const VARIANTS: Record<string, Variant> = {
   without: { script: `${HEAD}${UPSERT};\ncommit;\n`, alter: [] },
   with: { script: withEvent(EVENT), alter: [] },
-  'no-order-check': {
-    script: withEvent(EVENT),
-    alter: [
-      `create or replace function tagplane_event_id() returns trigger language plpgsql as $$
-       declare v_id bigint;
-       begin
-         if new.id is not null then return new; end if;
-         v_id := nullif(current_setting('tagplane.event_next', true), '')::bigint;
-         if v_id is null then
-           select base + pg_current_xact_id()::text::bigint * 1048576 + 1 into v_id from events_id_base;
-         end if;
-         perform set_config('tagplane.event_next', (v_id + 1)::text, true);
-         new.id := v_id;
-         return new;
-       end $$`,
-    ],
-  },
+  'through-trigger': { script: withEvent(EVENT, false), alter: [] },
   'no-trigger': { script: withEvent(EVENT), alter: NO_TRIGGER },
   'no-trigger-no-indexes': { script: withEvent(EVENT), alter: [...NO_TRIGGER, ...NO_INDEXES] },
   'small-row': { script: withEvent(SMALL_EVENT), alter: [...NO_TRIGGER, ...NO_INDEXES] },
