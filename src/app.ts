@@ -339,7 +339,11 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     ...(options.rateLimit ? { throttle: new Throttle(options.rateLimit, now) } : {}),
   });
   const authorizer = new PolicyAuthorizer();
-  const engine = new TagEngine(deps.store, authorizer);
+  const engine = new TagEngine(
+    deps.store,
+    authorizer,
+    (projectId) => identities.cachedProject(projectId)?.domainId,
+  );
 
   registerOpsRoutes(app, { store: deps.store });
   registerIamRoutes(app, {

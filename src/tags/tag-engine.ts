@@ -50,9 +50,15 @@ interface Plan {
  * the merge holds however many writers there are.
  */
 export class TagEngine {
+  /**
+   * `projectDomain` answers a project's domain from memory where it can (the identity cache the
+   * request's credentials were checked against), so that a change's event need not look it up;
+   * undefined: the statement appending the event looks it up.
+   */
   constructor(
     private readonly store: Store,
     private readonly authorizer: Authorizer,
+    private readonly projectDomain: (projectId: string) => string | undefined = () => undefined,
   ) {}
 
   private permission(profile: ServiceProfile, name: PermissionName): Permission {
@@ -144,7 +150,10 @@ export class TagEngine {
               origin,
               changes,
             };
-      await writeChange(tx, this.store.caps, resource, remove, put, event, loaded.lockedFirst);
+      await writeChange(tx, this.store.caps, resource, remove, put, event, {
+        lockedFirst: loaded.lockedFirst === true,
+        domainId: this.projectDomain(resource.projectId),
+      });
       return result;
     });
   }
