@@ -421,6 +421,15 @@ describe('a project token whose project has moved to another domain', () => {
   });
 });
 
+/** The kinds of route whose valid request (test/support/routes.ts) changes tags. */
+const CHANGING = new Set(['create', 'delete', 'batch-action', 'set-one', 'add-one', 'delete-one']);
+
+/** The fields of an event these tests look at. */
+interface EventSeen {
+  readonly operation: string;
+  readonly domain_id: string;
+}
+
 describe('--auth open', () => {
   let h: Harness;
   let t: Tenant;
@@ -444,6 +453,17 @@ describe('--auth open', () => {
       const id = await rc.prepare(t);
       const res = await h.inject(withToken(rc.request(t.projectId, id), 'anything'));
       expect(res.statusCode, res.body).toBe(rc.successStatus);
+      // No credential was checked against the project: a change's event still names the
+      // project's domain, as the database has it.
+      const log = await h.inject({
+        method: 'GET',
+        url: `/admin/v1/events?project_id=${t.projectId}&resource_id=${encodeURIComponent(id)}&order=desc&limit=1`,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      const [last] = (JSON.parse(log.body) as { events: EventSeen[] }).events;
+      const changed = CHANGING.has(rc.route.kind);
+      expect(last?.operation === rc.route.operationId, 'an event of this request').toBe(changed);
+      expect(last?.domain_id).toBe(t.domainId);
     });
 
     it('any well-formed signature acts as the root user', async () => {
