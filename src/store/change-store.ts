@@ -88,7 +88,7 @@ const putWithEvent = prepared(
   ) =>
     ex
       .with('put', (db) => upsertTagsQuery(db, projectId, rid, type, tags))
-      .insertInto('events')
+      .insertInto(own.id ? 'event_log' : 'events')
       .values(ownValues(event, own)),
   (_p, _r, _t, tags, event, own) => `${tags.length}:${variant(event, own)}`,
 );
@@ -110,7 +110,7 @@ const removeWithEvent = prepared(
           .where('rid', '=', rid)
           .where('key', 'in', keys),
       )
-      .insertInto('events')
+      .insertInto(own.id ? 'event_log' : 'events')
       .values(ownValues(event, own)),
   (_p, _r, keys, event, own) => `${keys.length}:${variant(event, own)}`,
 );

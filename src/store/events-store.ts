@@ -125,7 +125,7 @@ export function resourceKey(resourceId: string | RawBuilder<string>): RawBuilder
 /**
  * The values of the first event of a transaction that locked its resource before it had an xid
  * (PostgreSQL, migration 0019): the id `base + xid × 2^20`, which the insert trigger never
- * gives, and the resource's key, so that the trigger does not fire.
+ * gives, and the resource's key, so that it goes straight into `event_log`, past the trigger.
  */
 export function firstLockEventValues(r: NewEventRow) {
   return {

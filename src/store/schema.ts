@@ -184,6 +184,11 @@ export interface Database {
   login_failures: LoginFailuresTable;
   access_key_failures: AccessKeyFailuresTable;
   events: EventsTable;
+  /**
+   * PostgreSQL only (migration 0019): the table behind the view `events`, with no trigger: an
+   * event inserted here brings its id and key (see `firstLockEventValues`).
+   */
+  event_log: EventsTable;
   event_resource_index: EventResourceIndexTable;
   event_project_index: EventProjectIndexTable;
   event_time_index: EventTimeIndexTable;

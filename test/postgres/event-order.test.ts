@@ -210,7 +210,9 @@ describe('a write that locks its resource before its transaction has an id (migr
   it('after waiting for the lock, its event follows the event of the transaction that held it', async () => {
     const id = await t.resource('bms_server');
     const holder = new pg.Client({ connectionString: h.databaseUrl });
+    const watcher = new pg.Client({ connectionString: h.databaseUrl });
     await holder.connect();
+    await watcher.connect();
     try {
       await holder.query('begin');
       await holder.query(
@@ -226,12 +228,14 @@ describe('a write that locks its resource before its transaction has an id (migr
         [new Date().toISOString(), t.domainId, t.projectId, id],
       );
       const waiting = write(h, id, 'env', 'after');
-      // The write waits for the row lock, with no transaction id of its own yet.
+      // The write waits for the row lock, with no transaction id of its own yet. (Looked at
+      // from outside the holder's transaction, which would see one snapshot of the activity.)
       const deadline = Date.now() + 10_000;
       for (;;) {
-        const { rows } = await holder.query(
+        const { rows } = await watcher.query(
           `select count(*)::int as n from pg_stat_activity
-           where wait_event_type = 'Lock' and query ilike '%for update%'
+           where datname = current_database() and wait_event_type = 'Lock'
+             and query ilike '%for update%'
              and backend_xid is null`,
         );
         if (rows[0].n > 0) break;
@@ -247,6 +251,7 @@ describe('a write that locks its resource before its transaction has an id (migr
       expect(BigInt(history[1]!.id) % N).toBe(0n);
     } finally {
       await holder.end();
+      await watcher.end();
     }
   });
 
