@@ -118,7 +118,7 @@ export function eventValues(r: NewEventRow) {
  * The key of a resource id in the per-resource index of the log (PostgreSQL, migrations 0018 and
  * 0019): the first 64 bits of its MD5, as a signed integer. Other ids may share it.
  */
-export function resourceKey(resourceId: string | RawBuilder<string>): RawBuilder<string> {
+export function resourceKey(resourceId: string): RawBuilder<string> {
   return sql<string>`(('x' || left(md5(${resourceId}::text), 16))::bit(64)::bigint)`;
 }
 
@@ -198,9 +198,9 @@ export interface EventRead {
 
 /**
  * The events of one resource id: the condition every read by resource uses. Where the log's
- * per-resource index is keyed by the id's hash (PostgreSQL, migration 0018: the first 64 bits of
- * its MD5), it names the hash as well, written as the index's expression is, so that the index
- * serves the read; the rows are still matched on the id itself, as other ids may share the hash.
+ * per-resource index is keyed by the id's hash (PostgreSQL, migrations 0018 and 0019: the column
+ * `resource_key`, see `resourceKey`), it names the key as well, so that the index serves the
+ * read; the rows are still matched on the id itself, as other ids may share the key.
  */
 export function resourceIs(caps: StoreCapabilities, table: string, resourceId: string) {
   const same = sql<boolean>`${sql.ref(`${table}.resource_id`)} = ${resourceId}`;

@@ -109,7 +109,8 @@ export interface EventsTable {
   changes: string;
   /**
    * PostgreSQL only (migration 0019): the key of `events_resource_key`, a hash of `resource_id`
-   * (see `resourceKey` in events-store.ts); filled by the insert trigger where not given.
+   * (see `resourceKey` in events-store.ts); an insert into the view `events` that does not give
+   * it has it filled by the view's trigger.
    */
   resource_key: Generated<string>;
 }

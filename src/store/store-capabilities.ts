@@ -95,9 +95,9 @@ export interface StoreCapabilities {
    */
   readonly deferredEventIndex: boolean;
   /**
-   * The change log's per-resource index is keyed by a hash of the resource id (PostgreSQL,
-   * migration 0018): a read by resource names the hash as well, so that the index serves it (see
-   * `resourceIs`).
+   * The change log's per-resource index is keyed by a hash of the resource id, kept in the
+   * column `resource_key` (PostgreSQL, migrations 0018 and 0019): a read by resource names the
+   * key as well, so that the index serves it (see `resourceIs`).
    */
   readonly hashedResourceIndex: boolean;
 }
