@@ -19,7 +19,8 @@
  *   other event is appended: its INSTEAD OF trigger gives them, checks the resource's order
  *   (migration 0013) and inserts the row;
  * - `no-indexes`: as `with`, with the log's primary key as its only index;
- * - `small-row`: as `no-indexes`, with an event of one-letter fields.
+ * - `small-row`: as `no-indexes`, with an event of one-letter fields;
+ * - `no-project-index`, `no-resource-index`, `no-time-index`: as `with`, less one index.
  *
  * It prints each variant's transactions per second (median of its rounds) and, per round, its
  * rate over that round's `without`: the part of the write rate the parts left in cost. The
@@ -90,6 +91,9 @@ const VARIANTS: Record<string, Variant> = {
   'through-trigger': { script: withEvent(EVENT, false), alter: [] },
   'no-indexes': { script: withEvent(EVENT), alter: NO_INDEXES },
   'small-row': { script: withEvent(SMALL_EVENT), alter: NO_INDEXES },
+  'no-project-index': { script: withEvent(EVENT), alter: ['drop index events_project'] },
+  'no-resource-index': { script: withEvent(EVENT), alter: ['drop index events_resource_key'] },
+  'no-time-index': { script: withEvent(EVENT), alter: ['drop index events_time'] },
 };
 
 const names = args.variants!.split(',').filter((v) => v !== '');

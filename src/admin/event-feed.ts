@@ -120,8 +120,20 @@ interface Subscriber {
 /** The key of a filter that passes every event. */
 const NO_FILTER = matchKey({});
 
-const chunkOf = (frames: readonly Frame[]): Buffer =>
-  Buffer.from(frames.length === 1 ? frames[0]!.text : frames.map((f) => f.text).join(''));
+/**
+ * The frames' texts as one buffer, each written into it in turn: joining them into one string
+ * first (a rope of every piece of every frame, flattened, then encoded) cost twice as much per
+ * event for a chunk of a few hundred frames.
+ */
+function chunkOf(frames: readonly Frame[]): Buffer {
+  if (frames.length === 1) return Buffer.from(frames[0]!.text);
+  let bytes = 0;
+  for (const f of frames) bytes += Buffer.byteLength(f.text);
+  const chunk = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const f of frames) at += chunk.write(f.text, at);
+  return chunk;
+}
 
 /**
  * One follower of the change log per node, fanning each new event out to every subscriber.

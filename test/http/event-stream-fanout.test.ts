@@ -85,7 +85,9 @@ describe('live feed fan-out', () => {
       const tags = Array.from(
         { length: 12 },
         (_, i): Tags => [
-          { key: 'env', value: `e${i}` },
+          // Some values of several bytes a character, between others of one: each chunk is
+          // written byte by byte from its frames.
+          { key: 'env', value: i % 3 === 0 ? `环境-é${i}` : `e${i}` },
           ...(i % 2 === 1 ? [{ key: 'owner', value: `o${i}` }] : []),
         ],
       );
