@@ -224,6 +224,8 @@ async function open(root: string, name: string) {
     return {
       cpu: server_ + postgres,
       server: server_,
+      user: cpu.user / 1000 / requests,
+      system: cpu.system / 1000 / requests,
       postgres,
       wall,
       wal: POSTGRES ? (await walBytesSince(lsn, name)) / requests : 0,
@@ -236,6 +238,9 @@ async function open(root: string, name: string) {
 interface Round {
   readonly cpu: number;
   readonly server: number;
+  /** This process's CPU in user mode and in the kernel (system calls: sockets, disk). */
+  readonly user: number;
+  readonly system: number;
   readonly postgres: number;
   readonly wall: number;
   readonly wal: number;
@@ -287,7 +292,7 @@ async function subscribe(base: string, n: number) {
 
 const median = (xs: readonly number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number) => x.toFixed(4);
-const lines = (what: string, key: 'cpu' | 'server' | 'postgres' | 'wall' | 'wal') => {
+const lines = (what: string, key: keyof Round) => {
   const unit = key === 'wal' ? 'bytes' : 'ms';
   const msA = roundsA.map((r) => r[key]);
   const msB = roundsB.map((r) => r[key]);
@@ -304,10 +309,16 @@ process.stdout.write(
       ? [
           ...lines('CPU (tagplane and PostgreSQL)', 'cpu'),
           ...lines('tagplane CPU', 'server'),
+          ...lines('tagplane CPU in user mode', 'user'),
+          ...lines('tagplane CPU in the kernel', 'system'),
           ...lines('PostgreSQL CPU', 'postgres'),
           ...lines('WAL', 'wal'),
         ]
-      : lines('server CPU', 'cpu')),
+      : [
+          ...lines('server CPU', 'cpu'),
+          ...lines('server CPU in user mode', 'user'),
+          ...lines('server CPU in the kernel', 'system'),
+        ]),
     ...lines('wall time', 'wall'),
     `unexpected answers: A ${a.unexpected()}, B ${b.unexpected()}`,
     ...(received ? [`B's subscribers: ${received}`] : []),
