@@ -132,7 +132,8 @@ function chunkOf(frames: readonly Frame[]): Buffer {
   const chunk = Buffer.allocUnsafe(bytes);
   let at = 0;
   for (const f of frames) at += chunk.write(f.text, at);
-  return chunk;
+  // Every byte was written (the texts are JSON, well-formed UTF-16); never send one that was not.
+  return at === bytes ? chunk : chunk.subarray(0, at);
 }
 
 /**
