@@ -34,12 +34,17 @@ export function listenErrorMessage(err: NodeJS.ErrnoException, host: string, por
  * Binds `host:port` before anything else happens. A first start whose port is taken must not
  * leave a database, a master key and a demo user behind whose credentials it never printed.
  * The server listens on the same port right after `release()`.
+ *
+ * Meanwhile nothing is served: a client that connects while the start prepares the database (a
+ * health check polling the port) is closed at once, as if nothing listened yet, and tries again.
+ * Held open, its connection would also hold `release()`, which waits for the reservation's
+ * connections to end: a client without a timeout would keep the start from ever listening.
  */
 export async function reservePort(host: string, port: number): Promise<PortReservation> {
   // A worker of `serve --workers` listens through the primary, which made the check already;
   // an exclusive handle here would leave the worker outside the shared port.
   if (cluster.isWorker) return { port, release: async () => {} };
-  const server: Server = createServer();
+  const server: Server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new ListenError(listenErrorMessage(err, host, port))),

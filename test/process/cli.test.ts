@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -207,6 +207,49 @@ describe('listening', () => {
     const t = await startServer(['--port', '0', ...db]);
     await t.line(/^admin token: [A-Za-z0-9_-]{16,}$/);
     await t.line(/^demo: root user 'demo', password \S+$/);
+  });
+  it('a client that connects while the start prepares the database and holds its connection open is turned away, and the start goes on', async () => {
+    const port = await freePort();
+    const folder = dir();
+    // A new database: migrations and the demo data make the time before listening long.
+    const starting = startServer([
+      '--port',
+      String(port),
+      '--database',
+      `sqlite:${join(folder, 'tags.db')}`,
+    ]);
+    let listened = false;
+    void starting.then(
+      () => {
+        listened = true;
+      },
+      () => {},
+    );
+    // Like a health check without a timeout: connect as soon as anything accepts, send nothing.
+    let held: Socket | undefined;
+    while (!held && !listened) {
+      held = await new Promise<Socket | undefined>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => resolve(socket));
+        socket.once('error', () => resolve(undefined));
+      });
+      if (!held) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(held, 'connected before the server listened').toBeDefined();
+    const received: Buffer[] = [];
+    held!.on('data', (d: Buffer) => received.push(d));
+    const closedBeforeListening = await new Promise<boolean>((resolve) => {
+      held!.once('close', () => resolve(!listened));
+      held!.on('error', () => {});
+    });
+    // Closed by the start, not by the server it then became, and without a byte of an answer.
+    expect(closedBeforeListening).toBe(true);
+    expect(Buffer.concat(received).length).toBe(0);
+    const s = await starting;
+    expect(s.port).toBe(port);
+    expect((await send(s.url, { method: 'GET', url: '/healthz', headers: {} })).statusCode).toBe(
+      200,
+    );
   });
 });
 
