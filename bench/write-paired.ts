@@ -220,12 +220,13 @@ async function open(root: string, name: string) {
     const wall = Number(process.hrtime.bigint() - started) / 1e6 / requests;
     const cpu = process.cpuUsage(before);
     const postgres = POSTGRES ? (postgresCpuMs() - postgresBefore) / requests : 0;
-    const server_ = (cpu.user + cpu.system) / 1000 / requests;
+    const user = cpu.user / 1000 / requests;
+    const system = cpu.system / 1000 / requests;
     return {
-      cpu: server_ + postgres,
-      server: server_,
-      user: cpu.user / 1000 / requests,
-      system: cpu.system / 1000 / requests,
+      cpu: user + system + postgres,
+      server: user + system,
+      user,
+      system,
       postgres,
       wall,
       wal: POSTGRES ? (await walBytesSince(lsn, name)) / requests : 0,

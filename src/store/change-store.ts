@@ -117,6 +117,5 @@ const removeWithEvent = prepared(
 
 /** The event's values, with what the statement is given in place of working it out. */
 function ownValues(event: NewEventRow, own: Own) {
-  const values = own.id ? firstLockEventValues(event) : eventValues(event);
-  return own.domain === undefined ? values : { ...values, domain_id: own.domain };
+  return own.id ? firstLockEventValues(event, own.domain) : eventValues(event, own.domain);
 }

@@ -106,11 +106,16 @@ export function eventRow(e: NewChangeEvent): NewEventRow {
   };
 }
 
-/** An event's row with its domain: the project's, looked up by the statement inserting it. */
-export function eventValues(r: NewEventRow) {
+/**
+ * An event's row with its domain: the project's, `domainId` where the caller knows it (the
+ * identity cache), else looked up by the statement inserting it.
+ */
+export function eventValues(r: NewEventRow, domainId?: string) {
   return {
     ...r,
-    domain_id: sql<string>`coalesce((select domain_id from projects where id = ${r.project_id}), '')`,
+    domain_id:
+      domainId ??
+      sql<string>`coalesce((select domain_id from projects where id = ${r.project_id}), '')`,
   };
 }
 
@@ -127,9 +132,9 @@ export function resourceKey(resourceId: string): RawBuilder<string> {
  * (PostgreSQL, migration 0019): the id `base + xid × 2^20`, which the insert trigger never
  * gives, and the resource's key, so that it goes straight into `event_log`, past the trigger.
  */
-export function firstLockEventValues(r: NewEventRow) {
+export function firstLockEventValues(r: NewEventRow, domainId?: string) {
   return {
-    ...eventValues(r),
+    ...eventValues(r, domainId),
     id: sql<number>`(select base from events_id_base) + pg_current_xact_id()::text::bigint * 1048576`,
     resource_key: resourceKey(r.resource_id),
   };
@@ -156,7 +161,7 @@ async function insertEvents(ex: Executor, rows: readonly NewEventRow[]): Promise
   for (let i = 0; i < rows.length; i += EVENTS_PER_INSERT) {
     await ex
       .insertInto('events')
-      .values(rows.slice(i, i + EVENTS_PER_INSERT).map(eventValues))
+      .values(rows.slice(i, i + EVENTS_PER_INSERT).map((r) => eventValues(r)))
       .execute();
   }
 }
