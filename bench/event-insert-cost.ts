@@ -20,7 +20,11 @@
  *   (migration 0013) and inserts the row;
  * - `no-indexes`: as `with`, with the log's primary key as its only index;
  * - `small-row`: as `no-indexes`, with an event of one-letter fields;
- * - `no-project-index`, `no-resource-index`, `no-time-index`: as `with`, less one index.
+ * - `no-project-index`, `no-resource-index`, `no-time-index`: as `with`, less one index;
+ * - `no-primary-key`: as `with`, with the log's other indexes but not its primary key;
+ * - `one-column-row`: in place of the event, a row of one column (the transaction's xid) into a
+ *   table whose only index is its primary key: what inserting any row at all beside the tags
+ *   costs the write.
  *
  * It prints each variant's transactions per second (median of its rounds) and, per round, its
  * rate over that round's `without`: the part of the write rate the parts left in cost. The
@@ -94,6 +98,14 @@ const VARIANTS: Record<string, Variant> = {
   'no-project-index': { script: withEvent(EVENT), alter: ['drop index events_project'] },
   'no-resource-index': { script: withEvent(EVENT), alter: ['drop index events_resource_key'] },
   'no-time-index': { script: withEvent(EVENT), alter: ['drop index events_time'] },
+  'no-primary-key': {
+    script: withEvent(EVENT),
+    alter: ['alter table event_log drop constraint events_pkey'],
+  },
+  'one-column-row': {
+    script: `${HEAD}with put as (${UPSERT}) insert into bench_rows (id) values (pg_current_xact_id()::text::bigint);\ncommit;\n`,
+    alter: ['create table bench_rows (id bigint primary key)'],
+  },
 };
 
 const names = args.variants!.split(',').filter((v) => v !== '');

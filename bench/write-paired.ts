@@ -25,6 +25,10 @@
  * checkpoint before the warm-up only, for the cost of a steady load (PostgreSQL's own timed
  * checkpoints then fall where they fall, on both builds alike).
  *
+ * `PAIRED_ROUND_TIMES=1` also prints when each round began and ended (`ROUNDTIME build start end
+ * requests`, in µs of the monotonic clock, as V8 stamps a CPU profile's samples): run under
+ * `node --cpu-prof --import tsx`, then `bench/paired-profile.ts` splits the profile by build.
+ *
  * `PAIRED_WAL_RANGES=1` also prints each round's WAL range (`WALRANGE build from to`, to read with
  * `pg_waldump --stats=record`) and keeps the databases at the end.
  *
@@ -105,19 +109,27 @@ process.env.TAGPLANE_MASTER_KEY = MASTER_KEY;
 const dir = join(OUT, 'paired');
 mkdirSync(dir, { recursive: true });
 
-/** CPU time of every PostgreSQL process on this machine so far, ms (from /proc). */
-function postgresCpuMs(): number {
-  let total = 0;
+/**
+ * CPU time of every PostgreSQL process on this machine so far, ms (from /proc): in all, and of
+ * the background processes alone (WAL writer, checkpointer, autovacuum, ...: every process whose
+ * title names no client's address).
+ */
+function postgresCpuMs(): { all: number; background: number } {
+  let all = 0;
+  let background = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
-      total += cpuMs(Number(entry));
+      const ms = cpuMs(Number(entry));
+      all += ms;
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (!/\(\d+\)|\[local\]/.test(title)) background += ms;
     } catch {
       // The process ended meanwhile.
     }
   }
-  return total;
+  return { all, background };
 }
 
 /** Where the PostgreSQL server's WAL ends now. */
@@ -200,7 +212,7 @@ async function open(root: string, name: string) {
       lsn = await walPosition();
     }
     const before = process.cpuUsage();
-    const postgresBefore = POSTGRES ? postgresCpuMs() : 0;
+    const postgresBefore = POSTGRES ? postgresCpuMs() : { all: 0, background: 0 };
     const started = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -217,9 +229,14 @@ async function open(root: string, name: string) {
         }
       }),
     );
-    const wall = Number(process.hrtime.bigint() - started) / 1e6 / requests;
+    const ended = process.hrtime.bigint();
+    const wall = Number(ended - started) / 1e6 / requests;
+    if (process.env.PAIRED_ROUND_TIMES)
+      process.stderr.write(`ROUNDTIME ${name} ${started / 1000n} ${ended / 1000n} ${requests}\n`);
     const cpu = process.cpuUsage(before);
-    const postgres = POSTGRES ? (postgresCpuMs() - postgresBefore) / requests : 0;
+    const postgresAfter = POSTGRES ? postgresCpuMs() : postgresBefore;
+    const postgres = (postgresAfter.all - postgresBefore.all) / requests;
+    const background = (postgresAfter.background - postgresBefore.background) / requests;
     const user = cpu.user / 1000 / requests;
     const system = cpu.system / 1000 / requests;
     return {
@@ -228,6 +245,8 @@ async function open(root: string, name: string) {
       user,
       system,
       postgres,
+      backends: postgres - background,
+      background,
       wall,
       wal: POSTGRES ? (await walBytesSince(lsn, name)) / requests : 0,
     };
@@ -243,6 +262,9 @@ interface Round {
   readonly user: number;
   readonly system: number;
   readonly postgres: number;
+  /** PostgreSQL's CPU in the backends serving the requests, and in its background processes. */
+  readonly backends: number;
+  readonly background: number;
   readonly wall: number;
   readonly wal: number;
 }
@@ -313,6 +335,8 @@ process.stdout.write(
           ...lines('tagplane CPU in user mode', 'user'),
           ...lines('tagplane CPU in the kernel', 'system'),
           ...lines('PostgreSQL CPU', 'postgres'),
+          ...lines('PostgreSQL CPU in the backends', 'backends'),
+          ...lines('PostgreSQL CPU in background processes', 'background'),
           ...lines('WAL', 'wal'),
         ]
       : [
